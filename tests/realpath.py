@@ -32,9 +32,7 @@ def need_root() -> None:
 
 def need_program(name: str) -> str:
     """Return the path of ``name`` on PATH, or skip/fail."""
-    path = shutil.which(name) or (
-        f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None
-    )
+    path = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
     need(path is not None, f"needs {name} (apt-get install {name})")
     assert path is not None
     return path

@@ -12,8 +12,7 @@ StateOption = Annotated[
     Path | None,
     typer.Option(
         "--state",
-        help="State database (default: $SECCOMP_GEN_STATE, else "
-        "$XDG_STATE_HOME/seccomp-gen/state.db).",
+        help="State database (default: $SECCOMP_GEN_STATE, else $XDG_STATE_HOME/seccomp-gen/state.db).",
         show_default=False,
     ),
 ]
