@@ -94,7 +94,7 @@ def errno_number(spelling: str) -> int:
         if value > RET_DATA:
             raise ValueError(f"errno {value} does not fit in 16 bits")
         return value
-    value = getattr(_errno, text.upper(), None)
-    if not isinstance(value, int):
+    named = getattr(_errno, text.upper(), None)
+    if not isinstance(named, int):
         raise ValueError(f"unknown errno name {spelling!r}")
-    return value
+    return named
