@@ -13,7 +13,6 @@ import sys
 from collections.abc import Sequence
 from typing import Annotated
 
-import click
 import typer
 
 from seccomp_gen import __version__
@@ -66,14 +65,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SeccompGenError as exc:
         typer.echo(f"error: {exc}", err=True)
         return EXIT_ERROR
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        return int(exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)
         return EXIT_SIGINT
+    except typer.TyperException as exc:  # usage errors: bad option, missing argument, ...
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            typer.echo(f"error: {exc}", err=True)
+        return int(getattr(exc, "exit_code", EXIT_ERROR))
     except BrokenPipeError:
         _silence_broken_pipe()
         return 128 + signal.SIGPIPE

@@ -1,0 +1,43 @@
+"""Meta-tests over the whole CLI: every command has help with an example, and --version works."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import typer.main
+
+from seccomp_gen import __version__
+from seccomp_gen.cli import app, main
+
+
+def _command_names() -> list[str]:
+    group = typer.main.get_command(app)
+    assert hasattr(group, "commands")
+    return sorted(group.commands)
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"seccomp-gen {__version__}"
+
+
+def test_module_entry_point_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "seccomp_gen", "--version"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0
+    assert __version__ in done.stdout
+
+
+@pytest.mark.parametrize("name", _command_names())
+def test_every_command_has_help_with_an_example(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([name, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "seccomp-gen" in out.split("Options", 1)[0], f"{name} --help shows no example"
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["no-such-command"]) == 2
+    assert "No such command" in capsys.readouterr().err
