@@ -1,0 +1,120 @@
+"""A tiny OCI bundle built from Debian's busybox-static: the tutorial's http-echo, for real.
+
+The container serves a file with busybox ``httpd`` on 127.0.0.1 inside its own network namespace
+(runc brings up the loopback device), fetches it with ``wget``, and does some file and process work.
+Its standard output is fixed, so a run under a learned profile can be compared with the recording run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# The tutorial's http-echo answers "just made some syscalls!"; so does our file.
+GREETING = "just made some syscalls!"
+
+WORKLOAD = f"""#!/bin/sh
+set -e
+mkdir -p /tmp/www
+echo '{GREETING}' > /tmp/www/index.html
+httpd -p 127.0.0.1:8080 -h /tmp/www
+wget -q -O /tmp/fetched http://127.0.0.1:8080/index.html
+cat /tmp/fetched
+cp /tmp/fetched /tmp/copy
+sha256sum /tmp/copy
+ls /tmp/www
+rm /tmp/copy
+kill "$(pidof httpd)"
+echo done
+"""
+
+APPLETS = ("sh", "httpd", "wget", "cat", "cp", "echo", "kill", "ls", "mkdir", "pidof", "rm", "sha256sum")
+
+#: The tutorial's audit.json and violation.json, verbatim in meaning.
+AUDIT_PROFILE: dict[str, Any] = {"defaultAction": "SCMP_ACT_LOG"}
+VIOLATION_PROFILE: dict[str, Any] = {"defaultAction": "SCMP_ACT_ERRNO"}
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    """An OCI bundle directory (``config.json`` + ``rootfs/``) that ``runc run`` accepts."""
+
+    path: Path
+    runc: str = "runc"
+
+    @property
+    def config_path(self) -> Path:
+        """The bundle's ``config.json``."""
+        return self.path / "config.json"
+
+    def set_seccomp(self, seccomp: dict[str, Any] | None) -> None:
+        """Put ``seccomp`` (an OCI ``linux.seccomp`` object; None removes it) into config.json."""
+        config = json.loads(self.config_path.read_text())
+        if seccomp is None:
+            config["linux"].pop("seccomp", None)
+        else:
+            config["linux"]["seccomp"] = seccomp
+        self.config_path.write_text(json.dumps(config, indent=2) + "\n")
+
+    def run(self, *, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+        """``runc run`` the workload under a fresh, unique container id; always deletes it."""
+        container = f"seccomp-gen-e2e-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            return subprocess.run(
+                [self.runc, "run", "--bundle", str(self.path), container],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
+        finally:
+            subprocess.run(
+                [self.runc, "delete", "--force", container], capture_output=True, check=False, timeout=30
+            )
+
+
+def expected_output() -> str:
+    """What the workload prints when it succeeds (sha256 of the greeting line included)."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{GREETING}\n".encode()).hexdigest()
+    return f"{GREETING}\n{digest}  /tmp/copy\nindex.html\ndone\n"
+
+
+def build_bundle(dest: Path, *, busybox: str = "/bin/busybox", runc: str = "runc") -> Bundle:
+    """Create ``dest/config.json`` (from ``runc spec``) and ``dest/rootfs`` holding only busybox."""
+    rootfs = dest / "rootfs"
+    bindir = rootfs / "bin"
+    bindir.mkdir(parents=True)
+    for name in ("proc", "dev", "sys", "tmp"):
+        (rootfs / name).mkdir()
+    shutil.copy2(busybox, bindir / "busybox")
+    for applet in APPLETS:
+        (bindir / applet).symlink_to("busybox")
+    script = bindir / "workload.sh"
+    script.write_text(WORKLOAD)
+    script.chmod(0o755)
+    subprocess.run([runc, "spec", "--bundle", str(dest)], check=True, capture_output=True, timeout=30)
+    config = json.loads((dest / "config.json").read_text())
+    _adapt_config(config)
+    (dest / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    return Bundle(dest, runc)
+
+
+def _adapt_config(config: dict[str, Any]) -> None:
+    """No terminal, our workload, a tmpfs on /tmp (the root stays read-only), a fresh netns."""
+    config["process"]["terminal"] = False
+    config["process"]["args"] = ["/bin/sh", "/bin/workload.sh"]
+    config["hostname"] = "seccomp-gen-e2e"
+    tmpfs = {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=1777"]}
+    config["mounts"].append(tmpfs)
+    namespaces = config["linux"]["namespaces"]
+    if not any(ns["type"] == "network" for ns in namespaces):
+        namespaces.append({"type": "network"})
