@@ -1,18 +1,102 @@
 """The learned state: SQLite, one file, WAL, schema versioned with ``PRAGMA user_version``.
 
-INTERFACE STUB — being implemented (issue 4). ``Observation`` and ``Store.observations`` are the
-contract the profile stage (emit/merge) uses.
+What is stored are aggregates, never raw lines: one row per (ABI, syscall number, comm, exe, action,
+trust) with a count, first and last seen and a sample pid; source positions (file offsets, the journald
+cursor, the last /dev/kmsg sequence number); losses by kind and place; counters of skipped, filtered,
+rejected and duplicate records; and the ids (timestamp + serial) of recent events, so one event read
+through two transports is counted once.
+
+Every write goes through ``Store.write`` with a ``Batch``: one ``BEGIN IMMEDIATE`` transaction, so a
+batch is atomic and two learners on one file take turns (``busy_timeout``) instead of failing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from seccomp_gen.errors import StateError
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x53434D50  # "SCMP": marks a file as a seccomp-gen state
+BUSY_TIMEOUT_MS = 30_000
+MAX_EVENT_IDS = 500_000  # dedup memory: the newest ids (by event time) that are kept
+UNKNOWN_ABI = "unknown"  # the ABI of records without arch=
+
+_SCHEMA_V1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE observations (
+    abi TEXT NOT NULL, number INTEGER NOT NULL, name TEXT,
+    comm TEXT NOT NULL, exe TEXT NOT NULL, action TEXT NOT NULL, trusted INTEGER NOT NULL,
+    count INTEGER NOT NULL, first_seen REAL, last_seen REAL, sample_pid INTEGER,
+    PRIMARY KEY (abi, number, comm, exe, action, trusted)
+);
+CREATE TABLE event_ids (
+    ts_ms INTEGER NOT NULL, serial INTEGER NOT NULL, PRIMARY KEY (ts_ms, serial)
+) WITHOUT ROWID;
+CREATE TABLE positions (
+    kind TEXT NOT NULL, key TEXT NOT NULL, dev INTEGER, inode INTEGER, offset INTEGER,
+    size INTEGER, fingerprint TEXT, fingerprint_len INTEGER, cursor TEXT, seq INTEGER,
+    complete INTEGER NOT NULL DEFAULT 0, updated REAL NOT NULL,
+    PRIMARY KEY (kind, key)
+);
+CREATE TABLE losses (
+    kind TEXT NOT NULL, location TEXT NOT NULL, markers INTEGER NOT NULL, records INTEGER NOT NULL,
+    unknown_markers INTEGER NOT NULL, first_seen REAL, last_seen REAL, sample TEXT,
+    PRIMARY KEY (kind, location)
+);
+CREATE TABLE counters (
+    kind TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (kind, reason)
+);
+"""
+_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
+
+_UPSERT_OBSERVATION = """
+INSERT INTO observations (abi, number, name, comm, exe, action, trusted, count, first_seen, last_seen,
+                          sample_pid)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (abi, number, comm, exe, action, trusted) DO UPDATE SET
+    count = count + excluded.count,
+    name = coalesce(excluded.name, name),
+    first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+    last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
+    sample_pid = coalesce(excluded.sample_pid, sample_pid)
+"""
+_UPSERT_LOSS = """
+INSERT INTO losses (kind, location, markers, records, unknown_markers, first_seen, last_seen, sample)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (kind, location) DO UPDATE SET
+    markers = markers + excluded.markers, records = records + excluded.records,
+    unknown_markers = unknown_markers + excluded.unknown_markers,
+    first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+    last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
+    sample = excluded.sample
+"""
+_UPSERT_COUNTER = """
+INSERT INTO counters (kind, reason, count) VALUES (?, ?, ?)
+ON CONFLICT (kind, reason) DO UPDATE SET count = count + excluded.count
+"""
+_UPSERT_POSITION = """
+INSERT OR REPLACE INTO positions (kind, key, dev, inode, offset, size, fingerprint, fingerprint_len, cursor,
+                                  seq, complete, updated)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
 
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """An aggregate of records: one per (ABI, syscall number, comm, exe, action, trust)."""
+    """An aggregate of records: one per (ABI, syscall number, comm, exe, action, trust).
+
+    ``abi`` is ``"unknown"`` for records without ``arch=`` and ``"unknown-XXXXXXXX"`` (the AUDIT_ARCH
+    value in hex) for an ``arch=`` no ABI has; ``comm``/``exe`` are ``""`` when the record had none.
+    """
 
     abi: str  # ABI name from seccomp_gen.abi, e.g. "x86_64", "i386", "x32"; "unknown" without arch=
     number: int  # as the record printed it (x32 keeps bit 0x40000000)
@@ -26,19 +110,450 @@ class Observation:
     last_seen: float | None = None
     sample_pid: int | None = None
 
+    @property
+    def key(self) -> ObservationKey:
+        """What the store aggregates by."""
+        return (self.abi, self.number, self.comm, self.exe, self.action, self.trusted)
+
+
+ObservationKey = tuple[str, int, str, str, str, bool]
+
+
+@dataclass(slots=True)
+class Aggregate:
+    """Pending (not yet written) records of one observation key."""
+
+    name: str | None
+    count: int = 0
+    first_seen: float | None = None
+    last_seen: float | None = None
+    sample_pid: int | None = None
+
+    def add(self, timestamp: float | None, pid: int | None, count: int = 1) -> None:
+        """Count ``count`` more records seen at ``timestamp``."""
+        self.count += count
+        if timestamp is not None:
+            if self.first_seen is None or timestamp < self.first_seen:
+                self.first_seen = timestamp
+            if self.last_seen is None or timestamp > self.last_seen:
+                self.last_seen = timestamp
+        if pid is not None:
+            self.sample_pid = pid
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifiedRecord:
+    """A pending record that carries an event id: written only if the id is new to the state."""
+
+    ts_ms: int
+    serial: int
+    key: ObservationKey
+    name: str | None
+    timestamp: float | None
+    pid: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a source stopped: a file's device, inode, offset and head fingerprint; a cursor; a sequence."""
+
+    kind: str  # "file", "gzip", "journal", "kmsg"
+    key: str  # the file's absolute path, the gzip fingerprint, "journal", the kmsg boot id
+    dev: int | None = None
+    inode: int | None = None
+    offset: int | None = None
+    size: int | None = None
+    fingerprint: str | None = None
+    fingerprint_len: int | None = None
+    cursor: str | None = None
+    seq: int | None = None
+    complete: bool = False
+    updated: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LossRow:
+    """Loss markers of one kind at one place: how many markers, how many records they reported lost."""
+
+    kind: str
+    location: str
+    markers: int
+    records: int
+    unknown_markers: int  # markers that did not say how many records were lost
+    first_seen: float | None = None
+    last_seen: float | None = None
+    sample: str = ""
+
+
+@dataclass(slots=True)
+class Batch:
+    """Everything one flush writes, in one transaction."""
+
+    aggregates: dict[ObservationKey, Aggregate] = field(default_factory=dict)
+    identified: list[IdentifiedRecord] = field(default_factory=list)
+    losses: dict[tuple[str, str], LossRow] = field(default_factory=dict)
+    counters: dict[tuple[str, str], int] = field(default_factory=dict)
+    positions: dict[tuple[str, str], Position] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.aggregates or self.identified or self.losses or self.counters or self.positions)
+
+    def count(self, kind: str, reason: str, n: int = 1) -> None:
+        """Add ``n`` to the counter ``kind``/``reason`` (e.g. ``filtered``/``comm``)."""
+        self.counters[(kind, reason)] = self.counters.get((kind, reason), 0) + n
+
+    def add_loss(self, row: LossRow) -> None:
+        """Merge one loss row into the batch."""
+        old = self.losses.get((row.kind, row.location))
+        if old is not None:
+            row = _merge_loss(old, row)
+        self.losses[(row.kind, row.location)] = row
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What a flush committed: records counted, duplicates dropped, the keys it touched."""
+
+    records: int
+    duplicates: int
+    keys: tuple[tuple[ObservationKey, str | None], ...]
+
+
+def _merge_loss(a: LossRow, b: LossRow) -> LossRow:
+    firsts = [t for t in (a.first_seen, b.first_seen) if t is not None]
+    lasts = [t for t in (a.last_seen, b.last_seen) if t is not None]
+    return LossRow(
+        a.kind,
+        a.location,
+        a.markers + b.markers,
+        a.records + b.records,
+        a.unknown_markers + b.unknown_markers,
+        min(firsts) if firsts else None,
+        max(lasts) if lasts else None,
+        b.sample or a.sample,
+    )
+
 
 class Store:
-    """An open state database."""
+    """An open state database. Use ``Store.open``; close it (or use it as a context manager)."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection, *, readonly: bool) -> None:
+        self.path = path
+        self.readonly = readonly
+        self._db = connection
+        self._ids_since_prune = 0
+
+    # -- opening -------------------------------------------------------------------------------
 
     @classmethod
     def open(cls, path: Path, *, readonly: bool = False) -> Store:
-        """Open (creating and migrating unless ``readonly``) the state at ``path``."""
-        raise NotImplementedError
+        """Open (creating and migrating unless ``readonly``) the state at ``path``.
 
-    def observations(self) -> list[Observation]:
-        """Every observation, sorted by (abi, number, comm, exe, action, trusted)."""
-        raise NotImplementedError
+        Raises ``StateError`` quoting the path when the file is not a seccomp-gen state, comes from a
+        newer seccomp-gen, is corrupt, or cannot be created or written.
+        """
+        path = Path(path)
+        try:
+            connection = _connect(path, readonly=readonly)
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot open state {str(path)!r}: {exc}") from None
+        store = cls(path, connection, readonly=readonly)
+        try:
+            store._prepare()
+        except sqlite3.Error as exc:
+            connection.close()
+            raise StateError(f"cannot use state {str(path)!r}: {_describe(exc)}") from None
+        except StateError:
+            connection.close()
+            raise
+        return store
+
+    def _prepare(self) -> None:
+        version, app_id, tables = self._inspect()
+        if version > SCHEMA_VERSION:
+            raise StateError(
+                f"state {str(self.path)!r} has schema version {version}, newer than this seccomp-gen "
+                f"understands ({SCHEMA_VERSION}); upgrade seccomp-gen or use another --state"
+            )
+        if app_id != APPLICATION_ID and (app_id != 0 or tables):
+            raise StateError(f"{str(self.path)!r} is not a seccomp-gen state (it holds other data)")
+        if self.readonly:
+            if version == 0:
+                raise StateError(f"state {str(self.path)!r} is empty: nothing has been learned yet")
+            return
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        if version < SCHEMA_VERSION:
+            self._migrate(version)
+
+    def _inspect(self) -> tuple[int, int, int]:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        app_id = int(self._db.execute("PRAGMA application_id").fetchone()[0])
+        tables = int(self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+        return version, app_id, tables
+
+    def _migrate(self, version: int) -> None:
+        with self._transaction():
+            current = int(self._db.execute("PRAGMA user_version").fetchone()[0])  # another process?
+            for step in range(max(version, current) + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+            if current < SCHEMA_VERSION:
+                self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                self._set_meta("created", repr(time.time()))
+
+    # -- lifecycle -----------------------------------------------------------------------------
 
     def close(self) -> None:
         """Flush and close."""
-        raise NotImplementedError
+        with contextlib.suppress(sqlite3.Error):
+            if not self.readonly and self._ids_since_prune:
+                self.prune_event_ids()
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        if self.readonly:
+            raise StateError(f"state {str(self.path)!r} is open read-only")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot write state {str(self.path)!r}: {_describe(exc)}") from None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def write(self, batch: Batch) -> WriteResult:
+        """Write ``batch`` atomically. Records whose event id the state already holds are dropped."""
+        with self._transaction() as db:
+            fresh, duplicates = self._fresh_records(db, batch.identified)
+            aggregates = dict(batch.aggregates)
+            for record in fresh:
+                agg = aggregates.get(record.key)
+                if agg is None:
+                    agg = aggregates[record.key] = Aggregate(record.name)
+                agg.add(record.timestamp, record.pid)
+            db.executemany(_UPSERT_OBSERVATION, [_observation_row(k, a) for k, a in aggregates.items()])
+            db.executemany(_UPSERT_LOSS, [_loss_row(row) for row in batch.losses.values()])
+            counters = dict(batch.counters)
+            if duplicates:
+                counters[("duplicate", "event-id")] = counters.get(("duplicate", "event-id"), 0) + duplicates
+            db.executemany(_UPSERT_COUNTER, [(k, r, n) for (k, r), n in counters.items()])
+            db.executemany(_UPSERT_POSITION, [_position_row(p) for p in batch.positions.values()])
+            self._set_meta("updated", repr(time.time()))
+        self._ids_since_prune += len(fresh)
+        if self._ids_since_prune > MAX_EVENT_IDS // 10:
+            self.prune_event_ids()
+        records = sum(a.count for a in aggregates.values())
+        return WriteResult(records, duplicates, tuple((k, a.name) for k, a in aggregates.items()))
+
+    def _fresh_records(
+        self, db: sqlite3.Connection, records: list[IdentifiedRecord]
+    ) -> tuple[list[IdentifiedRecord], int]:
+        """The records whose ids are new (first of each id in the batch), and how many were not."""
+        if not records:
+            return [], 0
+        db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS batch_ids "
+            "(ts_ms INTEGER, serial INTEGER, PRIMARY KEY (ts_ms, serial)) WITHOUT ROWID"
+        )
+        db.execute("DELETE FROM batch_ids")
+        db.executemany(
+            "INSERT OR IGNORE INTO batch_ids VALUES (?, ?)", [(r.ts_ms, r.serial) for r in records]
+        )
+        known = set(db.execute("SELECT ts_ms, serial FROM batch_ids JOIN event_ids USING (ts_ms, serial)"))
+        db.execute("INSERT OR IGNORE INTO event_ids SELECT ts_ms, serial FROM batch_ids")
+        fresh: list[IdentifiedRecord] = []
+        for record in records:
+            ident = (record.ts_ms, record.serial)
+            if ident not in known:
+                known.add(ident)
+                fresh.append(record)
+        return fresh, len(records) - len(fresh)
+
+    def prune_event_ids(self, keep: int = MAX_EVENT_IDS) -> None:
+        """Forget all but the ``keep`` newest event ids (the dedup memory stays bounded)."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT ts_ms FROM event_ids ORDER BY ts_ms DESC LIMIT 1 OFFSET ?", (keep,)
+            ).fetchone()
+            if row is not None:
+                db.execute("DELETE FROM event_ids WHERE ts_ms <= ?", (row[0],))
+        self._ids_since_prune = 0
+
+    def reset(self) -> None:
+        """Forget everything learned (the file stays, with its schema)."""
+        with self._transaction() as db:
+            for table in ("observations", "event_ids", "positions", "losses", "counters"):
+                db.execute(f"DELETE FROM {table}")  # fixed table names
+            self._set_meta("updated", repr(time.time()))
+
+    def forget(self, name: str | None, *, number: int | None = None, abis: tuple[str, ...] = ()) -> int:
+        """Delete the observations of syscall ``name`` (or ``number``) on ``abis`` (all when empty).
+
+        Returns how many records (summed counts) were forgotten.
+        """
+        params: list[object] = [name if name is not None else number]
+        where = "name = ?" if name is not None else "number = ?"
+        if abis:
+            where += f" AND abi IN ({', '.join('?' * len(abis))})"
+            params.extend(abis)
+        with self._transaction() as db:
+            row = db.execute(f"SELECT coalesce(sum(count), 0) FROM observations WHERE {where}", params)
+            removed = int(row.fetchone()[0])
+            db.execute(f"DELETE FROM observations WHERE {where}", params)
+            if removed:
+                self._set_meta("updated", repr(time.time()))
+        return removed
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def observations(self) -> list[Observation]:
+        """Every observation, sorted by (abi, number, comm, exe, action, trusted)."""
+        rows = self._read(
+            "SELECT abi, number, name, comm, exe, action, trusted, count, first_seen, last_seen, sample_pid "
+            "FROM observations ORDER BY abi, number, comm, exe, action, trusted"
+        )
+        return [
+            Observation(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8], r[9], r[10]) for r in rows
+        ]
+
+    def positions(self, kind: str | None = None) -> list[Position]:
+        """Saved source positions (of one ``kind`` when given), sorted by kind and key."""
+        sql = (
+            "SELECT kind, key, dev, inode, offset, size, fingerprint, fingerprint_len, cursor, seq, "
+            "complete, updated FROM positions"
+        )
+        rows = (
+            self._read(sql + " WHERE kind = ? ORDER BY key", (kind,))
+            if kind
+            else self._read(sql + " ORDER BY kind, key")
+        )
+        return [
+            Position(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bool(r[10]), r[11])
+            for r in rows
+        ]
+
+    def position(self, kind: str, key: str) -> Position | None:
+        """The saved position of one source, if any."""
+        return next((p for p in self.positions(kind) if p.key == key), None)
+
+    def losses(self) -> list[LossRow]:
+        """Loss markers seen, by kind and location."""
+        rows = self._read(
+            "SELECT kind, location, markers, records, unknown_markers, first_seen, last_seen, sample "
+            "FROM losses ORDER BY kind, location"
+        )
+        return [LossRow(*r) for r in rows]
+
+    def counters(self) -> dict[tuple[str, str], int]:
+        """Counters by (kind, reason): ``skipped``, ``filtered``, ``rejected``, ``duplicate``."""
+        return {(k, r): n for k, r, n in self._read("SELECT kind, reason, count FROM counters ORDER BY 1, 2")}
+
+    def event_id_count(self) -> int:
+        """How many event ids the dedup memory holds."""
+        return int(self._read("SELECT count(*) FROM event_ids")[0][0])
+
+    def meta(self, key: str) -> str | None:
+        """A metadata value: ``created``, ``updated`` (seconds since the epoch, as text)."""
+        rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    @property
+    def last_update(self) -> float | None:
+        """When the state was last written (seconds since the epoch)."""
+        value = self.meta("updated")
+        return float(value) if value is not None else None
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the file."""
+        return int(self._read("PRAGMA user_version")[0][0])
+
+    def _read(self, sql: str, params: tuple[object, ...] | list[object] = ()) -> list[Any]:
+        try:
+            return list(self._db.execute(sql, params))
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot read state {str(self.path)!r}: {_describe(exc)}") from None
+
+
+def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
+    if readonly:
+        if not path.exists():
+            raise sqlite3.OperationalError("no such file (nothing has been learned yet)")
+        uri = f"file:{_uri_path(path)}?mode=ro"
+        connection = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    else:
+        _create_private(path)
+        connection = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    return connection
+
+
+def _uri_path(path: Path) -> str:
+    from urllib.parse import quote
+
+    return quote(str(path.resolve()))
+
+
+def _create_private(path: Path) -> None:
+    """Create the parent directory (mode 0700) and the file (mode 0600) if they do not exist yet."""
+    parent = path.parent
+    if not parent.exists():
+        try:
+            parent.mkdir(parents=True, mode=0o700)
+            parent.chmod(0o700)
+        except OSError as exc:
+            raise sqlite3.OperationalError(
+                f"cannot create directory {str(parent)!r}: {exc.strerror}"
+            ) from None
+    if path.is_dir():
+        raise sqlite3.OperationalError("it is a directory")
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        except OSError as exc:
+            raise sqlite3.OperationalError(exc.strerror or str(exc)) from None
+
+
+def _describe(exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "file is not a database" in text or "malformed" in text:
+        return f"{text} (the file is corrupt or not a seccomp-gen state)"
+    if "readonly" in text or "unable to open" in text:
+        return f"{text} (check the permissions of the file and its directory)"
+    return text
+
+
+def _observation_row(key: ObservationKey, agg: Aggregate) -> tuple[object, ...]:
+    abi, number, comm, exe, action, trusted = key
+    return (abi, number, agg.name, comm, exe, action, int(trusted), agg.count, agg.first_seen,
+            agg.last_seen, agg.sample_pid)  # fmt: skip
+
+
+def _loss_row(row: LossRow) -> tuple[object, ...]:
+    return (row.kind, row.location, row.markers, row.records, row.unknown_markers, row.first_seen,
+            row.last_seen, row.sample[:500])  # fmt: skip
+
+
+def _position_row(p: Position) -> tuple[object, ...]:
+    return (p.kind, p.key, p.dev, p.inode, p.offset, p.size, p.fingerprint, p.fingerprint_len, p.cursor,
+            p.seq, int(p.complete), p.updated if p.updated is not None else time.time())  # fmt: skip

@@ -1,0 +1,236 @@
+"""The state database on its own: schema, atomic batches, dedup memory, positions, bad files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from seccomp_gen.errors import StateError
+from seccomp_gen.store import (
+    SCHEMA_VERSION,
+    Aggregate,
+    Batch,
+    IdentifiedRecord,
+    LossRow,
+    Observation,
+    ObservationKey,
+    Position,
+    Store,
+)
+
+OPENAT: ObservationKey = ("x86_64", 257, "http-echo", "/usr/bin/http-echo", "LOG", True)
+READ: ObservationKey = ("x86_64", 0, "http-echo", "/usr/bin/http-echo", "LOG", True)
+
+
+def _batch(*items: tuple[ObservationKey, str, int, float]) -> Batch:
+    batch = Batch()
+    for key, name, count, ts in items:
+        agg = batch.aggregates.setdefault(key, Aggregate(name))
+        agg.add(ts, 42, count)
+    return batch
+
+
+def _ident(ts_ms: int, serial: int, key: ObservationKey = OPENAT) -> IdentifiedRecord:
+    return IdentifiedRecord(ts_ms, serial, key, "openat", ts_ms / 1000, 7)
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    return tmp_path / "sub" / "dir" / "state.db"
+
+
+def test_new_state_is_private_wal_and_versioned(state: Path) -> None:
+    Store.open(state).close()
+    assert stat.S_IMODE(state.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+    db = sqlite3.connect(state)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_existing_parent_directory_keeps_its_mode(tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
+    Store.open(tmp_path / "state.db").close()
+    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o755
+
+
+def test_batches_add_up(state: Path) -> None:
+    with Store.open(state) as store:
+        store.write(_batch((OPENAT, "openat", 2, 100.0), (READ, "read", 1, 50.0)))
+        store.write(_batch((OPENAT, "openat", 3, 90.0)))
+        store.write(_batch((OPENAT, "openat", 1, 120.0)))
+    with Store.open(state, readonly=True) as store:
+        exe = "/usr/bin/http-echo"
+        assert store.observations() == [
+            Observation("x86_64", 0, "read", "http-echo", exe, "LOG", True, 1, 50.0, 50.0, 42),
+            Observation("x86_64", 257, "openat", "http-echo", exe, "LOG", True, 6, 90.0, 120.0, 42),
+        ]
+
+
+def test_trust_is_part_of_the_key(state: Path) -> None:
+    untrusted: ObservationKey = ("x86_64", 257, "http-echo", "/usr/bin/http-echo", "LOG", False)
+    with Store.open(state) as store:
+        store.write(_batch((OPENAT, "openat", 1, 1.0), (untrusted, "openat", 1, 1.0)))
+        assert sorted(o.trusted for o in store.observations()) == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("batches", "expected_count", "expected_dups"),
+    [
+        pytest.param([[(1000, 5)], [(1000, 5)]], 1, 1, id="same id in two batches"),
+        pytest.param([[(1000, 5), (1000, 5)]], 1, 1, id="same id twice in one batch"),
+        pytest.param([[(1000, 5), (1000, 6), (1001, 5)]], 3, 0, id="serial or time differ"),
+    ],
+)
+def test_event_ids_count_once(
+    state: Path, batches: list[list[tuple[int, int]]], expected_count: int, expected_dups: int
+) -> None:
+    with Store.open(state) as store:
+        for ids in batches:
+            batch = Batch(identified=[_ident(ts, serial) for ts, serial in ids])
+            store.write(batch)
+        assert store.observations()[0].count == expected_count
+        assert store.counters().get(("duplicate", "event-id"), 0) == expected_dups
+
+
+def test_write_result_reports_duplicates(state: Path) -> None:
+    with Store.open(state) as store:
+        first = store.write(Batch(identified=[_ident(1, 1), _ident(2, 2)]))
+        second = store.write(Batch(identified=[_ident(2, 2), _ident(3, 3)]))
+    assert (first.records, first.duplicates) == (2, 0)
+    assert (second.records, second.duplicates) == (1, 1)
+
+
+def test_prune_keeps_the_newest_ids(state: Path) -> None:
+    with Store.open(state) as store:
+        store.write(Batch(identified=[_ident(ts, 1) for ts in range(1, 11)]))
+        store.prune_event_ids(keep=4)
+        assert store.event_id_count() == 4
+        result = store.write(Batch(identified=[_ident(10, 1), _ident(1, 1)]))
+    assert (result.records, result.duplicates) == (1, 1)  # 1 was forgotten, 10 remembered
+
+
+def test_positions_losses_counters_round_trip(state: Path) -> None:
+    pos = Position("file", "/var/log/syslog", 1, 2, 300, 400, "abc", 64, updated=5.0)
+    batch = Batch(positions={("file", pos.key): pos})
+    batch.add_loss(LossRow("printk-suppressed", "kmsg", 1, 12, 0, 1.0, 1.0, "a"))
+    batch.add_loss(LossRow("printk-suppressed", "kmsg", 1, 0, 1, 3.0, 3.0, "b"))
+    batch.count("skipped", "other-type", 7)
+    batch.count("filtered", "comm", 2)
+    with Store.open(state) as store:
+        store.write(batch)
+        store.write(Batch(counters={("skipped", "other-type"): 3}))
+        assert store.position("file", "/var/log/syslog") == pos
+        assert store.losses() == [LossRow("printk-suppressed", "kmsg", 2, 12, 1, 1.0, 3.0, "b")]
+        assert store.counters() == {("filtered", "comm"): 2, ("skipped", "other-type"): 10}
+        assert store.last_update is not None
+
+
+def test_forget_and_reset(state: Path) -> None:
+    with Store.open(state) as store:
+        store.write(_batch((OPENAT, "openat", 3, 1.0), (READ, "read", 1, 1.0)))
+        assert store.forget("openat") == 3
+        assert store.forget("openat") == 0
+        assert [o.name for o in store.observations()] == ["read"]
+        assert store.forget(None, number=0, abis=("i386",)) == 0
+        store.reset()
+        assert store.observations() == []
+
+
+def test_two_connections_write_concurrently(state: Path) -> None:
+    Store.open(state).close()
+
+    def writer(serial_base: int) -> None:
+        with Store.open(state) as store:
+            for i in range(40):
+                store.write(Batch(identified=[_ident(1000 + i, serial_base + i)]))
+
+    threads = [threading.Thread(target=writer, args=(base,)) for base in (0, 1000)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with Store.open(state, readonly=True) as store:
+        assert store.observations()[0].count == 80
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_newer_schema_is_refused_and_left_alone(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    Store.open(state).close()
+    db = sqlite3.connect(state)
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    db.close()
+    before = _sha(state)
+    with pytest.raises(StateError, match="newer than this seccomp-gen"):
+        Store.open(state)
+    assert _sha(state) == before
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param(b"this is not a database at all\n" * 100, "not a database", id="text file"),
+        pytest.param(b"SQLite format 3\x00" + b"\xff" * 4000, "state", id="corrupt header"),
+    ],
+)
+def test_corrupt_file_is_a_state_error(tmp_path: Path, content: bytes, message: str) -> None:
+    state = tmp_path / "state.db"
+    state.write_bytes(content)
+    with pytest.raises(StateError, match=message):
+        Store.open(state)
+    assert state.read_bytes() == content
+
+
+def test_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
+    state = tmp_path / "other.db"
+    db = sqlite3.connect(state)
+    db.execute("CREATE TABLE songs (title TEXT)")
+    db.commit()
+    db.close()
+    with pytest.raises(StateError, match="not a seccomp-gen state"):
+        Store.open(state)
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        pytest.param("/proc/seccomp-gen-test/state.db", id="uncreatable directory"),
+        pytest.param("DIR", id="path is a directory"),
+    ],
+)
+def test_unusable_path_is_a_state_error(tmp_path: Path, where: str) -> None:
+    path = tmp_path if where == "DIR" else Path(where)
+    with pytest.raises(StateError, match=str(path)):
+        Store.open(path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_read_only_directory_is_a_state_error(tmp_path: Path) -> None:
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(StateError):
+            Store.open(tmp_path / "state.db")
+    finally:
+        tmp_path.chmod(0o700)
+
+
+def test_readonly_open_of_missing_state(tmp_path: Path) -> None:
+    with pytest.raises(StateError, match="nothing has been learned"):
+        Store.open(tmp_path / "none.db", readonly=True)
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_readonly_store_refuses_writes(state: Path) -> None:
+    Store.open(state).close()
+    with Store.open(state, readonly=True) as store, pytest.raises(StateError, match="read-only"):
+        store.write(_batch((OPENAT, "openat", 1, 1.0)))
