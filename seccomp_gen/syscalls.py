@@ -1,31 +1,159 @@
 """Syscall number ↔ name per ABI, from the generated tables in ``syscall_tables/``.
 
-INTERFACE STUB — being implemented (issue 2). Numbers are as a record prints them: x32 numbers keep
-bit 0x40000000, mips numbers include their 4000/5000/6000 offset, ARM-private calls are 0x0f0000+n.
+Numbers are as a record prints them: x32 numbers keep bit 0x40000000, mips numbers include their
+4000/5000/6000 offset, ARM-private calls are 0x0f0000+n. Names are the kernel's (and libseccomp's):
+``pread64``, never audit-userspace's ``pread``; ``canonical_name`` maps such aliases.
+
+A table is read on first use of its ABI and cached; every lookup after that is one dictionary access.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
 
-from seccomp_gen.abi import Abi
+from seccomp_gen.abi import Abi, all_abis
+from seccomp_gen.errors import UnknownSyscallError
+
+_PACKAGE_TABLES = Path(__file__).resolve().parent / "syscall_tables"  # in a wheel (force-include)
+_REPO_TABLES = Path(__file__).resolve().parent.parent / "syscall_tables"  # source tree, editable install
+_UNIMPLEMENTED = "unimplemented"
+
+# audit-userspace (ausearch -i, auditd's lib/*_table.h) spells some syscalls differently from the
+# kernel's tables and libseccomp. Only names that are not themselves a kernel name on any ABI are
+# here, so mapping them can never hide a real syscall. The kernel spellings were checked against
+# libseccomp's syscalls.csv and hrw/syscalls-table (see tests/test_syscalls.py).
+AUDIT_ALIASES: Mapping[str, str] = MappingProxyType(
+    {
+        "pread": "pread64",
+        "pwrite": "pwrite64",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SyscallTable:
+    """One ABI's generated table, with its provenance."""
+
+    abi: Abi
+    names: Mapping[int, str]  # number → kernel name
+    numbers: Mapping[str, int]  # kernel name → number
+    unimplemented: frozenset[str]  # names the kernel's table has with no entry point
+    kernel: str  # Linux version the table was generated from: "7.1.5"
+    sources: tuple[str, ...]  # the kernel files it was generated from
+
+
+_CACHE: dict[str, SyscallTable] = {}
+
+
+def tables_dir() -> Path:
+    """The directory the tables are read from: the package's copy (wheel), else the source tree's."""
+    if _PACKAGE_TABLES.is_dir():
+        return _PACKAGE_TABLES
+    return _REPO_TABLES
+
+
+def load_table(abi: Abi) -> SyscallTable:
+    """The table of ``abi``, read once and cached."""
+    table = _CACHE.get(abi.name)
+    if table is None:
+        table = _parse(abi, (tables_dir() / abi.table_file).read_text(encoding="utf-8"))
+        _CACHE[abi.name] = table
+    return table
+
+
+def _parse(abi: Abi, text: str) -> SyscallTable:
+    names: dict[int, str] = {}
+    unimplemented = set()
+    kernel = ""
+    sources = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            key, _, value = line[1:].strip().partition(": ")
+            if key == "kernel":
+                kernel = value
+            elif key == "source":
+                sources.append(value)
+            continue
+        fields = line.split("\t")
+        names[int(fields[0])] = fields[1]
+        if len(fields) > 2 and fields[2] == _UNIMPLEMENTED:
+            unimplemented.add(fields[1])
+    numbers = {name: number for number, name in names.items()}
+    return SyscallTable(
+        abi=abi,
+        names=MappingProxyType(names),
+        numbers=MappingProxyType(numbers),
+        unimplemented=frozenset(unimplemented),
+        kernel=kernel,
+        sources=tuple(sources),
+    )
 
 
 def syscall_table(abi: Abi) -> Mapping[int, str]:
     """The whole table of ``abi``: number → kernel name."""
-    raise NotImplementedError
+    return load_table(abi).names
 
 
 def syscall_name(abi: Abi, number: int) -> str:
     """``syscall_name(get_abi("x86_64"), 59) == "execve"``; ``UnknownSyscallError`` otherwise."""
-    raise NotImplementedError
+    name = load_table(abi).names.get(number)
+    if name is None:
+        raise UnknownSyscallError(f"no syscall number {number} on ABI {abi.name!r}")
+    return name
+
+
+def lookup_name(abi: Abi, number: int) -> str | None:
+    """Like ``syscall_name`` but None for a number the table does not have (hot path: no exception)."""
+    return load_table(abi).names.get(number)
 
 
 def syscall_number(abi: Abi, name: str) -> int:
     """Name → number on ``abi``; accepts audit-userspace aliases (``pread`` → ``pread64``)."""
-    raise NotImplementedError
+    numbers = load_table(abi).numbers
+    number = numbers.get(name)
+    if number is None:
+        number = numbers.get(canonical_name(name))
+    if number is None:
+        raise UnknownSyscallError(f"no syscall named {name!r} on ABI {abi.name!r}")
+    return number
 
 
 def canonical_name(name: str) -> str:
     """The kernel/libseccomp spelling of a name: ``pread`` → ``pread64``; others unchanged."""
-    raise NotImplementedError
+    return AUDIT_ALIASES.get(name, name)
+
+
+def is_implemented(abi: Abi, name: str) -> bool:
+    """False for a name the table lists with no entry point (``afs_syscall``), or does not list."""
+    table = load_table(abi)
+    name = canonical_name(name)
+    return name in table.numbers and name not in table.unimplemented
+
+
+def numbers_of(name: str) -> dict[str, int]:
+    """ABI name → number of ``name`` on every ABI that has it (loads every table)."""
+    name = canonical_name(name)
+    found = {}
+    for abi in all_abis():
+        number = load_table(abi).numbers.get(name)
+        if number is not None:
+            found[abi.name] = number
+    return found
+
+
+__all__ = [
+    "AUDIT_ALIASES",
+    "SyscallTable",
+    "canonical_name",
+    "is_implemented",
+    "load_table",
+    "lookup_name",
+    "numbers_of",
+    "syscall_name",
+    "syscall_number",
+    "syscall_table",
+    "tables_dir",
+]
