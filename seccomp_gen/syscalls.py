@@ -144,6 +144,16 @@ def numbers_of(name: str) -> dict[str, int]:
     return found
 
 
+def names_of(number: int) -> dict[str, str]:
+    """ABI name → kernel name of syscall ``number`` on every ABI whose table has it."""
+    found = {}
+    for abi in all_abis():
+        name = load_table(abi).names.get(number)
+        if name is not None:
+            found[abi.name] = name
+    return found
+
+
 __all__ = [
     "AUDIT_ALIASES",
     "SyscallTable",
@@ -151,6 +161,7 @@ __all__ = [
     "is_implemented",
     "load_table",
     "lookup_name",
+    "names_of",
     "numbers_of",
     "syscall_name",
     "syscall_number",
