@@ -1,9 +1,141 @@
-"""CLI commands: record, run, doctor (issue 6)."""
+"""CLI commands: record, run, doctor (issue 6) — the real path on a real kernel."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from seccomp_gen.cli._common import StateOption, state_path
+
+EXIT_NOT_READY = 1
+
+CommandArgument = Annotated[
+    list[str] | None,
+    typer.Argument(help="The command and its arguments, after --.", show_default=False),
+]
+
+
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+) -> int:
+    """Check whether this host can produce and deliver seccomp records, with a fix for each problem.
+
+    Exits 1 when learning cannot work here (a FAIL row).
+
+    Example:
+
+        seccomp-gen doctor
+    """
+    from seccomp_gen import doctor as diagnosis
+
+    rows = diagnosis.diagnose()
+    if as_json:
+        payload = [
+            {"check": r.name, "status": r.status.value.lower(), "detail": r.detail, "fix": r.fix}
+            for r in rows
+        ]
+        typer.echo(json.dumps({"ready": diagnosis.ready(rows), "checks": payload}, indent=2))
+    else:
+        width = max(len(r.name) for r in rows)
+        for row in rows:
+            typer.echo(f"{row.status.value:<4}  {row.name:<{width}}  {row.detail}")
+            if row.fix and row.status.value != "ok":
+                typer.echo(f"{'':<4}  {'':<{width}}  fix: {row.fix}")
+    return 0 if diagnosis.ready(rows) else EXIT_NOT_READY
+
+
+def record(
+    command: CommandArgument = None,
+    state: StateOption = None,
+    fix_ratelimit: Annotated[
+        bool,
+        typer.Option(
+            "--fix-ratelimit",
+            help="Lift kernel.printk_ratelimit while the command runs (root), restoring it afterwards.",
+        ),
+    ] = False,
+) -> int:
+    """Run a command under a SCMP_ACT_LOG filter and learn every syscall it makes.
+
+    The command and its children run with every call allowed and logged; the records are read live
+    from /dev/kmsg and learned into the state. Exits with the command's status.
+
+    Example:
+
+        seccomp-gen record --fix-ratelimit -- python3 -c 'print("hi")'
+    """
+    from seccomp_gen import kernel, sandbox
+
+    argv = list(command or [])
+    for warning in sandbox.check_record_preconditions(fix_ratelimit=fix_ratelimit):
+        typer.echo(f"warning: {warning}", err=True)
+    spec = sandbox.FilterSpec(sandbox.Mode.LOG)
+    if fix_ratelimit:
+        with kernel.rate_limit_lifted():
+            outcome = sandbox.run_under_filter(spec, argv, sandbox.kmsg_tap())
+    else:
+        outcome = sandbox.run_under_filter(spec, argv, sandbox.kmsg_tap())
+    summary = sandbox.learn_outcome(outcome, state_path(state), command=argv)
+    for line in _outcome_notes(outcome):
+        typer.echo(line, err=True)
+    typer.echo(summary, err=True)
+    return outcome.returncode
+
+
+def run(
+    profile: Annotated[
+        Path, typer.Option("--profile", "-p", help="Docker/OCI JSON seccomp profile to enforce.")
+    ],
+    command: CommandArgument = None,
+    no_log_denials: Annotated[
+        bool, typer.Option("--no-log-denials", help="Do not set SECCOMP_FILTER_FLAG_LOG.")
+    ] = False,
+) -> int:
+    """Run a command under a seccomp profile, then list what the profile denied.
+
+    Denials are logged by the kernel (SECCOMP_FILTER_FLAG_LOG) and decoded as `explain` does.
+    Exits with the command's status.
+
+    Example:
+
+        seccomp-gen run --profile profile.json -- python3 -c 'print("hi")'
+    """
+    from seccomp_gen import sandbox
+
+    if not profile.is_file():
+        from seccomp_gen.errors import ProfileError
+
+        raise ProfileError(f"no such profile: {str(profile)!r}")
+    spec = sandbox.FilterSpec(sandbox.Mode.PROFILE, profile, log_denials=not no_log_denials)
+    outcome = sandbox.run_under_filter(spec, list(command or []), sandbox.kmsg_tap())
+    for line in _outcome_notes(outcome):
+        typer.echo(line, err=True)
+    denied = outcome.denied
+    if denied:
+        typer.echo(f"denied by {profile}: {len(denied)} record(s)", err=True)
+        for line in sandbox.describe(denied):
+            typer.echo(line, err=True)
+    else:
+        typer.echo(f"nothing denied by {profile}", err=True)
+    return outcome.returncode
+
+
+def _outcome_notes(outcome: object) -> list[str]:
+    from seccomp_gen.sandbox import Outcome
+
+    assert isinstance(outcome, Outcome)
+    lines = [f"warning: {note}" for note in outcome.notes]
+    for loss in outcome.losses:
+        count = "an unknown number of" if loss.count is None else str(loss.count)
+        lines.append(f"warning: {count} record(s) lost ({loss.kind.value}): {loss.text.strip()}")
+    return lines
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("doctor")(doctor)
+    app.command("record", context_settings={"allow_interspersed_args": False})(record)
+    app.command("run", context_settings={"allow_interspersed_args": False})(run)

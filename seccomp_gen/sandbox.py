@@ -1,0 +1,238 @@
+"""Run a command locally under a seccomp filter and collect the kernel's records of that run.
+
+``record`` runs it under a ``SCMP_ACT_LOG`` filter (everything allowed, every call logged) and
+learns the records; ``run`` runs it under a given profile with ``SECCOMP_FILTER_FLAG_LOG`` and
+reports what was denied. Both read the kernel log live from its end, started before the command,
+because the kernel keeps only a small ring buffer. The filter itself is installed by
+``seccomp_gen._exec_under_filter`` between fork and exec.
+
+The command runs in a fresh audit session, so its records (and its children's) carry a session id
+that nothing else on the host has; records of other sessions are left out and counted.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from seccomp_gen import kernel
+from seccomp_gen.actions import ActionKind
+from seccomp_gen.errors import SandboxError
+from seccomp_gen.events import LossEvent, SeccompEvent
+
+if TYPE_CHECKING:
+    from seccomp_gen.sources import StopFlag
+
+#: After the command exits, wait this long for kauditd to print its last records.
+SETTLE_SECONDS = 0.5
+
+NO_SESSION = "no audit session could be set: records of other processes may be included"
+
+
+class Mode(enum.Enum):
+    """What the filter does: log every call (record) or enforce a profile (run)."""
+
+    LOG = "log"
+    PROFILE = "profile"
+
+
+@dataclass(frozen=True, slots=True)
+class FilterSpec:
+    """The filter to install: LOG everything, or the profile at ``profile`` (denials logged)."""
+
+    mode: Mode
+    profile: Path | None = None
+    log_denials: bool = True
+
+
+class Tap(Protocol):
+    """A live reader of the kernel's records: positioned at the end on ``start``, drained on ``stop``."""
+
+    def start(self) -> None:
+        """Begin reading new records in the background."""
+
+    def stop(self) -> tuple[list[SeccompEvent], list[LossEvent]]:
+        """Stop and return what was read since ``start``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a sandboxed run produced."""
+
+    returncode: int  # the command's exit status; 128+N when killed by signal N
+    session: int | None  # the run's audit session id; None when it could not be set
+    events: tuple[SeccompEvent, ...]  # the run's records (of its session, when known)
+    losses: tuple[LossEvent, ...]
+    foreign: int = 0  # records of other sessions seen meanwhile, left out
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def denied(self) -> tuple[SeccompEvent, ...]:
+        """The records of calls the filter did not allow (anything but LOG and ALLOW)."""
+        return tuple(e for e in self.events if e.action.kind not in (ActionKind.LOG, ActionKind.ALLOW))
+
+
+def check_record_preconditions(*, fix_ratelimit: bool) -> list[str]:
+    """Raise ``SandboxError`` when records cannot be produced or read; return warnings otherwise."""
+    logged = kernel.actions_logged()
+    if logged is None or "log" not in logged:
+        shown = " ".join(logged) if logged else "missing"
+        raise SandboxError(
+            f"kernel.seccomp.actions_logged is {shown!r}: the kernel does not log SCMP_ACT_LOG "
+            '(fix: sysctl -w kernel.seccomp.actions_logged="kill_process kill_thread trap errno '
+            'user_notif trace log")'
+        )
+    if kernel.auditd_running():
+        raise SandboxError(
+            f"auditd is running and owns the records: they go to {kernel.AUDIT_LOG}, not to /dev/kmsg "
+            f"(run the command under a LOG profile and use: seccomp-gen learn {kernel.AUDIT_LOG})"
+        )
+    if not kernel.kmsg_readable():
+        raise SandboxError(f"cannot read {kernel.KMSG} (run as root, or sysctl -w kernel.dmesg_restrict=0)")
+    limit = kernel.rate_limit()
+    if limit is not None and limit.limited and not fix_ratelimit:
+        return [
+            f"kernel.printk_ratelimit={limit.interval} (burst {limit.burst}): records beyond the burst "
+            "are dropped; use --fix-ratelimit (root) or sysctl -w kernel.printk_ratelimit=0"
+        ]
+    return []
+
+
+def wrapper_argv(spec: FilterSpec, command: Sequence[str], status_fd: int) -> list[str]:
+    """The argv that installs ``spec`` in a fresh interpreter and execs ``command``."""
+    argv = [sys.executable, "-m", "seccomp_gen._exec_under_filter", "--status-fd", str(status_fd)]
+    if spec.mode is Mode.LOG:
+        argv.append("--log")
+    else:
+        if spec.profile is None:
+            raise SandboxError("run needs --profile")
+        argv += ["--profile", str(spec.profile)]
+        if not spec.log_denials:
+            argv.append("--no-log-denials")
+    return [*argv, "--", *command]
+
+
+def run_under_filter(spec: FilterSpec, command: Sequence[str], tap: Tap) -> Outcome:
+    """Run ``command`` under ``spec`` with ``tap`` reading the kernel log; the records of the run."""
+    if not command:
+        raise SandboxError("no command given (usage: ... -- CMD ARGS...)")
+    tap.start()
+    try:
+        returncode, session = _spawn(spec, command)
+    finally:
+        time.sleep(SETTLE_SECONDS)
+        events, losses = tap.stop()
+    mine = [e for e in events if session is None or e.ses == session]
+    notes = (
+        ()
+        if session is not None
+        else ("no audit session could be set: records of other processes may be included",)
+    )
+    return Outcome(returncode, session, tuple(mine), tuple(losses), len(events) - len(mine), notes)
+
+
+def _spawn(spec: FilterSpec, command: Sequence[str]) -> tuple[int, int | None]:
+    """Start the wrapper, read its status line, wait; (exit status, audit session)."""
+    read_end, write_end = os.pipe()
+    try:
+        proc = subprocess.Popen(wrapper_argv(spec, command, write_end), pass_fds=(write_end,))
+    finally:
+        os.close(write_end)
+    with os.fdopen(read_end) as status:
+        lines = status.read().splitlines()
+    returncode = _wait(proc)
+    fields = dict(line.partition("=")[::2] for line in lines)
+    if "error" in fields:
+        raise SandboxError(f"{fields['error']} (command: {' '.join(command)!r})")
+    session = fields.get("session") or None
+    return returncode, int(session) if session else None
+
+
+def _wait(proc: subprocess.Popen[bytes]) -> int:
+    """Wait, forwarding Ctrl-C to the command (it decides whether to stop); shell-style status."""
+    while True:
+        try:
+            code = proc.wait()
+            break
+        except KeyboardInterrupt:
+            proc.send_signal(signal.SIGINT)
+    return 128 - code if code < 0 else code
+
+
+class KmsgTap:
+    """The kernel log, read live through the kmsg source from its current end, parsed as kmsg records."""
+
+    def __init__(self, path: str = "/dev/kmsg") -> None:
+        self.path = path
+        self._events: list[SeccompEvent] = []
+        self._losses: list[LossEvent] = []
+        self._thread: threading.Thread | None = None
+        self._stop: StopFlag | None = None
+        self._error: BaseException | None = None
+
+    def start(self) -> None:
+        """Note where the log ends now, then follow it on a thread."""
+        from seccomp_gen.sources import KmsgSource, ReadControl, StopFlag
+
+        skip = KmsgSource(path=self.path, boot="tap")
+        for _ in skip.chunks(ReadControl(StopFlag())):
+            pass  # reading what is buffered only moves last_seq to the current end
+        self._stop = StopFlag()
+        source = KmsgSource(path=self.path, boot="tap", last_seq=skip.last_seq, follow=True)
+        control = ReadControl(self._stop, timeout=lambda: 0.1)
+        self._thread = threading.Thread(target=self._loop, args=(source, control), daemon=True)
+        self._thread.start()
+
+    def _loop(self, source: Any, control: Any) -> None:
+        from seccomp_gen.records import Format, RecordParser
+
+        parser = RecordParser(Format.KMSG)
+        try:
+            for chunk in source.chunks(control):
+                self._losses.extend(chunk.losses)
+                if chunk.data:
+                    self._take(parser.feed_chunk(chunk.data))
+            self._take(parser.flush())
+        except BaseException as exc:  # handed to the caller of stop()
+            self._error = exc
+
+    def _take(self, parsed: list[SeccompEvent | LossEvent]) -> None:
+        for item in parsed:
+            if isinstance(item, SeccompEvent):
+                self._events.append(item)
+            else:
+                self._losses.append(item)
+
+    def stop(self) -> tuple[list[SeccompEvent], list[LossEvent]]:
+        """Stop following and return the records and losses read since ``start``."""
+        if self._stop is not None and self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._stop.close()
+        if self._error is not None:
+            raise self._error
+        return self._events, self._losses
+
+
+def kmsg_tap() -> KmsgTap:
+    """The tap ``record`` and ``run`` use."""
+    return KmsgTap()
+
+
+def learn_outcome(outcome: Outcome, state: Path, *, command: Sequence[str]) -> str:
+    """Learn the run's records into ``state``; a one-line summary for the user."""
+    raise NotImplementedError("wired to seccomp_gen.learn once it lands")
+
+
+def describe(events: Sequence[SeccompEvent]) -> list[str]:
+    """The records decoded as ``explain`` prints them, one line each."""
+    raise NotImplementedError("wired to explain once it lands")

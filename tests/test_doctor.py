@@ -1,0 +1,153 @@
+"""doctor and the host facts under it: each check's verdict and fix, and the facts read from files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from seccomp_gen import doctor, kernel
+from seccomp_gen.cli import main
+from seccomp_gen.doctor import Check, Status
+from seccomp_gen.errors import SandboxError
+
+ALL_ACTIONS = ("kill_process", "kill_thread", "trap", "errno", "user_notif", "trace", "log")
+
+
+@pytest.mark.parametrize(
+    ("actions", "status", "fix_has"),
+    [
+        pytest.param(ALL_ACTIONS, Status.OK, "", id="log-logged"),
+        pytest.param(("kill_process", "errno"), Status.FAIL, "kill_process errno log", id="log-missing"),
+        pytest.param((), Status.FAIL, '="log"', id="empty"),
+        pytest.param(None, Status.FAIL, "upgrade", id="kernel-without-sysctl"),
+    ],
+)
+def test_actions_logged(actions: tuple[str, ...] | None, status: Status, fix_has: str) -> None:
+    row = doctor.check_actions_logged(actions)
+    assert row.status is status
+    assert fix_has in row.fix
+
+
+@pytest.mark.parametrize(
+    ("limit", "auditd", "status"),
+    [
+        pytest.param(kernel.RateLimit(0, 10), False, Status.OK, id="lifted"),
+        pytest.param(kernel.RateLimit(5, 10), False, Status.WARN, id="debian-default"),
+        pytest.param(kernel.RateLimit(5, 10), True, Status.INFO, id="auditd-owns-records"),
+        pytest.param(None, False, Status.WARN, id="unreadable"),
+    ],
+)
+def test_rate_limit(limit: kernel.RateLimit | None, auditd: bool, status: Status) -> None:
+    row = doctor.check_rate_limit(limit, auditd=auditd)
+    assert row.status is status
+    if status is Status.WARN and limit is not None:
+        assert "printk_ratelimit=0" in row.fix
+
+
+def test_auditd_running_points_at_audit_log() -> None:
+    row = doctor.check_auditd(True)
+    assert row.status is Status.INFO
+    assert "audit.log" in row.detail
+    assert row.fix == "seccomp-gen learn /var/log/audit/audit.log"
+
+
+@pytest.mark.parametrize(
+    ("rows", "auditd", "status"),
+    [
+        pytest.param([Check("/dev/kmsg", Status.OK, "")], False, Status.OK, id="kmsg"),
+        pytest.param([Check("/dev/kmsg", Status.WARN, "")], True, Status.OK, id="auditd-log"),
+        pytest.param([Check("syslog", Status.OK, "")], False, Status.OK, id="syslog"),
+        pytest.param(
+            [Check("/dev/kmsg", Status.WARN, ""), Check("syslog", Status.INFO, "")],
+            False,
+            Status.FAIL,
+            id="none",
+        ),
+    ],
+)
+def test_some_source(rows: list[Check], auditd: bool, status: Status) -> None:
+    assert doctor.check_some_source(rows, auditd=auditd).status is status
+
+
+def test_libseccomp_missing_newer_syscalls_is_a_warning() -> None:
+    info = kernel.LibseccompInfo("2.5.4", "x86_64", 456, "futex_requeue", ("statmount", "listmount"))
+    pyseccomp_row, row = doctor.check_libseccomp(lambda: info)
+    assert pyseccomp_row.status is Status.OK
+    assert row.status is Status.WARN
+    assert "futex_requeue (456)" in row.detail
+    assert "statmount" in row.detail
+
+
+def test_libseccomp_that_cannot_load_fails() -> None:
+    def broken() -> kernel.LibseccompInfo:
+        raise SandboxError("cannot load libseccomp")
+
+    (row,) = doctor.check_libseccomp(broken)
+    assert row.status is Status.FAIL
+    assert not doctor.ready([row])
+
+
+def test_real_libseccomp_is_probed() -> None:
+    info = kernel.libseccomp_info()
+    assert info.version.count(".") == 2
+    assert info.newest_number > 400  # every libseccomp since 2.5 names io_uring_setup (425) and later
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        pytest.param("*.*;auth,authpriv.none\t\t-/var/log/syslog\n", ["/var/log/syslog"], id="debian-syslog"),
+        pytest.param("kern.*\t\t\t\t-/var/log/kern.log\n", ["/var/log/kern.log"], id="kern-log"),
+        pytest.param("*.info;mail.none;authpriv.none /var/log/messages\n", ["/var/log/messages"], id="rhel"),
+        pytest.param("mail.*\t-/var/log/mail.log\n", [], id="other-facility"),
+        pytest.param("*.*;kern.none /var/log/nokern\n", [], id="kern-excluded"),
+        pytest.param("*.emerg\t:omusrmsg:*\n", [], id="not-a-file"),
+        pytest.param("# kern.* /var/log/kern.log\n$FileOwner root\n", [], id="comments-and-directives"),
+    ],
+)
+def test_kernel_syslog_files(tmp_path: Path, config: str, expected: list[str]) -> None:
+    conf = tmp_path / "rsyslog.conf"
+    conf.write_text(config)
+    assert [str(p) for p in kernel.kernel_syslog_files((conf, tmp_path / "missing.d"))] == expected
+
+
+def test_sysctls_read_from_files(tmp_path: Path) -> None:
+    (tmp_path / "logged").write_text("kill_process log\n")
+    (tmp_path / "interval").write_text("5\n")
+    (tmp_path / "burst").write_text("10\n")
+    assert kernel.actions_logged(tmp_path / "logged") == ("kill_process", "log")
+    assert kernel.actions_logged(tmp_path / "absent") is None
+    assert kernel.rate_limit(tmp_path / "interval", tmp_path / "burst") == kernel.RateLimit(5, 10)
+    assert kernel.rate_limit(tmp_path / "absent", tmp_path / "burst") is None
+
+
+def test_find_process_matches_the_exact_command_name(tmp_path: Path) -> None:
+    for pid, comm in ((30, "kauditd"), (812, "auditd"), (900, "rsyslogd")):
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "comm").write_text(comm + "\n")
+    (tmp_path / "self").mkdir()
+    assert kernel.find_process("auditd", tmp_path) == 812
+    assert kernel.syslog_daemon(tmp_path) == "rsyslogd"
+    assert not kernel.journald_running(tmp_path)
+
+
+def test_cli_doctor_lists_every_check(capsys: pytest.CaptureFixture[str]) -> None:
+    rows = doctor.diagnose()
+    status = main(["doctor"])
+    out = capsys.readouterr().out
+    assert status == (0 if doctor.ready(rows) else 1)
+    for row in rows:
+        assert row.name in out
+
+
+def test_cli_doctor_json(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["doctor", "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["ready"] is (status == 0)
+    assert {c["check"] for c in payload["checks"]} >= {
+        "kernel.seccomp.actions_logged",
+        "/dev/kmsg",
+        "libseccomp",
+    }
