@@ -64,6 +64,9 @@ class SeccompEvent:
     ip: int | None = None
     transport: Transport = Transport.UNKNOWN
     hostname: str | None = None  # the syslog/journald host field, when the framing has one
+    # What framed the record, as comma-separated facts (``rfc3339,tag=kernel,uptime,audit-prefix``):
+    # for judging whether a line really came from the kernel. See ``seccomp_gen.records``.
+    framing: str = ""
 
     @property
     def event_id(self) -> tuple[float, int] | None:
