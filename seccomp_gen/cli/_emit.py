@@ -2,8 +2,501 @@
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from seccomp_gen.cli._common import StateOption, state_path
+from seccomp_gen.errors import ProfileError, SeccompGenError
+
+if TYPE_CHECKING:
+    from seccomp_gen.actions import Action
+    from seccomp_gen.profile import Build, Finding, Profile
+    from seccomp_gen.render import Format, RenderOptions
+    from seccomp_gen.store import Observation
+
+EXIT_DIFFERENT = 1
+EXIT_STRICT = 1
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class FormatChoice(str, enum.Enum):
+    """``--format`` values."""
+
+    docker = "docker"
+    oci = "oci"
+    spo = "spo"
+    pod = "pod"
+    kind = "kind"
+    systemd = "systemd"
+
+
+class DefaultActionChoice(str, enum.Enum):
+    """``--default-action`` values."""
+
+    errno = "errno"
+    kill_process = "kill-process"
+    kill_thread = "kill-thread"
+    trap = "trap"
+    log = "log"
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("emit")(emit)
+    app.command("check")(check)
+    app.command("diff")(diff)
+    app.command("merge")(merge)
+
+
+# --- shared options -------------------------------------------------------------------------------
+
+ArchOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--arch",
+        "-a",
+        help="ABI to cover (repeatable): x86_64, i386, amd64, arm64, SCMP_ARCH_X86... Default: observed.",
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[
+    FormatChoice, typer.Option("--format", "-f", help="docker, oci, spo, pod, kind or systemd.")
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write here (atomically) instead of stdout.", show_default=False),
+]
+ErrnoOption = Annotated[
+    str,
+    typer.Option("--errno", help="Errno for denied calls with --default-action errno: EPERM, ENOSYS, 13."),
+]
+DefaultActionOption = Annotated[
+    DefaultActionChoice,
+    typer.Option("--default-action", help="What a call outside the allowlist gets."),
+]
+LogDenialsOption = Annotated[
+    bool,
+    typer.Option(
+        "--log-denials",
+        help="Add SECCOMP_FILTER_FLAG_LOG: enforced denials reach the kernel log, to learn from.",
+    ),
+]
+EnosysOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--enosys",
+        help="Unobserved calls answered with ENOSYS so libc falls back (repeatable or comma-separated; "
+        "default clone3, which glibc then replaces by clone; 'none' disables).",
+        show_default=False,
+    ),
+]
+BaseOption = Annotated[
+    str,
+    typer.Option("--base", help="Add a container runtime's own needs: runc, crun or none."),
+]
+AllowOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow", help="Allow these names on purpose (repeatable or comma-separated).", show_default=False
+    ),
+]
+CommOption = Annotated[
+    list[str] | None,
+    typer.Option("--comm", help="Only records of this comm (glob, repeatable).", show_default=False),
+]
+ExeOption = Annotated[
+    list[str] | None,
+    typer.Option("--exe", help="Only records of this executable (glob, repeatable).", show_default=False),
+]
+ActionFilterOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--action",
+        help="Only records with this action: LOG, ERRNO, KILL_PROCESS... (repeatable).",
+        show_default=False,
+    ),
+]
+TrustedOnlyOption = Annotated[
+    bool,
+    typer.Option(
+        "--trusted-only",
+        help="Leave out calls seen only in lines any local user can write (syslog text).",
+    ),
+]
+StrictOption = Annotated[bool, typer.Option("--strict", help="Treat warnings as failure (exit 1).")]
+NameOption = Annotated[str, typer.Option("--name", help="Name of the SeccompProfile/Pod (spo, pod, kind).")]
+ProfilePathOption = Annotated[
+    str | None,
+    typer.Option(
+        "--profile-path",
+        help="Pod localhostProfile, relative to /var/lib/kubelet/seccomp (default profiles/NAME.json).",
+        show_default=False,
+    ),
+]
+ProfilesDirOption = Annotated[
+    str, typer.Option("--profiles-dir", help="kind: host directory mounted as the kubelet's profiles.")
+]
+ImageOption = Annotated[str, typer.Option("--image", help="pod: the container image.")]
+
+
+def _split(values: Iterable[str] | None) -> tuple[str, ...]:
+    """``--allow a,b --allow c`` → ``("a", "b", "c")``."""
+    return tuple(part.strip() for value in values or () for part in value.split(",") if part.strip())
+
+
+def _default_action(choice: DefaultActionChoice, errno: str) -> Action:
+    from seccomp_gen.actions import Action, ActionKind, errno_number
+
+    if choice is not DefaultActionChoice.errno:
+        kinds = {
+            DefaultActionChoice.kill_process: ActionKind.KILL_PROCESS,
+            DefaultActionChoice.kill_thread: ActionKind.KILL_THREAD,
+            DefaultActionChoice.trap: ActionKind.TRAP,
+            DefaultActionChoice.log: ActionKind.LOG,
+        }
+        return Action(kinds[choice])
+    try:
+        return Action(ActionKind.ERRNO, errno_number(errno))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--errno") from None
+
+
+def _enosys(values: list[str] | None) -> tuple[str, ...]:
+    from seccomp_gen.profile import DEFAULT_ENOSYS
+
+    names = _split(values) if values is not None else DEFAULT_ENOSYS
+    return () if any(name.lower() == "none" for name in names) else names
+
+
+def _say(findings: Iterable[Finding]) -> int:
+    """Print findings on stderr; return how many were warnings."""
+    from seccomp_gen.profile import Severity
+
+    warnings = 0
+    for finding in findings:
+        typer.echo(str(finding), err=True)
+        warnings += finding.severity is Severity.WARNING
+    return warnings
+
+
+def _write(text: str, output: Path | None) -> None:
+    from seccomp_gen.render import write_atomically
+
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        write_atomically(output, text)
+
+
+def _render_options(name: str, profile_path: str | None, profiles_dir: str, image: str) -> RenderOptions:
+    from seccomp_gen.render import RenderOptions
+
+    return RenderOptions(name=name, profile_path=profile_path, profiles_dir=profiles_dir, image=image)
+
+
+def _format(choice: FormatChoice) -> Format:
+    from seccomp_gen.render import Format
+
+    return Format(choice.value)
+
+
+def _observations(path: Path) -> list[Observation]:
+    from seccomp_gen.store import Store
+
+    if not path.exists():
+        raise SeccompGenError(f"no state at {str(path)!r}: run seccomp-gen learn first, or pass --state")
+    store = Store.open(path, readonly=True)
+    try:
+        return store.observations()
+    finally:
+        store.close()
+
+
+def _report_build(build: Build) -> int:
+    warnings = _say(build.findings)
+    if build.unknown:
+        spelled = ", ".join(f"{u.abi} {u.number} (x{u.count})" for u in build.unknown)
+        typer.echo(f"note: numbers no table knows, reported and not emitted: {spelled}", err=True)
+    return warnings
+
+
+def _finish(
+    profile: Profile,
+    fmt: Format,
+    render_options: RenderOptions,
+    *,
+    output: Path | None,
+    strict: bool,
+    warnings: int,
+) -> int:
+    """Compile and review ``profile``, then write it unless ``--strict`` finds warnings."""
+    from seccomp_gen.lint import validate
+    from seccomp_gen.render import render
+
+    warnings += _say(validate(profile))
+    text = render(profile, fmt, render_options)
+    if strict and warnings:
+        typer.echo(f"error: {warnings} warning(s) and --strict: nothing written", err=True)
+        return EXIT_STRICT
+    _write(text, output)
+    return 0
+
+
+# --- emit -----------------------------------------------------------------------------------------
+
+
+def emit(
+    *,
+    state: StateOption = None,
+    arch: ArchOption = None,
+    fmt: FormatOption = FormatChoice.docker,
+    output: OutputOption = None,
+    errno: ErrnoOption = "EPERM",
+    default_action: DefaultActionOption = DefaultActionChoice.errno,
+    log_denials: LogDenialsOption = False,
+    enosys: EnosysOption = None,
+    base: BaseOption = "none",
+    allow: AllowOption = None,
+    comm: CommOption = None,
+    exe: ExeOption = None,
+    action: ActionFilterOption = None,
+    trusted_only: TrustedOnlyOption = False,
+    strict: StrictOption = False,
+    name: NameOption = "seccomp-gen",
+    profile_path: ProfilePathOption = None,
+    profiles_dir: ProfilesDirOption = "./profiles",
+    image: ImageOption = "busybox",
+) -> int:
+    """Write the minimal seccomp profile that allows what was observed.
+
+    Every profile is compiled with libseccomp for each architecture before it is written, and
+    reviewed: warnings name each offender (unknown names, aliases, risky calls...).
+
+    Examples:
+
+        seccomp-gen emit --arch x86_64 > profile.json
+
+        seccomp-gen emit --arch x86_64 --arch i386 --format oci -o seccomp.json
+
+        seccomp-gen emit --format spo --name my-app | kubectl apply -f -
+
+        seccomp-gen emit --comm nginx --base runc --log-denials --strict -o nginx.json
+    """
+    from seccomp_gen.profile import BuildOptions, ObservationFilter, build_profile
+
+    options = BuildOptions(
+        abis=_split(arch),
+        default_action=_default_action(default_action, errno),
+        enosys=_enosys(enosys),
+        base=None if base == "none" else base,
+        allow=_split(allow),
+        log_denials=log_denials,
+        filter=ObservationFilter(
+            comm=_split(comm), exe=_split(exe), action=_split(action), trusted_only=trusted_only
+        ),
+    )
+    build = build_profile(_observations(state_path(state)), options)
+    warnings = _report_build(build)
+    render_options = _render_options(name, profile_path, profiles_dir, image)
+    return _finish(
+        build.profile, _format(fmt), render_options, output=output, strict=strict, warnings=warnings
+    )
+
+
+# --- check ----------------------------------------------------------------------------------------
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ProfileError(f"{str(path)!r}: cannot read: {exc.strerror}") from None
+    if data.startswith(SQLITE_MAGIC):
+        raise ProfileError(f"{str(path)!r} is a state database, not a profile")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"{str(path)!r}: not UTF-8 text (byte {exc.start})") from None
+
+
+def check(
+    profile: Annotated[Path, typer.Argument(help="Docker/Kubernetes profile JSON or OCI config.json.")],
+    strict: StrictOption = False,
+) -> int:
+    """Compile a profile with libseccomp for each architecture and review it.
+
+    Reads Docker/Kubernetes profile JSON and OCI config.json (the whole file or its linux.seccomp
+    object). Exit 0 when it compiles, 1 with --strict and warnings, 2 when it is broken.
+
+    Examples:
+
+        seccomp-gen check profile.json
+
+        seccomp-gen check --strict bundle/config.json
+    """
+    from seccomp_gen.lint import libseccomp_version, read_profile, validate
+
+    source = str(profile)
+    read = read_profile(_read_text(profile), source)
+    warnings = _say(read.findings) + _say(validate(read.profile))
+    arches = ", ".join(read.profile.architectures)
+    typer.echo(
+        f"{source}: compiles for {arches} with libseccomp {libseccomp_version()}; {warnings} warning(s)",
+        err=True,
+    )
+    return EXIT_STRICT if strict and warnings else 0
+
+
+# --- diff -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """One diff/merge input: a state's observations or a profile."""
+
+    path: Path
+    observations: list[Observation] | None = None
+    profile: Profile | None = None
+
+
+def _load(path: Path) -> _Loaded:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(SQLITE_MAGIC))
+    except OSError as exc:
+        raise ProfileError(f"{str(path)!r}: cannot read: {exc.strerror}") from None
+    if head == SQLITE_MAGIC:
+        return _Loaded(path, observations=_observations(path))
+    from seccomp_gen.lint import read_profile
+
+    return _Loaded(path, profile=read_profile(_read_text(path), str(path)).profile)
+
+
+def _allowlist(loaded: _Loaded) -> dict[str, frozenset[str]]:
+    from seccomp_gen.profile import allowed_by_abi, observed_by_abi
+
+    if loaded.profile is not None:
+        return allowed_by_abi(loaded.profile)
+    return observed_by_abi(loaded.observations or [])
+
+
+def _default_of(loaded: _Loaded) -> str | None:
+    return None if loaded.profile is None else str(loaded.profile.default_action)
+
+
+def diff(
+    a: Annotated[Path, typer.Argument(help="A profile (JSON) or a state database.")],
+    b: Annotated[Path, typer.Argument(help="Another profile or state.")],
+) -> int:
+    """Show what B allows that A does not (+) and the reverse (-), per ABI.
+
+    States count as the names observed on each ABI; profiles as the names their rules let through
+    on each listed architecture. Exit 0 when the same, 1 when different.
+
+    Examples:
+
+        seccomp-gen diff old.json new.json
+
+        seccomp-gen diff profile.json ~/.local/state/seccomp-gen/state.db
+    """
+    from seccomp_gen.profile import diff_allowlists
+
+    left, right = _load(a), _load(b)
+    da, db = _default_of(left), _default_of(right)
+    defaults = (da, db) if da is not None and db is not None else None
+    result = diff_allowlists(_allowlist(left), _allowlist(right), defaults)
+    if result.same:
+        typer.echo(f"same: {a} and {b} allow the same syscalls")
+        return 0
+    typer.echo(f"--- {a}\n+++ {b}")
+    if result.default_actions is not None:
+        typer.echo(f"default action: {result.default_actions[0]} -> {result.default_actions[1]}")
+    for entry in result.abis:
+        typer.echo(f"{entry.abi}:")
+        for name in entry.removed:
+            typer.echo(f"  - {name}")
+        for name in entry.added:
+            typer.echo(f"  + {name}")
+    return EXIT_DIFFERENT
+
+
+# --- merge ----------------------------------------------------------------------------------------
+
+
+def merge(
+    inputs: Annotated[list[Path], typer.Argument(help="Profiles and/or state databases.")],
+    *,
+    output: OutputOption = None,
+    fmt: FormatOption = FormatChoice.docker,
+    arch: ArchOption = None,
+    errno: ErrnoOption = "EPERM",
+    default_action: DefaultActionOption = DefaultActionChoice.errno,
+    log_denials: LogDenialsOption = False,
+    enosys: EnosysOption = None,
+    strict: StrictOption = False,
+    name: NameOption = "seccomp-gen",
+    profile_path: ProfilePathOption = None,
+    profiles_dir: ProfilesDirOption = "./profiles",
+    image: ImageOption = "busybox",
+) -> int:
+    """Union the allowlists of several hosts or replicas into one profile.
+
+    Profiles must share their default action. States are unioned first (per-syscall counts add
+    up), then built into a profile with the emit options given here. When every input is a state
+    and --output ends in .db, the merged state itself is written (a new file), counts and all.
+
+    Examples:
+
+        seccomp-gen merge node1.json node2.json node3.json -o fleet.json
+
+        seccomp-gen merge node1.db node2.db -o fleet.db
+
+        seccomp-gen merge node1.db node2.db base.json --arch x86_64 --format oci
+    """
+    from seccomp_gen.profile import BuildOptions, build_profile, merge_observations, merge_profiles
+
+    loaded = [_load(path) for path in dict.fromkeys(inputs)]
+    states = [item.observations for item in loaded if item.observations is not None]
+    profiles = [item.profile for item in loaded if item.profile is not None]
+    if output is not None and output.suffix == ".db":
+        if profiles:
+            raise ProfileError("only states merge into a state (.db); profiles merge into a profile")
+        return _write_state(merge_observations(*states), output)
+    warnings = 0
+    if states:
+        options = BuildOptions(
+            abis=_split(arch),
+            default_action=_default_action(default_action, errno),
+            enosys=_enosys(enosys),
+            log_denials=log_denials,
+        )
+        build = build_profile(merge_observations(*states), options)
+        warnings += _report_build(build)
+        profiles.append(build.profile)
+    merged = merge_profiles(profiles)
+    render_options = _render_options(name, profile_path, profiles_dir, image)
+    return _finish(merged, _format(fmt), render_options, output=output, strict=strict, warnings=warnings)
+
+
+def _write_state(observations: Sequence[Observation], output: Path) -> int:
+    from seccomp_gen.store import Aggregate, Batch, Store
+
+    if output.exists():
+        raise ProfileError(f"{str(output)!r} exists: merge writes a new state (counts would add up twice)")
+    batch = Batch()
+    for obs in observations:
+        batch.aggregates[obs.key] = Aggregate(
+            obs.name, obs.count, obs.first_seen, obs.last_seen, obs.sample_pid
+        )
+    store = Store.open(output)
+    try:
+        result = store.write(batch)
+    finally:
+        store.close()
+    typer.echo(f"wrote {output}: {len(observations)} observations, {result.records} records", err=True)
+    return 0

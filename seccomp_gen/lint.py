@@ -1,0 +1,440 @@
+"""Read, review and compile profiles: what ``seccomp-gen check`` and every ``emit`` run.
+
+``read_profile`` accepts Docker/Kubernetes profile JSON and OCI ``config.json`` (the whole file or
+its ``linux.seccomp`` object). ``review`` names every offender: names the installed libseccomp does
+not know (runc drops them silently), audit-userspace aliases, duplicates and conflicts, rules equal
+to the default action, an empty allowlist, and syscalls Docker's default profile does not allow
+unconditionally. ``compile_profile`` builds the filter with libseccomp for each architecture and
+for all of them together (what runc loads); a profile that does not compile raises ``ProfileError``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from seccomp_gen.actions import Action, ActionKind, errno_name
+from seccomp_gen.errors import ProfileError, SeccompGenError
+from seccomp_gen.profile import ArgCondition, Finding, Profile, Rule, Severity, canonical_syscall, name_exists
+
+_ACTIONS = {kind.scmp_name: kind for kind in ActionKind} | {"SCMP_ACT_KILL": ActionKind.KILL_THREAD}
+_OPERATORS = {
+    "SCMP_CMP_NE": 1,
+    "SCMP_CMP_LT": 2,
+    "SCMP_CMP_LE": 3,
+    "SCMP_CMP_EQ": 4,
+    "SCMP_CMP_GE": 5,
+    "SCMP_CMP_GT": 6,
+    "SCMP_CMP_MASKED_EQ": 7,
+}
+_NR_SCMP_ERROR = -1
+_QUOTE_MAX = 60
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReadProfile:
+    """A profile read from a file, with what reading it noticed."""
+
+    profile: Profile
+    findings: tuple[Finding, ...]
+
+
+def read_profile(text: str, source: str) -> ReadProfile:
+    """Parse Docker profile JSON or an OCI config (whole or ``linux.seccomp``); ``ProfileError`` if bad."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProfileError(f"{source}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise ProfileError(f"{source}: JSON nested too deeply") from None
+    obj = _seccomp_object(_expect(data, dict, source, "the top level"), source)
+    findings: list[Finding] = []
+    default_action = _action(obj, source, "defaultAction", "defaultErrnoRet", required=True)
+    profile = Profile(
+        default_action=default_action,
+        architectures=_architectures(obj, source, findings),
+        rules=tuple(_rules(obj, source, findings)),
+        flags=tuple(_strings(obj.get("flags") or [], source, "flags")),
+    )
+    return ReadProfile(profile, tuple(findings))
+
+
+def _quote(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= _QUOTE_MAX else text[: _QUOTE_MAX - 3] + "..."
+
+
+def _expect(value: Any, kind: type, source: str, where: str) -> Any:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        names = {dict: "an object", list: "a list", str: "a string", int: "an integer"}
+        raise ProfileError(f"{source}: {where} must be {names[kind]}, not {_quote(value)}")
+    return value
+
+
+def _seccomp_object(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """The seccomp object itself, out of a whole OCI config when that is what we were given."""
+    if "linux" in data or "ociVersion" in data:
+        linux = _expect(data.get("linux"), dict, source, "linux")
+        return _expect(linux.get("seccomp"), dict, source, "linux.seccomp")  # type: ignore[no-any-return]
+    if "defaultAction" not in data:
+        raise ProfileError(f"{source}: no defaultAction: not a seccomp profile or OCI config")
+    return data
+
+
+def _action(obj: Mapping[str, Any], source: str, key: str, errno_key: str, *, required: bool) -> Action:
+    spelled = obj.get(key)
+    if spelled is None and not required:
+        raise ProfileError(f"{source}: {key} is missing")
+    kind = _ACTIONS.get(_expect(spelled, str, source, key))
+    if kind is None:
+        raise ProfileError(f"{source}: {key}: unknown action {_quote(spelled)}")
+    data = 0
+    if kind in (ActionKind.ERRNO, ActionKind.TRACE):
+        raw = obj.get(errno_key)
+        data = 1 if raw is None and kind is ActionKind.ERRNO else 0 if raw is None else raw
+        _expect(data, int, source, errno_key)
+        if not 0 <= data <= 0xFFFF:
+            raise ProfileError(f"{source}: {errno_key} {data} does not fit in 16 bits")
+    return Action(kind, data)
+
+
+def _strings(value: Any, source: str, where: str) -> list[str]:
+    items = _expect(value, list, source, where)
+    return [_expect(item, str, source, f"{where}[{i}]") for i, item in enumerate(items)]
+
+
+def _architectures(obj: Mapping[str, Any], source: str, findings: list[Finding]) -> tuple[str, ...]:
+    from seccomp_gen.abi import get_abi
+
+    spelled = _strings(obj.get("architectures") or [], source, "architectures")
+    for i, raw in enumerate(_expect(obj.get("archMap") or [], list, source, "archMap")):
+        entry = _expect(raw, dict, source, f"archMap[{i}]")
+        spelled.append(_expect(entry.get("architecture"), str, source, f"archMap[{i}].architecture"))
+        spelled += _strings(entry.get("subArchitectures") or [], source, f"archMap[{i}].subArchitectures")
+    if obj.get("archMap"):
+        findings.append(
+            Finding(Severity.NOTE, "arch-map", "archMap is Docker's: checked for every listed architecture")
+        )
+    abis = []
+    for spelling in spelled:
+        try:
+            abis.append(get_abi(spelling).name)
+        except SeccompGenError:
+            raise ProfileError(f"{source}: unknown architecture {_quote(spelling)}") from None
+    if not abis:
+        native = _native_abi()
+        findings.append(
+            Finding(Severity.NOTE, "no-architectures", f"no architectures listed: checked for {native} only")
+        )
+        abis.append(native)
+    return tuple(sorted(set(abis)))
+
+
+def _rules(obj: Mapping[str, Any], source: str, findings: list[Finding]) -> list[Rule]:
+    syscalls = obj.get("syscalls")
+    rules = []
+    for i, raw in enumerate(_expect(syscalls if syscalls is not None else [], list, source, "syscalls")):
+        where = f"syscalls[{i}]"
+        entry = _expect(raw, dict, source, where)
+        if "name" in entry and "names" in entry:
+            raise ProfileError(f"{source}: {where} has both 'name' and 'names': use one")
+        if "name" in entry:
+            names = [_expect(entry["name"], str, source, f"{where}.name")]
+        else:
+            names = _strings(entry.get("names") or [], source, f"{where}.names")
+        if not names:
+            findings.append(Finding(Severity.WARNING, "empty-rule", f"{where} names no syscall"))
+        action = _action(entry, f"{source}: {where}", "action", "errnoRet", required=True)
+        conditional = bool(entry.get("includes") or entry.get("excludes"))
+        if conditional:
+            findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "conditional",
+                    f"{where} ({', '.join(names)}) has includes/excludes: only Docker and Podman apply "
+                    "those; runc and containerd apply the rule unconditionally",
+                )
+            )
+        rules.append(Rule(tuple(names), action, args=_args(entry, source, where), conditional=conditional))
+    return rules
+
+
+def _args(entry: Mapping[str, Any], source: str, where: str) -> tuple[ArgCondition, ...]:
+    args = []
+    for j, raw in enumerate(_expect(entry.get("args") or [], list, source, f"{where}.args")):
+        at = f"{where}.args[{j}]"
+        arg = _expect(raw, dict, source, at)
+        op = _expect(arg.get("op"), str, source, f"{at}.op")
+        if op not in _OPERATORS:
+            raise ProfileError(f"{source}: {at}.op: unknown operator {_quote(op)}")
+        index = _expect(arg.get("index"), int, source, f"{at}.index")
+        value = _expect(arg.get("value", 0), int, source, f"{at}.value")
+        two = _expect(arg.get("valueTwo", 0), int, source, f"{at}.valueTwo")
+        if not 0 <= index <= 5:
+            raise ProfileError(f"{source}: {at}.index {index} is not an argument index (0-5)")
+        args.append(ArgCondition(index, op, value, two))
+    return tuple(args)
+
+
+# --- libseccomp -----------------------------------------------------------------------------------
+
+
+def _native_abi() -> str:
+    import pyseccomp
+
+    from seccomp_gen.abi import all_abis
+
+    native = pyseccomp.system_arch()
+    for abi in all_abis():
+        if abi.libseccomp and _arch_token(abi.name) == native:
+            return abi.name
+    raise ProfileError(f"no ABI matches libseccomp's native architecture {native:#x}")
+
+
+def _arch_token(abi: str) -> int:
+    """libseccomp's ``SCMP_ARCH_*`` value for an ABI; ``ProfileError`` where libseccomp has none."""
+    from seccomp_gen.abi import get_abi
+
+    token = get_abi(abi).libseccomp_token
+    if token is None:
+        raise ProfileError(f"libseccomp has no architecture for ABI {abi!r}")
+    return token
+
+
+def libseccomp_version() -> str:
+    """The installed libseccomp's version, e.g. ``2.5.4`` (``unknown`` when it cannot say)."""
+    from seccomp_gen import libseccomp
+
+    found = libseccomp.version()
+    return "unknown" if found is None else ".".join(str(part) for part in found)
+
+
+def resolve(abi: str, name: str) -> int:
+    """libseccomp's number for ``name`` on ``abi``: -1 when unknown, other negatives where absent."""
+    import pyseccomp
+
+    return int(pyseccomp.resolve_syscall(_arch_token(abi), name))
+
+
+def libseccomp_knows(name: str, abis: Sequence[str]) -> bool:
+    """True when the installed libseccomp has ``name`` on at least one of ``abis``'s tables."""
+    return any(resolve(abi, name) != _NR_SCMP_ERROR for abi in abis)
+
+
+def _scmp_action(action: Action) -> int:
+    return action.kind.value | action.data
+
+
+def compile_profile(profile: Profile) -> None:
+    """Build the filter with libseccomp per architecture and all together, as runc would.
+
+    Rules equal to the default action are skipped (libseccomp refuses them; runc skips them too),
+    and so are names libseccomp does not know. Raises ``ProfileError`` naming the failing part.
+    """
+    for abi in profile.architectures:
+        _compile(profile, (abi,))
+    if len(profile.architectures) > 1:
+        _compile(profile, profile.architectures)
+
+
+def _compile(profile: Profile, abis: Sequence[str]) -> None:
+    import os
+    from pathlib import Path
+
+    import pyseccomp
+
+    where = ", ".join(abis)
+    try:
+        flt = pyseccomp.SyscallFilter(_scmp_action(profile.default_action))
+    except OSError as exc:
+        raise ProfileError(f"libseccomp rejects the default action {profile.default_action}: {exc}") from None
+    tokens = [_arch_token(abi) for abi in abis]
+    native = pyseccomp.system_arch()
+    try:
+        for token in tokens:
+            if token != native:
+                flt.add_arch(token)
+        if native not in tokens:
+            flt.remove_arch(native)
+    except OSError as exc:
+        raise ProfileError(
+            f"libseccomp {libseccomp_version()} cannot build a filter for {where}: {exc.strerror}"
+        ) from None
+    for rule in profile.rules:
+        if rule.action != profile.default_action:
+            _add_rule(flt, rule, abis)
+    try:
+        with Path(os.devnull).open("wb") as sink:
+            flt.export_bpf(sink)
+    except OSError as exc:
+        raise ProfileError(f"libseccomp cannot generate the filter for {where}: {exc.strerror}") from None
+
+
+def _add_rule(flt: Any, rule: Rule, abis: Sequence[str]) -> None:
+    import pyseccomp
+
+    args = [pyseccomp.Arg(a.index, _OPERATORS[a.op], a.value, a.value_two) for a in rule.args]
+    for name in rule.names:
+        number = _number_for(name)
+        if number is None:
+            continue
+        try:
+            flt.add_rule(_scmp_action(rule.action), number, *args)
+        except (OSError, ValueError) as exc:
+            raise ProfileError(
+                f"libseccomp rejects the rule for {name} ({rule.action}) on {', '.join(abis)}: {exc}"
+            ) from None
+
+
+def _number_for(name: str) -> int | None:
+    """The number runc hands libseccomp: the native arch's (or a pseudo number); None when unknown.
+
+    libseccomp translates a native number to each architecture of the filter by name, and skips
+    the rule on architectures without that call.
+    """
+    import pyseccomp
+
+    number = int(pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name))
+    return None if number == _NR_SCMP_ERROR else number
+
+
+# --- review ---------------------------------------------------------------------------------------
+
+
+@cache
+def docker_default() -> Mapping[str, Any]:
+    """Docker's default profile, digested (``seccomp_gen/data/docker_default.json``)."""
+    text = resources.files("seccomp_gen").joinpath("data/docker_default.json").read_text()
+    data: Mapping[str, Any] = json.loads(text)
+    return data
+
+
+def review(profile: Profile) -> list[Finding]:
+    """Every warning and note about ``profile``, each naming its offender."""
+    findings: list[Finding] = []
+    findings += _review_names(profile)
+    findings += _review_duplicates(profile)
+    findings += _review_defaults(profile)
+    findings += _review_risky(profile)
+    return findings
+
+
+def _review_names(profile: Profile) -> list[Finding]:
+    findings = []
+    version = libseccomp_version()
+    for name in sorted({n for rule in profile.rules for n in rule.names}):
+        canonical = canonical_syscall(name)
+        if canonical != name:
+            findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "alias",
+                    f"{name} is audit-userspace's spelling; the kernel and libseccomp call it {canonical}",
+                )
+            )
+        elif not libseccomp_knows(name, profile.architectures):
+            findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "unknown-to-libseccomp",
+                    f"{name} is unknown to the installed libseccomp {version} on "
+                    f"{', '.join(profile.architectures)}: runc drops it silently",
+                )
+            )
+        elif not any(name_exists(abi, name) for abi in profile.architectures):
+            findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "not-on-architectures",
+                    f"{name} is not a syscall of {', '.join(profile.architectures)}",
+                )
+            )
+    return findings
+
+
+def _review_duplicates(profile: Profile) -> list[Finding]:
+    actions: dict[str, list[Action]] = defaultdict(list)
+    for rule in profile.rules:
+        if not rule.args and not rule.conditional:
+            for name in rule.names:
+                actions[name].append(rule.action)
+    findings = []
+    for name, acts in sorted(actions.items()):
+        if len(set(acts)) > 1:
+            spelled = ", ".join(sorted({str(a) for a in acts}))
+            findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "conflict",
+                    f"{name} has conflicting actions ({spelled}): libseccomp keeps the first",
+                )
+            )
+        elif len(acts) > 1:
+            findings.append(Finding(Severity.WARNING, "duplicate", f"{name} is listed {len(acts)} times"))
+    return findings
+
+
+def _review_defaults(profile: Profile) -> list[Finding]:
+    findings = []
+    for rule in profile.rules:
+        if rule.action == profile.default_action and rule.names:
+            findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "rule-is-default",
+                    f"the rule for {', '.join(rule.names)} repeats the default action "
+                    f"{_spell(rule.action)}: runc skips it",
+                )
+            )
+    allowing = {ActionKind.ALLOW, ActionKind.LOG}
+    if profile.default_action.kind not in allowing and not any(
+        rule.action.kind in allowing and rule.names for rule in profile.rules
+    ):
+        findings.append(Finding(Severity.WARNING, "empty-allowlist", "the profile allows no syscall at all"))
+    return findings
+
+
+def _spell(action: Action) -> str:
+    if action.kind is ActionKind.ERRNO:
+        return f"{action.kind.scmp_name}({errno_name(action.data)})"
+    return action.kind.scmp_name
+
+
+def _review_risky(profile: Profile) -> list[Finding]:
+    docker = docker_default()
+    unconditional = set(docker["unconditional"])
+    conditional: Mapping[str, str] = docker["conditional"]
+    allowed = profile.names_with(ActionKind.ALLOW) | profile.names_with(ActionKind.LOG)
+    findings = []
+    for name in sorted(allowed - unconditional):
+        why = conditional.get(name)
+        detail = f"allows it only conditionally ({why})" if why else "does not allow it"
+        findings.append(Finding(Severity.WARNING, "risky", f"{name}: Docker's default profile {detail}"))
+    return findings
+
+
+def validate(profile: Profile) -> list[Finding]:
+    """Compile (``ProfileError`` when libseccomp cannot) and review ``profile``."""
+    compile_profile(profile)
+    return review(profile)
+
+
+__all__ = [
+    "ReadProfile",
+    "compile_profile",
+    "docker_default",
+    "libseccomp_knows",
+    "libseccomp_version",
+    "read_profile",
+    "resolve",
+    "review",
+    "validate",
+]

@@ -1,0 +1,571 @@
+"""Profiles as values: observations → ``Profile``; merge and diff. Pure policy, no I/O.
+
+How names meet architectures. A Docker/OCI profile lists ``architectures`` and rules of syscall
+*names*; runc and libseccomp resolve every name once per listed architecture and skip it where that
+architecture has no such call. So ``socketcall`` (i386 only) costs nothing on x86_64, and ``getuid`` is
+102 on x86_64 but 24 on i386. What such a profile cannot say is "allow ``open`` on i386 only": Docker's
+``includes.arches`` selects rules by the *host's* architecture (the daemon's GOARCH), not by the ABI
+of a call, and runc/containerd ignore ``includes`` altogether. So a name observed on one requested ABI
+is allowed on every requested ABI that has it; ``build_profile`` groups names into one rule per set of
+ABIs they were observed on (readable, diffable) and reports the names that this widens.
+"""
+
+from __future__ import annotations
+
+import enum
+import fnmatch
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from seccomp_gen.actions import Action, ActionKind
+from seccomp_gen.errors import ProfileError, UnknownAbiError, UnknownSyscallError
+from seccomp_gen.store import Observation
+
+ALLOW = Action(ActionKind.ALLOW)
+ENOSYS = 38
+EPERM = 1
+DEFAULT_ENOSYS = ("clone3",)
+FLAG_LOG = "SECCOMP_FILTER_FLAG_LOG"
+RUNTIME_COMMS = ("runc:[0:PARENT]", "runc:[1:CHILD]", "runc:[2:INIT]", "runc", "crun")
+
+
+class Severity(enum.Enum):
+    """How loud a finding is: warnings fail ``--strict``, notes never do."""
+
+    NOTE = "note"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing worth telling the user about a profile, naming the offender."""
+
+    severity: Severity
+    code: str  # stable identifier, e.g. "unknown-to-libseccomp", "risky"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.severity.value}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class ArgCondition:
+    """One argument comparison of a rule (only profiles read from files have these)."""
+
+    index: int
+    op: str  # "SCMP_CMP_EQ", ...
+    value: int
+    value_two: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Names sharing one action; ``abis`` records where the names were observed (documentation only)."""
+
+    names: tuple[str, ...]
+    action: Action
+    abis: tuple[str, ...] = ()
+    args: tuple[ArgCondition, ...] = ()
+    conditional: bool = False  # Docker's includes/excludes: applied only by Docker/Podman
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A seccomp policy: default action, architectures (ABI names), rules, filter flags."""
+
+    default_action: Action
+    architectures: tuple[str, ...]
+    rules: tuple[Rule, ...]
+    flags: tuple[str, ...] = ()
+
+    def names_with(self, kind: ActionKind) -> frozenset[str]:
+        """Every name some unconditional, argument-free rule gives ``kind``."""
+        return frozenset(
+            name
+            for rule in self.rules
+            if rule.action.kind is kind and not rule.args and not rule.conditional
+            for name in rule.names
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationFilter:
+    """Keep observations whose comm/exe match one of the globs and whose action is listed (empty: all)."""
+
+    comm: tuple[str, ...] = ()
+    exe: tuple[str, ...] = ()
+    action: tuple[str, ...] = ()
+    trusted_only: bool = False
+
+    def keeps(self, obs: Observation) -> bool:
+        """True when ``obs`` passes every given criterion."""
+        return (
+            _matches(self.comm, obs.comm)
+            and _matches(self.exe, obs.exe)
+            and _action_matches(self.action, obs.action)
+        )
+
+
+def _matches(globs: tuple[str, ...], value: str) -> bool:
+    return not globs or any(fnmatch.fnmatchcase(value, glob) for glob in globs)
+
+
+def _action_matches(wanted: tuple[str, ...], action: str) -> bool:
+    """``LOG`` matches ``LOG``; ``ERRNO`` matches ``ERRNO(EPERM)``; case-insensitive."""
+    upper = action.upper()
+    return not wanted or any(upper == w.upper() or upper.startswith(w.upper() + "(") for w in wanted)
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOptions:
+    """What ``seccomp-gen emit`` asks for (see its ``--help``)."""
+
+    abis: tuple[str, ...] = ()  # requested ABIs (canonical names); empty: the observed ones
+    default_action: Action = field(default_factory=lambda: Action(ActionKind.ERRNO, EPERM))
+    enosys: tuple[str, ...] = DEFAULT_ENOSYS
+    base: str | None = None  # "runc" / "crun"
+    allow: tuple[str, ...] = ()
+    log_denials: bool = False
+    filter: ObservationFilter = field(default_factory=ObservationFilter)
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownNumber:
+    """A number no table knows: reported with its count, never emitted."""
+
+    abi: str
+    number: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Build:
+    """The result of ``build_profile``: the profile and what the user should hear about it."""
+
+    profile: Profile
+    findings: tuple[Finding, ...]
+    unknown: tuple[UnknownNumber, ...]
+    counts: Mapping[tuple[str, str], int]  # (abi, name) → records, for the emitted names
+
+
+# --- syscall knowledge (tables via seccomp_gen.syscalls, libseccomp via lint) -------------------
+
+
+def _abi(spelling: str) -> Any:
+    from seccomp_gen.abi import get_abi
+
+    return get_abi(spelling)
+
+
+def canonical_abi(spelling: str) -> str:
+    """``amd64`` → ``x86_64``; raises ``UnknownAbiError`` quoting the spelling."""
+    return str(_abi(spelling).name)
+
+
+def name_exists(abi: str, name: str) -> bool:
+    """True when ``name`` is a syscall of ``abi`` in our tables."""
+    from seccomp_gen.syscalls import syscall_number
+
+    try:
+        syscall_number(_abi(abi), name)
+    except (UnknownSyscallError, UnknownAbiError):
+        return False
+    return True
+
+
+def canonical_syscall(name: str) -> str:
+    """The kernel/libseccomp spelling (``pread`` → ``pread64``)."""
+    from seccomp_gen.syscalls import canonical_name
+
+    return canonical_name(name)
+
+
+@cache
+def runtime_bases() -> Mapping[str, Any]:
+    """The runtime base sets shipped in ``seccomp_gen/data/runtime_bases.json``."""
+    text = resources.files("seccomp_gen").joinpath("data/runtime_bases.json").read_text()
+    bases: Mapping[str, Any] = json.loads(text)["bases"]
+    return bases
+
+
+def base_names(runtime: str) -> tuple[str, tuple[str, ...]]:
+    """``(profile name, syscall names)`` of a runtime base set, e.g. ``("runc-v1.4.2", (...))``."""
+    bases = runtime_bases()
+    if runtime not in bases:
+        raise ProfileError(f"unknown runtime base {runtime!r}: choose one of {', '.join(sorted(bases))}")
+    entry = bases[runtime]
+    return str(entry["profile"]), tuple(entry["names"])
+
+
+# --- observations → profile ---------------------------------------------------------------------
+
+
+def build_profile(observations: Sequence[Observation], options: BuildOptions) -> Build:
+    """Build the minimal profile allowing what ``observations`` show, shaped by ``options``.
+
+    Raises ``ProfileError`` when nothing is left to allow (empty state, or filtered out): a
+    deny-all profile is never produced by accident.
+    """
+    findings: list[Finding] = []
+    kept = _apply_filter(observations, options, findings)
+    unknown = _unknown_numbers(kept)
+    by_abi = _names_by_abi(kept)
+    abis = _requested_abis(options, by_abi, findings)
+    extra = _explicit_names(options, abis, findings)
+    names = {abi: set(by_abi.get(abi, ())) for abi in abis}
+    if not any(names.values()):
+        raise ProfileError(_nothing_left_message(observations, kept, abis))
+    _note_untrusted(kept, abis, findings)
+    _note_widened(names, abis, findings)
+    rules = _allow_rules(names, extra, abis)
+    rules += _enosys_rule(options, rules, abis, findings)
+    profile = Profile(
+        default_action=options.default_action,
+        architectures=tuple(sorted(abis)),
+        rules=tuple(rules),
+        flags=(FLAG_LOG,) if options.log_denials else (),
+    )
+    return Build(profile, tuple(findings), unknown, _counts(kept, abis))
+
+
+def _apply_filter(
+    observations: Sequence[Observation], options: BuildOptions, findings: list[Finding]
+) -> list[Observation]:
+    flt = options.filter
+    kept = [obs for obs in observations if flt.keeps(obs)]
+    dropped_runtime = sorted(
+        {obs.comm for obs in observations if obs.comm in RUNTIME_COMMS and not flt.keeps(obs)}
+    )
+    if dropped_runtime and options.base is None:
+        findings.append(
+            Finding(
+                Severity.WARNING,
+                "runtime-filtered",
+                "the filters dropped the container runtime's own records ("
+                + ", ".join(dropped_runtime)
+                + "): the profile may not let the runtime start the container; add --base runc|crun",
+            )
+        )
+    if flt.trusted_only:
+        kept = [obs for obs in kept if obs.trusted]
+    return kept
+
+
+@cache
+def _decode(abi: str, number: int, recorded: str | None) -> str | None:
+    """The name of ``number`` on ``abi`` from our tables; the recorded name when no table knows it."""
+    from seccomp_gen.syscalls import syscall_name
+
+    if abi.startswith("unknown"):
+        return None
+    try:
+        return syscall_name(_abi(abi), number)
+    except (UnknownSyscallError, UnknownAbiError):
+        return None if recorded is None else canonical_syscall(recorded)
+
+
+def observed_name(obs: Observation) -> str | None:
+    """The kernel name an observation stands for, decoded with its own ABI (None: unknown number)."""
+    return _decode(obs.abi, obs.number, obs.name)
+
+
+def _unknown_numbers(observations: Iterable[Observation]) -> tuple[UnknownNumber, ...]:
+    totals: dict[tuple[str, int], int] = defaultdict(int)
+    for obs in observations:
+        if observed_name(obs) is None:
+            totals[(obs.abi, obs.number)] += obs.count
+    return tuple(UnknownNumber(abi, num, count) for (abi, num), count in sorted(totals.items()))
+
+
+def _names_by_abi(observations: Iterable[Observation]) -> dict[str, set[str]]:
+    by_abi: dict[str, set[str]] = defaultdict(set)
+    for obs in observations:
+        name = observed_name(obs)
+        if name is not None:
+            by_abi[obs.abi].add(name)
+    return dict(by_abi)
+
+
+def _requested_abis(
+    options: BuildOptions, by_abi: Mapping[str, set[str]], findings: list[Finding]
+) -> tuple[str, ...]:
+    requested = tuple(sorted({canonical_abi(a) for a in options.abis})) or tuple(sorted(by_abi))
+    for abi in requested:
+        if _abi(abi).libseccomp is None:
+            raise ProfileError(f"libseccomp has no architecture for ABI {abi!r}; no profile can cover it")
+    for abi in sorted(set(by_abi) - set(requested)):
+        findings.append(
+            Finding(
+                Severity.NOTE,
+                "abi-not-requested",
+                f"{abi} calls observed ({len(by_abi[abi])} names); add --arch {abi}?",
+            )
+        )
+    return requested
+
+
+def _explicit_names(options: BuildOptions, abis: Sequence[str], findings: list[Finding]) -> set[str]:
+    """Names from ``--base`` and ``--allow``, validated against the requested ABIs' tables."""
+    extra: set[str] = set()
+    if options.base is not None:
+        _, names = base_names(options.base)
+        extra.update(name for name in names if any(name_exists(abi, name) for abi in abis))
+    for given in options.allow:
+        name = canonical_syscall(given)
+        if not any(name_exists(abi, name) for abi in abis):
+            raise UnknownSyscallError(f"--allow {given!r}: no syscall of that name on {', '.join(abis)}")
+        if name != given:
+            findings.append(Finding(Severity.NOTE, "alias", f"--allow {given}: using the kernel name {name}"))
+        extra.add(name)
+    return extra
+
+
+def _nothing_left_message(
+    observations: Sequence[Observation], kept: Sequence[Observation], abis: Sequence[str]
+) -> str:
+    if not observations:
+        return "nothing to emit: the state has no observations (run seccomp-gen learn first)"
+    if not kept:
+        return f"nothing to emit: the filters left none of the {len(observations)} observations"
+    return f"nothing to emit: no known syscall was observed on {', '.join(abis) or 'any ABI'}"
+
+
+def _note_untrusted(kept: Sequence[Observation], abis: Sequence[str], findings: list[Finding]) -> None:
+    named = [(o, observed_name(o)) for o in kept if o.abi in abis]
+    trusted = {(o.abi, name) for o, name in named if o.trusted and name}
+    only = sorted({name for o, name in named if name and not o.trusted and (o.abi, name) not in trusted})
+    if only:
+        findings.append(
+            Finding(
+                Severity.WARNING,
+                "untrusted-only",
+                "seen only in lines any local user can write (syslog text): "
+                + ", ".join(only)
+                + " (--trusted-only leaves them out)",
+            )
+        )
+
+
+def _note_widened(names: Mapping[str, set[str]], abis: Sequence[str], findings: list[Finding]) -> None:
+    for abi in abis:
+        wider = sorted(
+            name
+            for other in abis
+            if other != abi
+            for name in names[other]
+            if name not in names[abi] and name_exists(abi, name)
+        )
+        if wider:
+            findings.append(
+                Finding(
+                    Severity.NOTE,
+                    "widened",
+                    f"also allowed on {abi} though observed only on other ABIs (a profile cannot limit "
+                    f"a name to one architecture): {', '.join(sorted(set(wider)))}",
+                )
+            )
+
+
+def _allow_rules(names: Mapping[str, set[str]], extra: set[str], abis: Sequence[str]) -> list[Rule]:
+    """One ALLOW rule per set of ABIs the names were observed on; explicit names count as all."""
+    where: dict[str, set[str]] = defaultdict(set)
+    for abi, abi_names in names.items():
+        for name in abi_names:
+            where[name].add(abi)
+    for name in extra:
+        where[name].update(abis)
+    groups: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for name, seen in where.items():
+        groups[tuple(sorted(seen))].append(name)
+    order = sorted(groups, key=lambda key: (-len(key), key))
+    return [Rule(tuple(sorted(groups[key])), ALLOW, abis=key) for key in order]
+
+
+def _enosys_rule(
+    options: BuildOptions, rules: Sequence[Rule], abis: Sequence[str], findings: list[Finding]
+) -> list[Rule]:
+    """Unobserved ``clone3`` (etc.) returns ENOSYS so the C library falls back to the older call."""
+    allowed = {name for rule in rules for name in rule.names}
+    wanted = sorted({canonical_syscall(n) for n in options.enosys} - allowed)
+    wanted = [name for name in wanted if any(name_exists(abi, name) for abi in abis)]
+    if not wanted or options.default_action == Action(ActionKind.ERRNO, ENOSYS):
+        return []
+    findings.append(
+        Finding(Severity.NOTE, "enosys", f"unobserved {', '.join(wanted)} answered with ENOSYS (--enosys)")
+    )
+    return [Rule(tuple(wanted), Action(ActionKind.ERRNO, ENOSYS))]
+
+
+def _counts(kept: Sequence[Observation], abis: Sequence[str]) -> dict[tuple[str, str], int]:
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for obs in kept:
+        name = observed_name(obs)
+        if name and obs.abi in abis:
+            counts[(obs.abi, name)] += obs.count
+    return dict(sorted(counts.items()))
+
+
+# --- per-ABI view, diff, merge --------------------------------------------------------------------
+
+
+def allowed_by_abi(
+    profile: Profile, exists: Callable[[str, str], bool] = name_exists
+) -> dict[str, frozenset[str]]:
+    """For each architecture, the names its filter lets through (ALLOW or LOG, any conditions)."""
+    permissive = {ActionKind.ALLOW, ActionKind.LOG}
+    names = {n for rule in profile.rules if rule.action.kind in permissive for n in rule.names}
+    return {abi: frozenset(n for n in names if exists(abi, n)) for abi in profile.architectures}
+
+
+def observed_by_abi(observations: Iterable[Observation]) -> dict[str, frozenset[str]]:
+    """For each ABI, the names observed on it (known numbers only)."""
+    return {abi: frozenset(names) for abi, names in sorted(_names_by_abi(observations).items())}
+
+
+@dataclass(frozen=True, slots=True)
+class AbiDiff:
+    """What B adds to and removes from A on one ABI."""
+
+    abi: str
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileDiff:
+    """The differences between two allowlists, per ABI, plus changed default actions."""
+
+    abis: tuple[AbiDiff, ...]
+    default_actions: tuple[str, str] | None = None
+
+    @property
+    def same(self) -> bool:
+        """True when nothing differs."""
+        return self.default_actions is None and not any(d.added or d.removed for d in self.abis)
+
+
+def diff_allowlists(
+    a: Mapping[str, frozenset[str]],
+    b: Mapping[str, frozenset[str]],
+    defaults: tuple[str, str] | None = None,
+) -> ProfileDiff:
+    """Per ABI, names only in ``b`` (added) and only in ``a`` (removed)."""
+    diffs = []
+    for abi in sorted(set(a) | set(b)):
+        left, right = a.get(abi, frozenset()), b.get(abi, frozenset())
+        if left != right:
+            diffs.append(AbiDiff(abi, tuple(sorted(right - left)), tuple(sorted(left - right))))
+    changed = defaults if defaults is not None and defaults[0] != defaults[1] else None
+    return ProfileDiff(tuple(diffs), changed)
+
+
+def _signed(code: int) -> int:
+    """The kernel ranks actions by their code as a signed 32-bit value: bigger is more permissive."""
+    return code - (1 << 32) if code & 0x80000000 else code
+
+
+def merge_profiles(profiles: Sequence[Profile]) -> Profile:
+    """Union of allowlists: associative, commutative and idempotent.
+
+    Default actions must agree (``ProfileError`` otherwise). A name that rules give different
+    actions gets the most permissive one, the way the kernel ranks actions, so an allowance from any
+    input survives. Rules with argument filters or Docker conditions are refused: their union is not
+    a name set.
+    """
+    if not profiles:
+        raise ProfileError("nothing to merge")
+    defaults = {p.default_action for p in profiles}
+    if len(defaults) > 1:
+        spelled = ", ".join(sorted(str(d) for d in defaults))
+        raise ProfileError(f"cannot merge profiles with different default actions: {spelled}")
+    best: dict[str, Action] = {}
+    where: dict[str, set[str]] = defaultdict(set)
+    for profile in profiles:
+        for rule in profile.rules:
+            if rule.args or rule.conditional:
+                raise ProfileError(
+                    f"cannot merge a rule with argument filters or conditions ({', '.join(rule.names)})"
+                )
+            for name in rule.names:
+                old = best.get(name)
+                if old is None or _signed(rule.action.code) > _signed(old.code):
+                    best[name] = rule.action
+                where[name].update(rule.abis)
+    return Profile(
+        default_action=profiles[0].default_action,
+        architectures=tuple(sorted({a for p in profiles for a in p.architectures})),
+        rules=_regroup(best, where),
+        flags=tuple(sorted({f for p in profiles for f in p.flags})),
+    )
+
+
+def _regroup(best: Mapping[str, Action], where: Mapping[str, set[str]]) -> tuple[Rule, ...]:
+    groups: dict[tuple[Action, tuple[str, ...]], list[str]] = defaultdict(list)
+    for name, action in best.items():
+        groups[(action, tuple(sorted(where[name])))].append(name)
+
+    def order(key: tuple[Action, tuple[str, ...]]) -> tuple[int, int, tuple[str, ...]]:
+        action, abis = key
+        return (-_signed(action.code), -len(abis), abis)
+
+    return tuple(Rule(tuple(sorted(groups[key])), key[0], abis=key[1]) for key in sorted(groups, key=order))
+
+
+def merge_observations(*states: Sequence[Observation]) -> list[Observation]:
+    """Union of several states' observations; the same aggregate key adds its counts.
+
+    ``first_seen`` takes the earliest and ``last_seen`` the latest time. Counts add up, so merging
+    two different nodes gives fleet-wide counts (merging a state with itself doubles them).
+    """
+    merged: dict[tuple[str, int, str, str, str, bool], Observation] = {}
+    for observations in states:
+        for obs in observations:
+            key = (obs.abi, obs.number, obs.comm, obs.exe, obs.action, obs.trusted)
+            old = merged.get(key)
+            merged[key] = obs if old is None else _combine(old, obs)
+    return [merged[key] for key in sorted(merged)]
+
+
+def _combine(a: Observation, b: Observation) -> Observation:
+    def pick(x: float | None, y: float | None, f: Callable[[float, float], float]) -> float | None:
+        return y if x is None else x if y is None else f(x, y)
+
+    return replace(
+        a,
+        name=a.name or b.name,
+        count=a.count + b.count,
+        first_seen=pick(a.first_seen, b.first_seen, min),
+        last_seen=pick(a.last_seen, b.last_seen, max),
+        sample_pid=a.sample_pid if a.sample_pid is not None else b.sample_pid,
+    )
+
+
+__all__ = [
+    "ALLOW",
+    "DEFAULT_ENOSYS",
+    "FLAG_LOG",
+    "AbiDiff",
+    "ArgCondition",
+    "Build",
+    "BuildOptions",
+    "Finding",
+    "ObservationFilter",
+    "Profile",
+    "ProfileDiff",
+    "Rule",
+    "Severity",
+    "UnknownNumber",
+    "allowed_by_abi",
+    "base_names",
+    "build_profile",
+    "canonical_abi",
+    "diff_allowlists",
+    "merge_observations",
+    "merge_profiles",
+    "observed_by_abi",
+]

@@ -1,0 +1,269 @@
+"""Profile → text, for every target. Same profile, same bytes.
+
+JSON (docker, oci) goes through the json module: fixed key order, 2-space indent, final newline.
+YAML (spo, pod, kind) and the systemd drop-in come from the Jinja2 templates in
+``seccomp_gen/templates/``; every YAML value passes through ``tojson`` (JSON strings are YAML
+strings), and unit-file words are checked against a strict pattern, so no value can break the quoting.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from seccomp_gen.actions import Action, ActionKind, errno_name
+from seccomp_gen.errors import ProfileError
+from seccomp_gen.profile import Profile, Rule
+
+SPO_API_VERSION = "security-profiles-operator.x-k8s.io/v1beta1"
+KUBELET_PROFILES = "/var/lib/kubelet/seccomp/profiles"
+_UNIT_WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+# systemd's own architecture names (SystemCallArchitectures=), by libseccomp architecture.
+SYSTEMD_ARCH = {
+    "SCMP_ARCH_X86": "x86",
+    "SCMP_ARCH_X86_64": "x86-64",
+    "SCMP_ARCH_X32": "x32",
+    "SCMP_ARCH_ARM": "arm",
+    "SCMP_ARCH_AARCH64": "arm64",
+    "SCMP_ARCH_LOONGARCH64": "loongarch64",
+    "SCMP_ARCH_MIPS": "mips",
+    "SCMP_ARCH_MIPSEL": "mips-le",
+    "SCMP_ARCH_MIPS64": "mips64",
+    "SCMP_ARCH_MIPSEL64": "mips64-le",
+    "SCMP_ARCH_MIPS64N32": "mips64-n32",
+    "SCMP_ARCH_MIPSEL64N32": "mips64-le-n32",
+    "SCMP_ARCH_PARISC": "parisc",
+    "SCMP_ARCH_PARISC64": "parisc64",
+    "SCMP_ARCH_PPC": "ppc",
+    "SCMP_ARCH_PPC64": "ppc64",
+    "SCMP_ARCH_PPC64LE": "ppc64-le",
+    "SCMP_ARCH_RISCV64": "riscv64",
+    "SCMP_ARCH_S390": "s390",
+    "SCMP_ARCH_S390X": "s390x",
+}
+
+
+class Format(enum.Enum):
+    """The targets ``--format`` chooses from."""
+
+    DOCKER = "docker"
+    OCI = "oci"
+    SPO = "spo"
+    POD = "pod"
+    KIND = "kind"
+    SYSTEMD = "systemd"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    """Names and paths the Kubernetes targets need."""
+
+    name: str = "seccomp-gen"
+    profile_path: str | None = None  # Pod localhostProfile; default profiles/<name>.json
+    profiles_dir: str = "./profiles"  # kind hostPath
+    image: str = "busybox"
+
+    @property
+    def localhost_profile(self) -> str:
+        """The ``localhostProfile`` a Pod names (relative to the kubelet's seccomp directory)."""
+        return self.profile_path or f"profiles/{self.name}.json"
+
+
+def libseccomp_arch(abi: str) -> str:
+    """``x86_64`` → ``SCMP_ARCH_X86_64``; ``ProfileError`` where libseccomp has no such architecture."""
+    from seccomp_gen.abi import get_abi
+
+    name = get_abi(abi).libseccomp
+    if name is None:
+        raise ProfileError(f"libseccomp has no architecture for ABI {abi!r}")
+    return str(name)
+
+
+def rule_document(rule: Rule, *, comment: str | None = None) -> dict[str, Any]:
+    """One ``syscalls`` entry: names, action, errnoRet, args (in that order)."""
+    doc: dict[str, Any] = {"names": sorted(rule.names), "action": rule.action.kind.scmp_name}
+    if rule.action.kind in (ActionKind.ERRNO, ActionKind.TRACE):
+        doc["errnoRet"] = rule.action.data
+    if rule.args:
+        doc["args"] = [
+            {"index": a.index, "value": a.value, "valueTwo": a.value_two, "op": a.op} for a in rule.args
+        ]
+    if comment:
+        doc["comment"] = comment
+    return doc
+
+
+def profile_document(profile: Profile, *, comments: bool = False) -> dict[str, Any]:
+    """The Docker/OCI ``linux.seccomp`` object. ``comments`` adds Docker's per-rule ``comment``."""
+    doc: dict[str, Any] = {"defaultAction": profile.default_action.kind.scmp_name}
+    if profile.default_action.kind is ActionKind.ERRNO:
+        doc["defaultErrnoRet"] = profile.default_action.data
+    doc["architectures"] = [libseccomp_arch(abi) for abi in profile.architectures]
+    if profile.flags:
+        doc["flags"] = sorted(profile.flags)
+    doc["syscalls"] = [
+        rule_document(rule, comment=_rule_comment(rule, profile) if comments else None)
+        for rule in profile.rules
+    ]
+    return doc
+
+
+def _rule_comment(rule: Rule, profile: Profile) -> str | None:
+    if len(profile.architectures) < 2 or not rule.abis or set(rule.abis) == set(profile.architectures):
+        return None
+    return f"observed on {', '.join(rule.abis)} only; applies wherever an architecture has the name"
+
+
+def dump_json(document: Any) -> str:
+    """Stable JSON text: insertion-ordered keys, 2-space indent, final newline."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def render(profile: Profile, fmt: Format, options: RenderOptions | None = None) -> str:
+    """``profile`` as ``fmt`` text. Raises ``ProfileError`` when the target cannot express it."""
+    opts = options or RenderOptions()
+    _check_text("name", opts.name)
+    if fmt is Format.DOCKER:
+        return dump_json(profile_document(profile, comments=True))
+    if fmt is Format.OCI:
+        return dump_json(profile_document(profile))
+    if fmt is Format.SPO:
+        return _render_spo(profile, opts)
+    if fmt is Format.POD:
+        _check_text("profile path", opts.localhost_profile)
+        return _fill("pod.yaml.j2", name=opts.name, image=opts.image, profile_path=opts.localhost_profile)
+    if fmt is Format.KIND:
+        _check_text("profiles directory", opts.profiles_dir)
+        return _fill("kind.yaml.j2", profiles_dir=opts.profiles_dir, profile_file=f"{opts.name}.json")
+    return _render_systemd(profile)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` all at once: a temporary file in the same directory, then rename.
+
+    Readers see the old file or the new one, never half of either. Raises ``ProfileError``.
+    """
+    import os
+    import tempfile
+
+    directory = path.parent if str(path.parent) else Path()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise ProfileError(f"cannot write {str(path)!r}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).chmod(0o644)  # a profile is not secret; runtimes and kubelet must read it
+        Path(tmp).replace(path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ProfileError(f"cannot write {str(path)!r}: {exc.strerror}") from None
+
+
+def _check_text(what: str, value: str) -> None:
+    if not value or _CONTROL.search(value):
+        raise ProfileError(f"{what} {value!r} is empty or has control characters")
+
+
+def _render_spo(profile: Profile, opts: RenderOptions) -> str:
+    """SeccompProfile YAML. The CRD has no ``defaultErrnoRet``: runc then answers EPERM."""
+    default = profile.default_action
+    if default.kind is ActionKind.ERRNO and default.data != 1:
+        raise ProfileError(
+            f"a SeccompProfile cannot set the default errno ({errno_name(default.data)}); "
+            "its runtimes answer EPERM: use --errno EPERM or --format docker"
+        )
+    doc = profile_document(profile)
+    return _fill("spo.yaml.j2", doc=doc, name=opts.name, api_version=SPO_API_VERSION)
+
+
+def _render_systemd(profile: Profile) -> str:
+    """A drop-in with ``SystemCallFilter=`` (allow-list), architectures and the error number."""
+    default = profile.default_action
+    if default.kind not in (ActionKind.ERRNO, ActionKind.KILL_PROCESS):
+        raise ProfileError(
+            f"systemd can only answer denied calls with an errno or kill the process, not {default}: "
+            "use --default-action errno or kill-process"
+        )
+    if any(rule.args or rule.conditional for rule in profile.rules):
+        raise ProfileError("systemd's SystemCallFilter= cannot express argument filters or conditions")
+    allowed = profile.names_with(ActionKind.ALLOW) | profile.names_with(ActionKind.LOG)
+    comments = _systemd_comments(profile, default)
+    return _fill(
+        "systemd.conf.j2",
+        architectures=[SYSTEMD_ARCH[libseccomp_arch(abi)] for abi in profile.architectures],
+        names=sorted(allowed),
+        errno=errno_name(default.data) if default.kind is ActionKind.ERRNO else None,
+        comments=comments,
+    )
+
+
+def _systemd_comments(profile: Profile, default: Action) -> list[str]:
+    """What the drop-in cannot say exactly, said as comments."""
+    lines = []
+    for rule in profile.rules:
+        denied = rule.action.kind not in (ActionKind.ALLOW, ActionKind.LOG)
+        if denied and rule.action != default:
+            lines.append(
+                f"not allowed, answered with {_describe(default)} here (the profile says "
+                f"{_describe(rule.action)}): {' '.join(rule.names)}"
+            )
+    if profile.flags:
+        lines.append(f"filter flags not expressible in a drop-in: {' '.join(profile.flags)}")
+    return [_CONTROL.sub(" ", line) for line in lines]
+
+
+def _describe(action: Action) -> str:
+    return errno_name(action.data) if action.kind is ActionKind.ERRNO else str(action)
+
+
+def _unit_word(value: object) -> str:
+    text = str(value)
+    if not _UNIT_WORD.fullmatch(text):
+        raise ProfileError(f"{text!r} cannot be written into a systemd unit file")
+    return text
+
+
+@cache
+def _environment() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("seccomp_gen", "templates"),
+        autoescape=False,  # YAML and unit files, not HTML; values go through tojson / unitword
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters["unitword"] = _unit_word
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": True}
+    return env
+
+
+def _template(name: str) -> Any:
+    return _environment().get_template(name)
+
+
+def _fill(template: str, **values: Any) -> str:
+    """Render ``template`` with ``values``."""
+    return str(_template(template).render(**values))
+
+
+__all__ = [
+    "Format",
+    "RenderOptions",
+    "dump_json",
+    "libseccomp_arch",
+    "profile_document",
+    "render",
+    "write_atomically",
+]
