@@ -13,11 +13,11 @@ values and the offsets (x32: ``__X32_SYSCALL_BIT``; mips o32/n64/n32: 4000/5000/
 calls at ``0x0f0000 + n``). Numbers are written the way a seccomp record prints them.
 
 Unimplemented entries: a row the kernel's table has but no entry point implements (no entry column,
-or ``sys_ni_syscall``, e.g. x86_64 ``afs_syscall``/``tuxcall``, ``_sysctl``) is KEPT with its kernel
-name and marked ``unimplemented`` in a third column. A program can still make that call and a filter
-still sees its number, so a record can carry it; keeping the kernel's name lets such a record be named
-instead of reported as an unknown number. Whether an entry is implemented is decided by the native
-entry column only (the compat column, where present, is ignored).
+``sys_ni_syscall``, or sparc's ``sys_nis_syscall``; e.g. x86_64 ``afs_syscall``, ``tuxcall``,
+``_sysctl``) is KEPT with its kernel name and marked ``unimplemented`` in a third column. A program
+can still make that call and a filter still sees its number, so a record can carry it; keeping the
+kernel's name lets such a record be named instead of reported as an unknown number. Whether an
+entry is implemented is decided by the native entry column only (a compat column is ignored).
 
 Output is deterministic: one file per ABI, rows sorted by number, a fixed header naming the kernel
 version and each source file with its git blob id, LF line endings, trailing newline.
@@ -41,7 +41,8 @@ DEFAULT_SOURCE = REPO.parent / "shared" / "reference" / "linux-syscall-tables"
 DEFAULT_OUTPUT = REPO / "syscall_tables"
 SUFFIX = ".tbl"
 UNIMPLEMENTED = "unimplemented"
-_NI_ENTRY = "sys_ni_syscall"
+# Entry points that only return ENOSYS; sparc's sys_nis_syscall also logs the attempt.
+_NI_ENTRIES = frozenset({"sys_ni_syscall", "sys_nis_syscall"})
 
 _X86_64 = "arch/x86/entry/syscalls/syscall_64.tbl"
 _GENERIC = "scripts/syscall.tbl"
@@ -145,6 +146,7 @@ class Reference:
     audit_arch: Mapping[str, int]  # AUDIT_ARCH_* → value
     offsets: Mapping[str, int]  # "x32", "o32", "n64", "n32" → number offset
     arm_private: tuple[tuple[int, str], ...]  # (number, name) of the ARM-private calls
+    constants_blob: str  # git blob id of constants.json
 
 
 def parse_tbl(text: str) -> list[Row]:
@@ -156,7 +158,7 @@ def parse_tbl(text: str) -> list[Row]:
             continue
         if len(fields) < 3 or not fields[0].isdigit():
             raise GenerateError(f"not a syscall table row: {line!r}")
-        implemented = len(fields) > 3 and fields[3] != _NI_ENTRY
+        implemented = len(fields) > 3 and fields[3] not in _NI_ENTRIES
         rows.append(Row(int(fields[0]), fields[1], fields[2], implemented))
     return rows
 
@@ -167,7 +169,8 @@ def read_reference(source: Path) -> Reference:
     version = re.search(r"\(Linux (\d+\.\d+(?:\.\d+)?)\)", abis_md)
     if version is None:
         raise GenerateError(f"{source / 'ABIS.md'}: no '(Linux X.Y.Z)' kernel version in it")
-    constants = json.loads(_read(source / "constants.json"))
+    constants_text = _read(source / "constants.json")
+    constants = json.loads(constants_text)
     audit = _section(constants, "AUDIT_ARCH")
     offsets = _section(constants, "offsets")
     return Reference(
@@ -175,6 +178,7 @@ def read_reference(source: Path) -> Reference:
         audit_arch={name: int(value, 16) for name, value in audit.items()},
         offsets=_number_offsets(offsets),
         arm_private=_arm_private(offsets),
+        constants_blob=_blob_id(constants_text.encode("utf-8")),
     )
 
 
@@ -263,11 +267,13 @@ def render(abi: Any, spec: Source, data: bytes, ref: Reference) -> str:
         f"# source: linux-syscall-tables/{spec.table} (git blob {_blob_id(data)})",
         f"# rows: {columns}; number offset {offset:#x}",
     ]
-    if spec.arm_private:
-        lines.append("# source: linux-syscall-tables/constants.json __ARM_NR_BASE (ARM-private calls)")
+    if spec.offset is not None or spec.arm_private:
+        used = "__ARM_NR_BASE, the ARM-private calls" if spec.arm_private else "the number offset"
+        lines.append(f"# source: linux-syscall-tables/constants.json (git blob {ref.constants_blob}; {used})")
     lines += [
-        f"# {UNIMPLEMENTED}: the kernel's table has the name but no entry point (none, or sys_ni_syscall);",
-        "#   kept because a program can still make the call and a record can carry its number.",
+        f"# {UNIMPLEMENTED}: the kernel's table has the name but no entry point (none, sys_ni_syscall",
+        "#   or sys_nis_syscall); kept because a program can still make the call and a record can",
+        "#   carry its number.",
         "# number<TAB>name[<TAB>unimplemented], numbers as a seccomp record prints them",
     ]
     lines += [_row_line(row) for row in rows]

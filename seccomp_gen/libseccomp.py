@@ -17,6 +17,7 @@ from typing import Any
 from seccomp_gen.abi import Abi
 
 _ALLOW = 0x7FFF0000
+_NR_SCMP_ERROR = -1  # what seccomp_syscall_resolve_name_arch returns for a name it does not know
 
 
 class _Version(ctypes.Structure):
@@ -87,6 +88,18 @@ def libseccomp_number(abi: Abi, name: str) -> int | None:
     return number if number >= 0 else None
 
 
+def libseccomp_knows(abi: Abi, name: str) -> bool:
+    """Whether the installed libseccomp accepts ``name`` in a rule for ``abi``.
+
+    True also for a name libseccomp resolves to a pseudo-syscall (a negative number): a socket or
+    IPC call it routes through ``socketcall``/``ipc`` on i386, s390x, ppc and mips (2.5), or a call
+    the ABI does not have at all, which it accepts and leaves out of the filter.
+    """
+    if not supports(abi):
+        return False
+    return int(_pyseccomp().resolve_syscall(abi.libseccomp_token, name)) != _NR_SCMP_ERROR
+
+
 def libseccomp_name(abi: Abi, number: int) -> str | None:
     """The name the installed libseccomp gives ``number`` on ``abi``; None when it has none."""
     if not supports(abi):
@@ -98,4 +111,4 @@ def libseccomp_name(abi: Abi, number: int) -> str | None:
     return bytes(raw).decode("ascii")
 
 
-__all__ = ["libseccomp_name", "libseccomp_number", "supports", "version"]
+__all__ = ["libseccomp_knows", "libseccomp_name", "libseccomp_number", "supports", "version"]

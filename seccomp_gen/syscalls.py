@@ -22,13 +22,32 @@ _REPO_TABLES = Path(__file__).resolve().parent.parent / "syscall_tables"  # sour
 _UNIMPLEMENTED = "unimplemented"
 
 # audit-userspace (ausearch -i, auditd's lib/*_table.h) spells some syscalls differently from the
-# kernel's tables and libseccomp. Only names that are not themselves a kernel name on any ABI are
-# here, so mapping them can never hide a real syscall. The kernel spellings were checked against
-# libseccomp's syscalls.csv and hrw/syscalls-table (see tests/test_syscalls.py).
+# kernel's tables and libseccomp. These were found by comparing audit-userspace's x86_64, i386,
+# aarch64, arm, ppc and s390x tables with ours number by number; the kernel spellings agree with
+# libseccomp's syscalls.csv and hrw/syscalls-table.
+#
+# AUDIT_ALIASES: the alias is no kernel name on any ABI, so mapping it can never hide a real syscall
+# (tests/test_syscalls.py checks this against every table).
 AUDIT_ALIASES: Mapping[str, str] = MappingProxyType(
     {
-        "pread": "pread64",
-        "pwrite": "pwrite64",
+        "madvise1": "madvise",  # i386 219, listed twice by audit
+        "newfstat": "fstat",  # aarch64 80 (the entry point is sys_newfstat)
+        "newselect": "_newselect",  # arm 142
+        "perf_counter_open": "perf_event_open",  # ppc 319, the name before Linux 2.6.32
+        "pread": "pread64",  # x86_64 17, aarch64 67, ppc 179, s390x 180
+        "pwrite": "pwrite64",  # x86_64 18, aarch64 68, ppc 180, s390x 181
+        "sys_kexec_load": "kexec_load",  # i386 283
+        "sysctl": "_sysctl",  # arm 149
+    }
+)
+# FALLBACK_ALIASES: the alias IS a kernel name on some ABIs (mips and s390x have a dead "timerfd",
+# the generic 32-bit table has "llseek"), so it is mapped only on an ABI whose table lacks it.
+FALLBACK_ALIASES: Mapping[str, str] = MappingProxyType(
+    {
+        "fadvise64_64": "arm_fadvise64_64",  # arm 270
+        "llseek": "_llseek",  # arm 140
+        "sync_file_range": "arm_sync_file_range",  # arm 341
+        "timerfd": "timerfd_create",  # x86_64 283, i386 322, ppc 306: the name before Linux 2.6.25
     }
 )
 
@@ -113,32 +132,41 @@ def lookup_name(abi: Abi, number: int) -> str | None:
 def syscall_number(abi: Abi, name: str) -> int:
     """Name → number on ``abi``; accepts audit-userspace aliases (``pread`` → ``pread64``)."""
     numbers = load_table(abi).numbers
-    number = numbers.get(name)
-    if number is None:
-        number = numbers.get(canonical_name(name))
+    number = numbers.get(canonical_name(name, abi))
     if number is None:
         raise UnknownSyscallError(f"no syscall named {name!r} on ABI {abi.name!r}")
     return number
 
 
-def canonical_name(name: str) -> str:
-    """The kernel/libseccomp spelling of a name: ``pread`` → ``pread64``; others unchanged."""
-    return AUDIT_ALIASES.get(name, name)
+def canonical_name(name: str, abi: Abi | None = None) -> str:
+    """The kernel/libseccomp spelling of a name: ``pread`` → ``pread64``; others unchanged.
+
+    With ``abi``, also the aliases that are only safe where the ABI's table lacks the alias itself:
+    ``timerfd`` is ``timerfd_create`` on x86_64 but a syscall of its own on s390x.
+    """
+    name = AUDIT_ALIASES.get(name, name)
+    if abi is None:
+        return name
+    numbers = load_table(abi).numbers
+    if name not in numbers:
+        fallback = FALLBACK_ALIASES.get(name)
+        if fallback is not None and fallback in numbers:
+            return fallback
+    return name
 
 
 def is_implemented(abi: Abi, name: str) -> bool:
     """False for a name the table lists with no entry point (``afs_syscall``), or does not list."""
     table = load_table(abi)
-    name = canonical_name(name)
+    name = canonical_name(name, abi)
     return name in table.numbers and name not in table.unimplemented
 
 
 def numbers_of(name: str) -> dict[str, int]:
     """ABI name → number of ``name`` on every ABI that has it (loads every table)."""
-    name = canonical_name(name)
     found = {}
     for abi in all_abis():
-        number = load_table(abi).numbers.get(name)
+        number = load_table(abi).numbers.get(canonical_name(name, abi))
         if number is not None:
             found[abi.name] = number
     return found
@@ -156,6 +184,7 @@ def names_of(number: int) -> dict[str, str]:
 
 __all__ = [
     "AUDIT_ALIASES",
+    "FALLBACK_ALIASES",
     "SyscallTable",
     "canonical_name",
     "is_implemented",
