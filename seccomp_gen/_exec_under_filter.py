@@ -17,7 +17,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from seccomp_gen.errors import SeccompGenError
+
+if TYPE_CHECKING:
+    from seccomp_gen.actions import Action
+    from seccomp_gen.profile import Profile
 
 EXIT_CANNOT_RUN = 126
 EXIT_NOT_FOUND = 127
@@ -31,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         session = new_audit_session()
         seccomp_filter = _build_filter(args)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, SeccompGenError) as exc:
         status.write(f"error=cannot build the filter: {exc}\n")
         return EXIT_CANNOT_RUN
     status.write(f"session={session if session is not None else ''}\n")
@@ -90,8 +96,48 @@ def _build_filter(args: argparse.Namespace) -> Any:
 
 
 def compile_profile_file(path: Path) -> Any:
-    """A Docker/OCI JSON profile as a libseccomp filter for this machine, via the profile stage."""
-    raise NotImplementedError(f"profile filters arrive with the emit/check issue: {path}")
+    """A Docker/OCI JSON profile (read by the profile stage) as a loadable libseccomp filter."""
+    from seccomp_gen.lint import read_profile
+
+    return build_filter(read_profile(path.read_text(), str(path)).profile)
+
+
+def build_filter(profile: Profile) -> Any:
+    """The filter runc would load for ``profile`` on this machine.
+
+    Like runc: names the installed libseccomp cannot resolve are skipped, rules equal to the default
+    action are skipped, Docker-only conditional rules are not applied. Architectures are the profile's
+    (the native one when it lists none).
+    """
+    import pyseccomp
+
+    from seccomp_gen.abi import get_abi
+
+    seccomp_filter = pyseccomp.SyscallFilter(_code(profile.default_action))
+    tokens = [get_abi(name).libseccomp_token for name in profile.architectures]
+    native = pyseccomp.system_arch()
+    for token in tokens:
+        if token is not None and token != native:
+            seccomp_filter.add_arch(token)
+    if tokens and native not in tokens:
+        seccomp_filter.remove_arch(native)
+    for rule in profile.rules:
+        if rule.action == profile.default_action or rule.conditional:
+            continue
+        args = [pyseccomp.Arg(a.index, _OPERATORS[a.op], a.value, a.value_two) for a in rule.args]
+        for name in rule.names:
+            number = int(pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name))
+            if number != -1:
+                seccomp_filter.add_rule(_code(rule.action), number, *args)
+    return seccomp_filter
+
+
+_OPERATORS = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4}
+_OPERATORS |= {"SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7}
+
+
+def _code(action: Action) -> int:
+    return action.kind.value | action.data
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from seccomp_gen.errors import SandboxError
 from seccomp_gen.events import LossEvent, SeccompEvent
 
 if TYPE_CHECKING:
+    from seccomp_gen.learn import LearnResult
     from seccomp_gen.sources import StopFlag
 
 #: After the command exits, wait this long for kauditd to print its last records.
@@ -54,13 +55,21 @@ class FilterSpec:
     log_denials: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A record as parsed, with the raw line it came from (learn reads the lines again)."""
+
+    event: SeccompEvent
+    line: bytes
+
+
 class Tap(Protocol):
     """A live reader of the kernel's records: positioned at the end on ``start``, drained on ``stop``."""
 
     def start(self) -> None:
         """Begin reading new records in the background."""
 
-    def stop(self) -> tuple[list[SeccompEvent], list[LossEvent]]:
+    def stop(self) -> tuple[list[Record], list[LossEvent]]:
         """Stop and return what was read since ``start``."""
 
 
@@ -70,10 +79,15 @@ class Outcome:
 
     returncode: int  # the command's exit status; 128+N when killed by signal N
     session: int | None  # the run's audit session id; None when it could not be set
-    events: tuple[SeccompEvent, ...]  # the run's records (of its session, when known)
+    records: tuple[Record, ...]  # the run's records (of its session, when known)
     losses: tuple[LossEvent, ...]
     foreign: int = 0  # records of other sessions seen meanwhile, left out
     notes: tuple[str, ...] = field(default=())
+
+    @property
+    def events(self) -> tuple[SeccompEvent, ...]:
+        """The run's records as events."""
+        return tuple(r.event for r in self.records)
 
     @property
     def denied(self) -> tuple[SeccompEvent, ...]:
@@ -130,14 +144,14 @@ def run_under_filter(spec: FilterSpec, command: Sequence[str], tap: Tap) -> Outc
         returncode, session = _spawn(spec, command)
     finally:
         time.sleep(SETTLE_SECONDS)
-        events, losses = tap.stop()
-    mine = [e for e in events if session is None or e.ses == session]
+        records, losses = tap.stop()
+    mine = [r for r in records if session is None or r.event.ses == session]
     notes = (
         ()
         if session is not None
         else ("no audit session could be set: records of other processes may be included",)
     )
-    return Outcome(returncode, session, tuple(mine), tuple(losses), len(events) - len(mine), notes)
+    return Outcome(returncode, session, tuple(mine), tuple(losses), len(records) - len(mine), notes)
 
 
 def _spawn(spec: FilterSpec, command: Sequence[str]) -> tuple[int, int | None]:
@@ -173,7 +187,7 @@ class KmsgTap:
 
     def __init__(self, path: str = "/dev/kmsg") -> None:
         self.path = path
-        self._events: list[SeccompEvent] = []
+        self._records: list[Record] = []
         self._losses: list[LossEvent] = []
         self._thread: threading.Thread | None = None
         self._stop: StopFlag | None = None
@@ -199,20 +213,18 @@ class KmsgTap:
         try:
             for chunk in source.chunks(control):
                 self._losses.extend(chunk.losses)
-                if chunk.data:
-                    self._take(parser.feed_chunk(chunk.data))
-            self._take(parser.flush())
+                for line in chunk.data.splitlines(keepends=True):
+                    self._take(line, parser.feed_line(line.decode("utf-8", "surrogateescape")))
         except BaseException as exc:  # handed to the caller of stop()
             self._error = exc
 
-    def _take(self, parsed: list[SeccompEvent | LossEvent]) -> None:
-        for item in parsed:
-            if isinstance(item, SeccompEvent):
-                self._events.append(item)
-            else:
-                self._losses.append(item)
+    def _take(self, line: bytes, parsed: SeccompEvent | LossEvent | None) -> None:
+        if isinstance(parsed, SeccompEvent):
+            self._records.append(Record(parsed, line))
+        elif isinstance(parsed, LossEvent):
+            self._losses.append(parsed)
 
-    def stop(self) -> tuple[list[SeccompEvent], list[LossEvent]]:
+    def stop(self) -> tuple[list[Record], list[LossEvent]]:
         """Stop following and return the records and losses read since ``start``."""
         if self._stop is not None and self._thread is not None:
             self._stop.set()
@@ -220,7 +232,7 @@ class KmsgTap:
             self._stop.close()
         if self._error is not None:
             raise self._error
-        return self._events, self._losses
+        return self._records, self._losses
 
 
 def kmsg_tap() -> KmsgTap:
@@ -228,11 +240,23 @@ def kmsg_tap() -> KmsgTap:
     return KmsgTap()
 
 
-def learn_outcome(outcome: Outcome, state: Path, *, command: Sequence[str]) -> str:
-    """Learn the run's records into ``state``; a one-line summary for the user."""
-    raise NotImplementedError("wired to seccomp_gen.learn once it lands")
+def learn_outcome(outcome: Outcome, state: Path) -> LearnResult:
+    """Learn the run's records into ``state`` as records read from /dev/kmsg (trusted)."""
+    from seccomp_gen.learn import learn_lines
+    from seccomp_gen.sources import SourceKind
+    from seccomp_gen.store import Store
+
+    with Store.open(state) as store:
+        return learn_lines(store, [r.line for r in outcome.records], kind=SourceKind.KMSG, name="record")
 
 
 def describe(events: Sequence[SeccompEvent]) -> list[str]:
-    """The records decoded as ``explain`` prints them, one line each."""
-    raise NotImplementedError("wired to explain once it lands")
+    """The records decoded, one line each: comm, exe, pid, ABI, syscall name, action."""
+    from seccomp_gen.learn import resolve_syscall
+
+    lines = []
+    for event in events:
+        abi, name = resolve_syscall(event.arch, event.syscall)
+        shown = name or f"unknown({event.syscall})"
+        lines.append(f"{event.comm} ({event.exe}) pid={event.pid} {abi} {shown} {event.action}")
+    return lines

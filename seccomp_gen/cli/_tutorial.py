@@ -78,10 +78,17 @@ def record(
             outcome = sandbox.run_under_filter(spec, argv, sandbox.kmsg_tap())
     else:
         outcome = sandbox.run_under_filter(spec, argv, sandbox.kmsg_tap())
-    summary = sandbox.learn_outcome(outcome, state_path(state), command=argv)
+    path = state_path(state)
+    result = sandbox.learn_outcome(outcome, path)
     for line in _outcome_notes(outcome):
         typer.echo(line, err=True)
-    typer.echo(summary, err=True)
+    for new in result.new_syscalls:
+        typer.echo(f"+ {new.name or f'unknown({new.number})'} ({new.abi}) by {new.comm}", err=True)
+    typer.echo(
+        f"recorded {len(outcome.records)} record(s) of {argv[0]!r} (audit session {outcome.session}); "
+        f"{len(result.new_syscalls)} new syscall(s) learned into {path}",
+        err=True,
+    )
     return outcome.returncode
 
 
