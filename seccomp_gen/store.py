@@ -557,3 +557,115 @@ def _loss_row(row: LossRow) -> tuple[object, ...]:
 def _position_row(p: Position) -> tuple[object, ...]:
     return (p.kind, p.key, p.dev, p.inode, p.offset, p.size, p.fingerprint, p.fingerprint_len, p.cursor,
             p.seq, int(p.complete), p.updated if p.updated is not None else time.time())  # fmt: skip
+
+
+# -- reading the state as a whole (``seccomp-gen status``) --------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AbiSummary:
+    """One ABI: how many distinct syscalls, how many records."""
+
+    abi: str
+    syscalls: int
+    records: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessSummary:
+    """One (comm, exe): how many distinct syscalls, how many records."""
+
+    comm: str
+    exe: str
+    syscalls: int
+    records: int
+
+
+@dataclass(frozen=True, slots=True)
+class SyscallSummary:
+    """One syscall on one ABI, with its records summed over processes and actions."""
+
+    abi: str
+    number: int
+    name: str | None
+    records: int
+
+
+@dataclass(frozen=True, slots=True)
+class StateSummary:
+    """Everything ``status`` shows."""
+
+    path: str
+    schema: int
+    created: float | None
+    updated: float | None
+    abis: tuple[AbiSummary, ...]
+    processes: tuple[ProcessSummary, ...]
+    positions: tuple[Position, ...]
+    losses: tuple[LossRow, ...]
+    unknown: tuple[SyscallSummary, ...]  # numbers no table knows (or without a known ABI)
+    untrusted_only: tuple[SyscallSummary, ...]  # learned only from lines anyone could have written
+    counters: dict[tuple[str, str], int]
+    event_ids: int
+
+    def to_json(self) -> dict[str, object]:
+        """Plain JSON-able values, stable key order."""
+        from dataclasses import asdict
+
+        return {
+            "state": self.path,
+            "schema": self.schema,
+            "created": self.created,
+            "updated": self.updated,
+            "abis": [asdict(a) for a in self.abis],
+            "processes": [asdict(p) for p in self.processes],
+            "sources": [asdict(p) for p in self.positions],
+            "losses": [asdict(row) for row in self.losses],
+            "unknown_numbers": [asdict(s) for s in self.unknown],
+            "untrusted_only": [asdict(s) for s in self.untrusted_only],
+            "counters": {f"{kind}:{reason}": n for (kind, reason), n in sorted(self.counters.items())},
+            "event_ids": self.event_ids,
+        }
+
+
+def summarize(store: Store) -> StateSummary:
+    """Group the observations of ``store`` by ABI, process and syscall."""
+    observations = store.observations()
+    per_syscall: dict[tuple[str, int], list[Observation]] = {}
+    per_process: dict[tuple[str, str], list[Observation]] = {}
+    for obs in observations:
+        per_syscall.setdefault((obs.abi, obs.number), []).append(obs)
+        per_process.setdefault((obs.comm, obs.exe), []).append(obs)
+    syscalls = [
+        SyscallSummary(
+            abi, number, next((o.name for o in group if o.name), None), sum(o.count for o in group)
+        )
+        for (abi, number), group in sorted(per_syscall.items())
+    ]
+    abis = sorted({s.abi for s in syscalls})
+    return StateSummary(
+        path=str(store.path),
+        schema=store.schema_version,
+        created=float(store.meta("created") or 0) or None,
+        updated=store.last_update,
+        abis=tuple(
+            AbiSummary(
+                abi,
+                sum(1 for s in syscalls if s.abi == abi),
+                sum(s.records for s in syscalls if s.abi == abi),
+            )
+            for abi in abis
+        ),
+        processes=tuple(
+            ProcessSummary(comm, exe, len({(o.abi, o.number) for o in group}), sum(o.count for o in group))
+            for (comm, exe), group in sorted(per_process.items())
+        ),
+        positions=tuple(store.positions()),
+        losses=tuple(store.losses()),
+        unknown=tuple(s for s in syscalls if s.name is None),
+        untrusted_only=tuple(
+            s for s in syscalls if not any(o.trusted for o in per_syscall[(s.abi, s.number)])
+        ),
+        counters=store.counters(),
+        event_ids=store.event_id_count(),
+    )

@@ -27,3 +27,25 @@ def state_path(option: Path | None) -> Path:
         return Path(env)
     xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(xdg) / "seccomp-gen" / "state.db"
+
+
+def parse_time(value: str | None, option: str) -> float | None:
+    """``--since``/``--until``: ISO 8601 (``2026-11-28T11:00:00Z``, local time without offset) or epoch
+    seconds (``1732788000``, ``@1732788000``)."""
+    if value is None:
+        return None
+    from datetime import datetime
+
+    text = value.strip().removeprefix("@")
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is neither ISO 8601 (2026-11-28T11:00:00Z) nor epoch seconds", param_hint=option
+        ) from None

@@ -1,0 +1,608 @@
+"""Learning: records from sources, filtered, de-duplicated, aggregated and written to the store.
+
+The library entry points, usable without the CLI::
+
+    with Store.open(path) as store:
+        result = learn_lines(store, open("/var/log/syslog", "rb"), LearnOptions(comm=("http-echo",)))
+        result = learn_source(store, [KmsgSource()], LearnOptions())
+
+Records are aggregated in memory and written in batches, each batch one transaction, at most
+``flush_interval`` seconds after its first record arrived (live sources wake up for it even when the
+stream is quiet), so a crash loses at most that much. A batch also carries the sources' positions, so
+what was learned and where reading stopped are saved together.
+
+Trust: the kernel and audit transports of journald, /dev/kmsg and auditd's own log (a root-owned file
+that only root can write) are trusted. Syslog text, stdin text and anything else is untrusted: any
+local user can put a line that looks like a kernel record into syslog. Journald entries of another
+transport that claim to be records are rejected outright.
+
+De-duplication: an event read twice (the same file again with ``--from-start``, or through syslog and
+journald) is recognised by its timestamp and serial and counted once. Records with serial 0 carry no
+identity: they are only protected by source positions, so ``--from-start`` counts them again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from seccomp_gen.actions import Action
+from seccomp_gen.errors import SourceError, StateError, UnknownSyscallError
+from seccomp_gen.events import LossEvent, LossKind, SeccompEvent, Transport
+from seccomp_gen.records import Format, RecordParser
+from seccomp_gen.sources import (
+    Chunk,
+    FileSource,
+    GzipSource,
+    JournalSource,
+    KmsgSource,
+    ReadControl,
+    Source,
+    SourceKind,
+    StdinSource,
+    StopFlag,
+    follow_files,
+    is_gzip,
+)
+from seccomp_gen.store import UNKNOWN_ABI, Aggregate, Batch, IdentifiedRecord, LossRow, ObservationKey, Store
+
+FLUSH_INTERVAL = 0.5
+BATCH_RECORDS = 100_000
+LINES_PER_CHUNK = 4096
+
+
+class ActionFilter(enum.Enum):
+    """Which records ``--action`` keeps."""
+
+    ALL = "all"  # a logged denial means the workload wanted the call, too
+    LOG = "log"  # only SECCOMP_RET_LOG records
+    DENIED = "denied"  # only records of actions that stopped the call
+
+
+@dataclass(frozen=True, slots=True)
+class LearnOptions:
+    """Filters (a record must match each given option; any of its values) and reading options."""
+
+    comm: tuple[str, ...] = ()  # globs
+    exe: tuple[str, ...] = ()  # globs
+    pid: tuple[int, ...] = ()
+    uid: tuple[int, ...] = ()
+    subj: tuple[str, ...] = ()  # globs
+    action: ActionFilter = ActionFilter.ALL
+    since: float | None = None  # seconds since the epoch
+    until: float | None = None
+    format: Format = Format.AUTO
+    from_start: bool = False  # ignore saved positions (event ids still de-duplicate)
+    follow: bool = False
+    flush_interval: float = FLUSH_INTERVAL
+    batch_records: int = BATCH_RECORDS
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """What to read: files (``-`` is stdin), the journal, /dev/kmsg; stdin when nothing is given."""
+
+    files: tuple[Path, ...] = ()
+    journal: bool = False
+    kmsg: bool = False
+
+    @property
+    def stdin_only(self) -> bool:
+        """Nothing named: read stdin."""
+        return not (self.files or self.journal or self.kmsg)
+
+
+@dataclass(frozen=True, slots=True)
+class NewSyscall:
+    """A syscall the state did not know before this run (per ABI)."""
+
+    abi: str
+    number: int
+    name: str | None
+    comm: str
+    trusted: bool
+
+    @property
+    def label(self) -> str:
+        """``openat`` or ``unknown(999)``."""
+        return self.name or f"unknown({self.number})"
+
+
+_ADVICE = {
+    LossKind.PRINTK_SUPPRESSED: (
+        "the kernel's printk rate limit dropped audit records; while learning run "
+        "`sysctl -w kernel.printk_ratelimit=0` (restore it afterwards), or run auditd and learn from "
+        "/var/log/audit/audit.log"
+    ),
+    LossKind.PRINTK_LIMIT: "audit's own rate limit dropped records; lift it with `auditctl -r 0`",
+    LossKind.AUDIT_LOST: "the audit backlog overflowed; raise it with `auditctl -b 8192`",
+    LossKind.BACKLOG_LIMIT: "the audit backlog overflowed; raise it with `auditctl -b 8192`",
+    LossKind.JOURNAL_SUPPRESSED: (
+        "journald rate-limited messages; set RateLimitIntervalSec=0 in /etc/systemd/journald.conf and "
+        "restart systemd-journald"
+    ),
+    LossKind.KMSG_GAP: (
+        "the kernel ring buffer was overwritten before the records were read; keep "
+        "`seccomp-gen learn --kmsg --follow` running during the workload, or enlarge the buffer "
+        "(log_buf_len=16M on the kernel command line)"
+    ),
+    LossKind.KMSG_OVERWRITTEN: (
+        "the kernel ring buffer wrapped while reading; read it live with `seccomp-gen learn --kmsg "
+        "--follow`, or enlarge it (log_buf_len=16M on the kernel command line)"
+    ),
+}
+
+AUDITD_ADVICE = (
+    "auditd is running: it receives the seccomp records, so they never reach the kernel log; learn from "
+    "its log instead: seccomp-gen learn /var/log/audit/audit.log"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LossReport:
+    """Records known to be lost at one place, with the fix."""
+
+    kind: LossKind
+    count: int | None  # None: the marker did not say how many
+    location: str
+    text: str = ""
+
+    @property
+    def advice(self) -> str:
+        """How to stop losing records this way."""
+        return _ADVICE[self.kind]
+
+    def message(self) -> str:
+        """One line for a warning."""
+        many = "an unknown number of" if self.count is None else str(self.count)
+        return f"{many} records lost ({self.kind.value}) in {self.location}: {self.advice}"
+
+
+@dataclass(slots=True)
+class LearnResult:
+    """What a learn run did. ``records`` were parsed; ``learned`` were counted into the state."""
+
+    lines: int = 0
+    records: int = 0
+    learned: int = 0
+    duplicates: int = 0
+    filtered: dict[str, int] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    losses: dict[tuple[LossKind, str], LossReport] = field(default_factory=dict)
+    new_syscalls: list[NewSyscall] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    stopped_by: int | None = None  # the signal that ended a live read
+    flushes: int = 0
+
+    @property
+    def lost(self) -> int:
+        """Records known to be lost (markers without a count are not included)."""
+        return sum(r.count or 0 for r in self.losses.values())
+
+
+class Reporter:
+    """Feedback hooks while learning; the default does nothing (the CLI prints)."""
+
+    def learned(self, new: NewSyscall) -> None:
+        """A syscall new to the state was written."""
+
+    def loss(self, report: LossReport, first: bool) -> None:
+        """A loss marker was read (``first``: the first of its kind at its place in this run)."""
+
+    def note(self, text: str) -> None:
+        """Something worth telling the user (a file was rotated, already read, ...)."""
+
+    def progress(self, result: LearnResult) -> None:
+        """Called after every batch written."""
+
+
+def trust_of(kind: SourceKind, event: SeccompEvent, *, root_owned: bool = False) -> bool | None:
+    """Whether a record is trusted, given where it came from; None: reject it.
+
+    journald's own fields (``-o json``: ``_TRANSPORT`` kernel or audit) are set by journald, not by
+    whoever wrote the line; /dev/kmsg only the kernel writes; auditd's log is trusted when read from a
+    root-owned file nobody else can write. Text framings (syslog, ``journalctl -o short``, a
+    ``kernel:`` or ``audit[PID]:`` tag) can be forged by any local user with ``logger``: untrusted.
+    """
+    transport = event.transport
+    if transport is Transport.JOURNAL_OTHER:
+        return None
+    if kind is SourceKind.KMSG:
+        return True
+    if transport in (Transport.JOURNAL_KERNEL, Transport.JOURNAL_AUDIT):
+        return kind is SourceKind.JOURNAL or "json" in event.framing.split(",")
+    if transport is Transport.AUDITD:
+        return root_owned and kind in (SourceKind.FILE, SourceKind.GZIP)
+    return False
+
+
+def _root_owned(path: Path) -> bool:
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    return st.st_uid == 0 and not st.st_mode & 0o022
+
+
+class Learner:
+    """The pipeline's state between chunks: parsers, the pending batch, the result so far."""
+
+    def __init__(self, store: Store, options: LearnOptions, reporter: Reporter | None = None) -> None:
+        self.store = store
+        self.options = options
+        self.reporter = reporter or Reporter()
+        self.result = LearnResult()
+        self.batch = Batch()
+        self._pending = 0
+        self._pending_since: float | None = None
+        self._known = {(o.abi, o.number) for o in store.observations()}
+        self._parsers: dict[int, tuple[RecordParser, dict[str, int]]] = {}
+        self._resolved: dict[tuple[int | None, int], tuple[str, str | None]] = {}
+        self._actions: dict[Action, str] = {}
+        self._root_owned: dict[int, bool] = {}
+
+    # -- timing ---------------------------------------------------------------------------------
+
+    def timeout(self) -> float | None:
+        """Seconds until the pending batch is due (None: nothing pending)."""
+        if self._pending_since is None:
+            return None
+        return max(0.0, self._pending_since + self.options.flush_interval - time.monotonic())
+
+    def _touch(self) -> None:
+        if self._pending_since is None:
+            self._pending_since = time.monotonic()
+
+    # -- consuming ------------------------------------------------------------------------------
+
+    def consume(self, chunk: Chunk) -> None:
+        """Parse a chunk's lines, count its records, and write the batch when it is due."""
+        source = chunk.source
+        for text in chunk.notes:
+            self.result.notes.append(text)
+            self.reporter.note(text)
+        if chunk.data:
+            parser = self._parser(source)
+            for item in parser.feed_chunk(chunk.data):
+                self._item(item, source)
+            self._touch()
+        for loss in chunk.losses:
+            self._loss(loss, source)
+        if chunk.position is not None:
+            self.batch.positions[(chunk.position.kind, chunk.position.key)] = chunk.position
+            self._touch()
+        if self._pending >= self.options.batch_records or self.timeout() == 0.0:
+            self.flush()
+
+    def _parser(self, source: Source) -> RecordParser:
+        entry = self._parsers.get(id(source))
+        if entry is None:
+            entry = self._parsers[id(source)] = (RecordParser(self.options.format), {})
+        return entry[0]
+
+    def _item(self, item: SeccompEvent | LossEvent, source: Source) -> None:
+        if isinstance(item, LossEvent):
+            self._loss(item, source)
+        else:
+            self._event(item, source)
+
+    def _event(self, event: SeccompEvent, source: Source) -> None:
+        self.result.records += 1
+        trusted = trust_of(source.kind, event, root_owned=self._is_root_owned(source))
+        if trusted is None:
+            self._count("rejected", "journal-other-transport", self.result.rejected)
+            return
+        reason = self._filtered_by(event)
+        if reason is not None:
+            self._count("filtered", reason, self.result.filtered)
+            return
+        abi, name = self._resolve(event.arch, event.syscall)
+        action = self._actions.get(event.action)
+        if action is None:
+            action = self._actions[event.action] = str(event.action)
+        key: ObservationKey = (abi, event.syscall, event.comm or "", event.exe or "", action, trusted)
+        ident = event.event_id
+        if ident is not None:
+            ts_ms = round(ident[0] * 1000)
+            self.batch.identified.append(
+                IdentifiedRecord(ts_ms, ident[1], key, name, event.timestamp, event.pid)
+            )
+        else:
+            agg = self.batch.aggregates.get(key)
+            if agg is None:
+                agg = self.batch.aggregates[key] = Aggregate(name)
+            agg.add(event.timestamp, event.pid)
+        self._pending += 1
+
+    def _is_root_owned(self, source: Source) -> bool:
+        owned = self._root_owned.get(id(source))
+        if owned is None:
+            path = getattr(source, "path", None)
+            owned = self._root_owned[id(source)] = isinstance(path, Path) and _root_owned(path)
+        return owned
+
+    def _count(self, kind: str, reason: str, into: dict[str, int]) -> None:
+        into[reason] = into.get(reason, 0) + 1
+        self.batch.count(kind, reason)
+
+    def _filtered_by(self, event: SeccompEvent) -> str | None:
+        """The first filter ``event`` fails, or None when it passes them all."""
+        opts = self.options
+        if opts.action is not ActionFilter.ALL and event.action.kind.denies != (
+            opts.action is ActionFilter.DENIED
+        ):
+            return "action"
+        checks = (
+            ("comm", opts.comm and not _glob_any(event.comm, opts.comm)),
+            ("exe", opts.exe and not _glob_any(event.exe, opts.exe)),
+            ("pid", opts.pid and event.pid not in opts.pid),
+            ("uid", opts.uid and event.uid not in opts.uid),
+            ("subj", opts.subj and not _glob_any(event.subj, opts.subj)),
+            ("since", opts.since is not None and (event.timestamp is None or event.timestamp < opts.since)),
+            ("until", opts.until is not None and (event.timestamp is None or event.timestamp > opts.until)),
+        )
+        return next((reason for reason, failed in checks if failed), None)
+
+    def _resolve(self, arch: int | None, number: int) -> tuple[str, str | None]:
+        """(ABI name, syscall name or None), cached per (arch, number)."""
+        cached = self._resolved.get((arch, number))
+        if cached is None:
+            cached = self._resolved[(arch, number)] = resolve_syscall(arch, number)
+        return cached
+
+    def _loss(self, loss: LossEvent, source: Source) -> None:
+        location = source.name
+        count = loss.count
+        row = LossRow(loss.kind.value, location, 1, count or 0, int(count is None), loss.timestamp,
+                      loss.timestamp, loss.text)  # fmt: skip
+        self.batch.add_loss(row)
+        self._touch()
+        old = self.result.losses.get((loss.kind, location))
+        if old is None:
+            report = LossReport(loss.kind, count, location, loss.text)
+        else:
+            total = None if old.count is None and count is None else (old.count or 0) + (count or 0)
+            report = LossReport(loss.kind, total, location, loss.text)
+        self.result.losses[(loss.kind, location)] = report
+        self.reporter.loss(report, old is None)
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def _collect_parser_stats(self) -> None:
+        for parser, seen in self._parsers.values():
+            self.result.lines += parser.stats.lines - seen.get("\0lines", 0)
+            seen["\0lines"] = parser.stats.lines
+            for reason, total in parser.stats.skipped.items():
+                delta = total - seen.get(reason, 0)
+                if delta:
+                    seen[reason] = total
+                    self.result.skipped[reason] = self.result.skipped.get(reason, 0) + delta
+                    self.batch.count("skipped", reason, delta)
+
+    def finish(self, sources: Iterable[Source]) -> None:
+        """End of input: what multi-line layouts still hold, and lines dropped for their length."""
+        for source in sources:
+            entry = self._parsers.get(id(source))
+            if entry is not None:
+                for item in entry[0].flush():
+                    self._item(item, source)
+            if source.too_long:
+                self._parser(source).count_skipped("too-long", source.too_long)
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the pending batch (one transaction) and report syscalls new to the state."""
+        self._collect_parser_stats()
+        if not self.batch:
+            self._pending_since = None
+            return
+        written = self.store.write(self.batch)
+        self.batch = Batch()
+        self._pending = 0
+        self._pending_since = None
+        self.result.learned += written.records
+        self.result.duplicates += written.duplicates
+        self.result.flushes += 1
+        for key, name in sorted(written.keys, key=lambda kn: (kn[0][0], kn[0][1], kn[0][2])):
+            if (key[0], key[1]) not in self._known:
+                self._known.add((key[0], key[1]))
+                new = NewSyscall(key[0], key[1], name, key[2], key[5])
+                self.result.new_syscalls.append(new)
+                self.reporter.learned(new)
+        self.reporter.progress(self.result)
+
+
+def _glob_any(value: str | None, patterns: tuple[str, ...]) -> bool:
+    text = value or ""
+    return any(fnmatchcase(text, pattern) for pattern in patterns)
+
+
+def resolve_syscall(arch: int | None, number: int) -> tuple[str, str | None]:
+    """The ABI name and syscall name of a record; ``("unknown", None)`` without ``arch=``.
+
+    An ``arch=`` no ABI has gives ``unknown-XXXXXXXX``; a number the ABI's table lacks gives None.
+    """
+    from seccomp_gen.abi import resolve
+    from seccomp_gen.syscalls import syscall_name
+
+    if arch is None:
+        return UNKNOWN_ABI, None
+    abi = resolve(arch, number)
+    if abi is None:
+        return f"{UNKNOWN_ABI}-{arch:08x}", None
+    try:
+        return abi.name, syscall_name(abi, number)
+    except UnknownSyscallError:
+        return abi.name, None
+
+
+# -- sources from a spec ------------------------------------------------------------------------
+
+
+def open_sources(spec: SourceSpec, store: Store, options: LearnOptions) -> list[Source]:
+    """Build the sources of ``spec``, resuming from the positions saved in ``store``."""
+    sources: list[Source] = []
+    files = spec.files if not spec.stdin_only else (Path("-"),)
+    for path in files:
+        sources.append(_file_source(path, store, options))
+    if spec.journal:
+        saved = store.position("journal", JournalSource().key)
+        cursor = None if options.from_start or saved is None else saved.cursor
+        sources.append(JournalSource(cursor=cursor, follow=options.follow, since=options.since,
+                                     until=options.until))  # fmt: skip
+    if spec.kmsg:
+        kmsg = KmsgSource(follow=options.follow)
+        saved = store.position("kmsg", kmsg.key)
+        kmsg.last_seq = None if options.from_start or saved is None else saved.seq
+        sources.append(kmsg)
+    if options.follow and len(sources) > 1 and any(s.kind is not SourceKind.FILE for s in sources):
+        raise SourceError("--follow reads files, stdin, the journal or /dev/kmsg: one kind at a time")
+    return sources
+
+
+def _file_source(path: Path, store: Store, options: LearnOptions) -> Source:
+    if str(path) == "-":
+        return StdinSource()
+    if not path.exists():
+        raise SourceError(f"no such file: {str(path)!r}")
+    if path.is_dir():
+        raise SourceError(f"{str(path)!r} is a directory, not a log file")
+    if not os.access(path, os.R_OK):
+        raise SourceError(f"cannot read {str(path)!r}: permission denied")
+    if is_gzip(path):
+        return GzipSource(path, saved=store.positions("gzip"), from_start=options.from_start)
+    return FileSource(path, saved=store.positions("file"), from_start=options.from_start)
+
+
+def _chunks(sources: Sequence[Source], ctl: ReadControl, follow: bool) -> Iterator[Chunk]:
+    files = [s for s in sources if isinstance(s, FileSource)]
+    if follow and files:
+        yield from follow_files(files, ctl)
+        return
+    for source in sources:
+        if ctl.stop.is_set():
+            return
+        yield from source.chunks(ctl)
+
+
+def learn_source(
+    store: Store,
+    sources: Source | Sequence[Source],
+    options: LearnOptions | None = None,
+    *,
+    reporter: Reporter | None = None,
+    stop: StopFlag | None = None,
+) -> LearnResult:
+    """Learn from ``sources`` until they end (or, live, until ``stop`` is set).
+
+    Whatever was read is written even when reading fails half-way (the error is raised afterwards).
+    """
+    options = options or LearnOptions()
+    sources = [sources] if isinstance(sources, Source) else list(sources)
+    own_stop = stop is None
+    flag = stop if stop is not None else StopFlag()
+    learner = Learner(store, options, reporter)
+    learner.result.sources.extend(dict.fromkeys(s.name for s in sources))
+    try:
+        for chunk in _chunks(sources, ReadControl(flag, learner.timeout), options.follow):
+            learner.consume(chunk)
+    except BaseException:
+        _flush_quietly(learner)  # keep what was read before the failure
+        raise
+    finally:
+        if own_stop:
+            flag.close()
+    learner.finish(sources)
+    learner.result.stopped_by = flag.signum
+    _check_auditd(learner.result, sources)
+    return learner.result
+
+
+def _flush_quietly(learner: Learner) -> None:
+    with contextlib.suppress(StateError):
+        learner.finish([])
+
+
+def _check_auditd(result: LearnResult, sources: Sequence[Source]) -> None:
+    """No records from the kernel log while auditd runs: auditd has them."""
+    if result.records or not any(s.kind is not SourceKind.GZIP for s in sources) or not auditd_running():
+        return
+    if any("audit" in s.name for s in sources):
+        return
+    result.warnings.append(AUDITD_ADVICE)
+
+
+def auditd_running() -> bool:
+    """Whether a process named auditd runs on this host."""
+    proc = Path("/proc")
+    try:
+        entries = [p for p in proc.iterdir() if p.name.isdigit()]
+    except OSError:
+        return False
+    for entry in entries:
+        try:
+            if (entry / "comm").read_text().strip() == "auditd":
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def learn(
+    store: Store,
+    spec: SourceSpec,
+    options: LearnOptions | None = None,
+    *,
+    reporter: Reporter | None = None,
+    stop: StopFlag | None = None,
+) -> LearnResult:
+    """Open the sources named by ``spec`` and learn from them (what ``seccomp-gen learn`` does)."""
+    options = options or LearnOptions()
+    return learn_source(store, open_sources(spec, store, options), options, reporter=reporter, stop=stop)
+
+
+class LinesSource(Source):
+    """An iterable of lines (str or bytes) as a source, for library use and tests."""
+
+    def __init__(
+        self, lines: Iterable[str | bytes], kind: SourceKind = SourceKind.STDIN, name: str = "lines"
+    ) -> None:
+        super().__init__()
+        self.lines = lines
+        self.kind = kind
+        self.name = name
+
+    def chunks(self, ctl: ReadControl) -> Iterator[Chunk]:
+        """Group the lines into chunks of whole lines."""
+        batch: list[bytes] = []
+        for line in self.lines:
+            raw = line.encode("utf-8", "surrogateescape") if isinstance(line, str) else line
+            batch.append(raw if raw.endswith(b"\n") else raw + b"\n")
+            if len(batch) >= LINES_PER_CHUNK:
+                yield Chunk(self.splitter.push(b"".join(batch)), self)
+                batch = []
+                if ctl.stop.is_set():
+                    return
+        yield Chunk(self.splitter.push(b"".join(batch)), self)
+
+
+def learn_lines(
+    store: Store,
+    lines: Iterable[str | bytes],
+    options: LearnOptions | None = None,
+    *,
+    kind: SourceKind = SourceKind.STDIN,
+    name: str = "lines",
+    reporter: Reporter | None = None,
+) -> LearnResult:
+    """Learn from lines already in memory (or any iterable), trusted as ``kind`` decides."""
+    return learn_source(store, LinesSource(lines, kind, name), options, reporter=reporter)

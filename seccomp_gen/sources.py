@@ -1,0 +1,709 @@
+"""Where lines come from: stdin, files (plain or gzip), journald, /dev/kmsg.
+
+A source yields ``Chunk`` values: bytes holding whole lines, the position reached after them (so the
+learner can save it in the same transaction as what the lines taught), loss events the source itself
+detected (a jump in /dev/kmsg sequence numbers) and notes for the user (a file was rotated).
+
+Live sources (stdin, ``--follow``, ``journalctl -f``, ``/dev/kmsg``) wait with ``select`` on their
+descriptor and on the ``StopFlag``'s pipe, and yield an empty chunk when the learner's deadline passes,
+so a quiet stream still gets its pending records written within the flush interval.
+
+Memory stays bounded whatever the input: lines longer than ``MAX_LINE`` are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import errno
+import hashlib
+import os
+import re
+import select
+import shutil
+import subprocess
+import time
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from seccomp_gen.errors import SourceError
+from seccomp_gen.events import LossEvent, LossKind
+from seccomp_gen.store import Position
+
+MAX_LINE = 64 * 1024  # longer lines are dropped (audit records are < 9 KiB), as the parser does
+READ_SIZE = 1 << 20
+FINGERPRINT_LEN = 1024  # bytes of a file's head that identify it across renames
+GZIP_FINGERPRINT_LEN = 1 << 16
+FOLLOW_POLL = 0.25  # seconds between checks for growth and rotation of followed files
+KMSG_BATCH = 512
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class SourceKind(enum.Enum):
+    """The closed set of sources; decides trust together with each record's transport."""
+
+    STDIN = "stdin"
+    FILE = "file"
+    GZIP = "gzip"
+    JOURNAL = "journal"
+    KMSG = "kmsg"
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Whole lines (possibly none: an idle tick), and what the source knows after them."""
+
+    data: bytes
+    source: Source
+    position: Position | None = None
+    losses: tuple[LossEvent, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+class StopFlag:
+    """Set from a signal handler (or another thread) to end a learn loop promptly.
+
+    ``fileno()`` becomes readable when set, so a ``select`` waiting for input wakes up at once.
+    """
+
+    def __init__(self) -> None:
+        self._read_fd, self._write_fd = os.pipe()
+        os.set_blocking(self._read_fd, False)
+        os.set_blocking(self._write_fd, False)
+        self.signum: int | None = None
+        self._set = False
+
+    def set(self, signum: int | None = None) -> None:
+        """Ask the loop to stop (safe in a signal handler)."""
+        if self.signum is None:
+            self.signum = signum
+        self._set = True
+        with contextlib.suppress(OSError):
+            os.write(self._write_fd, b"\0")
+
+    def is_set(self) -> bool:
+        """True once ``set`` was called."""
+        return self._set
+
+    def fileno(self) -> int:
+        """A descriptor that is readable once the flag is set."""
+        return self._read_fd
+
+    def wait(self, timeout: float | None) -> bool:
+        """Sleep up to ``timeout`` seconds or until set; return whether it is set."""
+        if not self._set:
+            select.select([self._read_fd], [], [], timeout)
+        return self._set
+
+    def close(self) -> None:
+        """Release the pipe."""
+        for fd in (self._read_fd, self._write_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadControl:
+    """What a source needs from the learner: when to stop, and how long it may block."""
+
+    stop: StopFlag
+    timeout: Callable[[], float | None] = lambda: None  # seconds until the learner must run; None: no hurry
+
+
+class LineSplitter:
+    """Turns arbitrary byte reads into runs of whole lines, dropping (and counting) over-long lines."""
+
+    def __init__(self, max_line: int = MAX_LINE) -> None:
+        self.max_line = max_line
+        self.too_long = 0
+        self._tail = b""
+        self._skipping = False
+
+    @property
+    def pending(self) -> int:
+        """Bytes held back (an incomplete last line)."""
+        return len(self._tail)
+
+    def push(self, data: bytes) -> bytes:
+        """Add ``data``; return the whole lines completed by it (ending with a newline) or ``b""``."""
+        if self._skipping:
+            newline = data.find(b"\n")
+            if newline < 0:
+                return b""
+            data = data[newline + 1 :]
+            self._skipping = False
+        last = data.rfind(b"\n")
+        if last < 0:
+            self._keep(self._tail + data)
+            return b""
+        out = self._tail + data[: last + 1] if self._tail else data[: last + 1]
+        self._tail = b""
+        self._keep(data[last + 1 :])
+        return out
+
+    def _keep(self, tail: bytes) -> None:
+        if len(tail) > self.max_line:
+            self.too_long += 1
+            self._tail = b""
+            self._skipping = True
+        else:
+            self._tail = tail
+
+    def finish(self) -> bytes:
+        """End of input: the incomplete last line, if any, with a newline added."""
+        tail, self._tail, self._skipping = self._tail, b"", False
+        return tail + b"\n" if tail else b""
+
+    def reset(self) -> None:
+        """Forget everything held (the file was truncated)."""
+        self._tail, self._skipping = b"", False
+
+
+class Source:
+    """Base of every source: a kind, a name for messages, and the lines it dropped for their length."""
+
+    kind: SourceKind = SourceKind.STDIN
+    name: str = "stdin"
+    trusted_transport_free: bool = False  # every line of this source is trusted (kmsg)
+
+    def __init__(self) -> None:
+        self.splitter = LineSplitter()
+
+    @property
+    def too_long(self) -> int:
+        """Lines dropped because they were longer than ``MAX_LINE``."""
+        return self.splitter.too_long
+
+    def chunks(self, ctl: ReadControl) -> Iterator[Chunk]:
+        """Yield chunks until the end of input (or, live, until ``ctl.stop`` is set)."""
+        raise NotImplementedError
+
+
+# -- stdin and other descriptors ----------------------------------------------------------------
+
+
+class StdinSource(Source):
+    """Lines from a descriptor (default stdin), processed as they arrive: no block-buffering wait."""
+
+    kind = SourceKind.STDIN
+
+    def __init__(self, fd: int = 0, name: str = "stdin") -> None:
+        super().__init__()
+        self.fd = fd
+        self.name = name
+
+    def chunks(self, ctl: ReadControl) -> Iterator[Chunk]:
+        """Read until EOF or stop; on stop, take what is already in the pipe without waiting."""
+        while not ctl.stop.is_set():
+            ready, _, _ = select.select([self.fd, ctl.stop.fileno()], [], [], ctl.timeout())
+            if self.fd not in ready:
+                yield Chunk(b"", self)
+                continue
+            data = _read(self.fd, self.name)
+            if not data:
+                break
+            yield Chunk(self.splitter.push(data), self)
+        else:
+            yield Chunk(self._drain(), self)
+        yield Chunk(self.splitter.finish(), self)
+
+    def _drain(self, budget: float = 0.5) -> bytes:
+        """After a stop signal: what the writer already put into the pipe (bounded in time)."""
+        out = []
+        deadline = time.monotonic() + budget
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.fd], [], [], 0)
+            if not ready:
+                break
+            data = _read(self.fd, self.name)
+            if not data:
+                break
+            out.append(self.splitter.push(data))
+        return b"".join(out)
+
+
+def _read(fd: int, name: str, size: int = READ_SIZE) -> bytes:
+    try:
+        return os.read(fd, size)
+    except OSError as exc:
+        raise SourceError(f"cannot read {name}: {exc.strerror}") from None
+
+
+# -- files -------------------------------------------------------------------------------------
+
+
+def _fingerprint(fd: int, length: int) -> str:
+    return hashlib.sha256(os.pread(fd, length, 0)).hexdigest()
+
+
+def _open_file(path: Path) -> int:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise SourceError(f"no such file: {str(path)!r}") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read {str(path)!r}: {exc.strerror}") from None
+    if path.is_dir():
+        os.close(fd)
+        raise SourceError(f"{str(path)!r} is a directory, not a log file")
+    return fd
+
+
+def file_key(path: Path) -> str:
+    """The key a file's position is saved under: its absolute path."""
+    return str(Path(path).absolute())
+
+
+def resume_offset(fd: int, key: str, saved: Sequence[Position]) -> tuple[int, str | None]:
+    """Where to resume reading the open file ``fd``, and a note when a saved position was dropped.
+
+    A saved position applies when it is for the same device and inode (so a file renamed by rotation
+    keeps its offset), the file is not smaller than the offset, and its head still hashes the same.
+    """
+    st = os.fstat(fd)
+    for pos in sorted(saved, key=lambda p: p.key != key):  # same path first
+        if (pos.dev, pos.inode) != (st.st_dev, st.st_ino) or pos.offset is None:
+            continue
+        if st.st_size >= pos.offset and _fingerprint(fd, pos.fingerprint_len or 0) == pos.fingerprint:
+            return pos.offset, None
+    same_path = next((p for p in saved if p.key == key), None)
+    if same_path is None:
+        return 0, None
+    if (same_path.dev, same_path.inode) != (st.st_dev, st.st_ino):
+        return 0, f"{key}: a new file since the last run (rotated); reading it from the start"
+    return 0, f"{key}: truncated or rewritten since the last run; reading it from the start"
+
+
+class FileSource(Source):
+    """A plain log file, resumed from its saved position, optionally followed like ``tail -F``."""
+
+    kind = SourceKind.FILE
+
+    def __init__(self, path: Path, *, saved: Sequence[Position] = (), from_start: bool = False) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.name = file_key(self.path)
+        self._saved = () if from_start else tuple(saved)
+        self._fd = -1
+        self._offset = 0
+        self._start_offset = 0
+        self._stat: os.stat_result | None = None
+
+    def open(self) -> tuple[str, ...]:
+        """Open the file and seek to where the last run stopped; return notes for the user."""
+        self._fd = _open_file(self.path)
+        self._stat = os.fstat(self._fd)
+        self._offset, note = resume_offset(self._fd, self.name, self._saved)
+        self._start_offset = self._offset
+        return (note,) if note else ()
+
+    def close(self) -> None:
+        """Close the descriptor."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    @property
+    def consumed(self) -> int:
+        """Bytes of the file consumed so far (read and parsed or dropped)."""
+        return self._offset - self.splitter.pending
+
+    def position(self) -> Position:
+        """The position after the lines yielded so far."""
+        assert self._stat is not None
+        fp_len = min(FINGERPRINT_LEN, max(self.consumed, 0))
+        return Position(
+            "file",
+            self.name,
+            dev=self._stat.st_dev,
+            inode=self._stat.st_ino,
+            offset=self.consumed,
+            size=self._stat.st_size,
+            fingerprint=_fingerprint(self._fd, fp_len),
+            fingerprint_len=fp_len,
+        )
+
+    def read_available(self, stop: StopFlag) -> Iterator[Chunk]:
+        """Read from the current offset to the end of the file as it is now."""
+        while not stop.is_set():
+            try:
+                data = os.pread(self._fd, READ_SIZE, self._offset)
+            except OSError as exc:
+                raise SourceError(f"cannot read {self.name!r}: {exc.strerror}") from None
+            if not data:
+                return
+            self._offset += len(data)
+            yield Chunk(self.splitter.push(data), self, self.position())
+
+    def finish(self) -> Chunk:
+        """End of input: the last line even without its newline."""
+        return Chunk(self.splitter.finish(), self, self.position())
+
+    def check_rotation(self) -> tuple[str, ...]:
+        """While following: reopen when the path names a new file, restart when it was truncated."""
+        try:
+            st = self.path.stat()
+        except OSError:
+            return ()  # moved away and not recreated yet
+        assert self._stat is not None
+        if (st.st_dev, st.st_ino) != (self._stat.st_dev, self._stat.st_ino):
+            self.close()
+            self._fd = _open_file(self.path)
+            self._stat = os.fstat(self._fd)
+            self._offset = 0
+            self.splitter.reset()
+            return (f"{self.name}: rotated; following the new file",)
+        if st.st_size < self._offset:
+            self._offset = 0
+            self.splitter.reset()
+            self._stat = st
+            return (f"{self.name}: truncated; reading it from the start",)
+        return ()
+
+    def chunks(self, ctl: ReadControl) -> Iterator[Chunk]:
+        """Read once to the end (``follow_files`` follows)."""
+        notes = self.open()
+        try:
+            if notes:
+                yield Chunk(b"", self, notes=notes)
+            yield from self.read_available(ctl.stop)
+            yield self.finish()
+        finally:
+            self.close()
+
+
+class GzipSource(Source):
+    """A compressed (rotated) log: read fully once, remembered by a fingerprint of its bytes."""
+
+    kind = SourceKind.GZIP
+
+    def __init__(self, path: Path, *, saved: Sequence[Position] = (), from_start: bool = False) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.name = file_key(self.path)
+        self._saved = {p.key: p for p in saved} if not from_start else {}
+        self._key = ""
+        self._done = 0  # decompressed bytes consumed
+
+    def position(self, *, complete: bool = False) -> Position:
+        """The position after the lines yielded so far."""
+        return Position("gzip", self._key, offset=self._done, complete=complete, cursor=self.name)
+
+    def chunks(self, ctl: ReadControl) -> Iterator[Chunk]:
+        """Decompress with bounded memory, skipping what an earlier run already read."""
+        fd = _open_file(self.path)
+        try:
+            size = os.fstat(fd).st_size
+            head = os.pread(fd, GZIP_FINGERPRINT_LEN, 0)
+            self._key = f"{hashlib.sha256(head).hexdigest()}:{size}"
+            saved = self._saved.get(self._key)
+            if saved is not None and saved.complete:
+                yield Chunk(b"", self, notes=(f"{self.name}: already read (same compressed file)",))
+                return
+            skip = (saved.offset or 0) if saved is not None else 0
+            with os.fdopen(os.dup(fd), "rb") as raw:
+                yield from self._decompressed(raw, skip, ctl.stop)
+        finally:
+            os.close(fd)
+
+    def _decompressed(self, raw: BinaryIO, skip: int, stop: StopFlag) -> Iterator[Chunk]:
+        total = 0
+        for piece in _gunzip(raw, self.name):
+            if stop.is_set():
+                return
+            start = total
+            total += len(piece)
+            if total <= skip:
+                continue
+            lines = self.splitter.push(piece[max(skip - start, 0) :])
+            self._done = total - self.splitter.pending
+            yield Chunk(lines, self, self.position())
+        last = self.splitter.finish()
+        self._done = total
+        yield Chunk(last, self, self.position(complete=True))
+
+
+def _gunzip(raw: BinaryIO, name: str) -> Iterator[bytes]:
+    """Decompress every member of a gzip file, at most 1 MiB of output at a time."""
+    read = raw.read
+    inflater = zlib.decompressobj(wbits=31)
+    started = False
+    while True:
+        data: bytes = read(1 << 18)
+        if not data:
+            if started and not inflater.eof:
+                raise SourceError(f"{name!r} is a truncated gzip file (everything before the cut was read)")
+            return
+        while data:
+            started = True
+            try:
+                yield inflater.decompress(data, READ_SIZE)
+            except zlib.error as exc:
+                raise SourceError(f"{name!r} is not a valid gzip file: {exc}") from None
+            if inflater.eof:
+                data = inflater.unused_data.lstrip(b"\0")
+                inflater = zlib.decompressobj(wbits=31)
+                started = False
+            else:
+                data = inflater.unconsumed_tail
+
+
+def is_gzip(path: Path) -> bool:
+    """True when the file starts with the gzip magic bytes."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(2) == GZIP_MAGIC
+    except OSError:
+        return False
+
+
+def follow_files(sources: Sequence[FileSource], ctl: ReadControl) -> Iterator[Chunk]:
+    """``tail -F`` over several files: read what is there, then poll for growth and rotation."""
+    for source in sources:
+        notes = source.open()
+        if notes:
+            yield Chunk(b"", source, notes=notes)
+    try:
+        while not ctl.stop.is_set():
+            for source in sources:
+                yield from source.read_available(ctl.stop)
+            timeout = ctl.timeout()
+            if ctl.stop.wait(FOLLOW_POLL if timeout is None else min(timeout, FOLLOW_POLL)):
+                break
+            for source in sources:
+                yield from source.read_available(ctl.stop)  # what the old file got before rotation
+                notes = source.check_rotation()
+                yield Chunk(b"", source, source.position(), notes=notes)
+        for source in sources:
+            yield source.finish()
+    finally:
+        for source in sources:
+            source.close()
+
+
+# -- journald ----------------------------------------------------------------------------------
+
+_CURSOR = re.compile(rb'"__CURSOR"\s*:\s*"([^"]*)"')
+
+
+def machine_id() -> str:
+    """This host's machine id (positions in the journal are per machine)."""
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        with contextlib.suppress(OSError):
+            value = Path(path).read_text().strip()
+            if value:
+                return value
+    return "unknown"
+
+
+class JournalSource(Source):
+    """The kernel and audit transports of journald, through ``journalctl -o json``."""
+
+    kind = SourceKind.JOURNAL
+
+    def __init__(
+        self,
+        *,
+        cursor: str | None = None,
+        follow: bool = False,
+        since: float | None = None,
+        until: float | None = None,
+        program: str = "journalctl",
+        extra_args: Sequence[str] = (),
+    ) -> None:
+        super().__init__()
+        self.name = "journal"
+        self.cursor = cursor
+        self.follow = follow
+        self.since = since
+        self.until = until
+        self.program = program
+        self.extra_args = tuple(extra_args)
+        self.key = f"journal:{machine_id()}"
+
+    def command(self) -> list[str]:
+        """The journalctl command line (resuming after the saved cursor)."""
+        exe = shutil.which(self.program)
+        if exe is None:
+            raise SourceError(
+                f"cannot read the journal: {self.program!r} not found (is this a systemd host? "
+                "read /var/log/syslog or use --kmsg instead)"
+            )
+        args = [exe, "-o", "json", "--no-pager", "_TRANSPORT=kernel", "_TRANSPORT=audit"]
+        if self.cursor:
+            args.append(f"--after-cursor={self.cursor}")
+        if self.since is not None and not self.cursor:
+            args.append(f"--since=@{int(self.since)}")
+        if self.until is not None:
+            args.append(f"--until=@{int(self.until) + 1}")
+        if self.follow:
+            args += ["--follow", "--no-tail"]
+        return args + list(self.extra_args)
+
+    def position(self) -> Position:
+        """The cursor reached."""
+        return Position("journal", self.key, cursor=self.cursor)
+
+    def chunks(self, ctl: ReadControl) -> Iterator[Chunk]:
+        """Run journalctl and yield its lines as they come."""
+        proc = subprocess.Popen(  # fixed arguments, no shell
+            self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        assert proc.stdout is not None
+        out = proc.stdout.fileno()
+        try:
+            while not ctl.stop.is_set():
+                ready, _, _ = select.select([out, ctl.stop.fileno()], [], [], ctl.timeout())
+                if out not in ready:
+                    yield Chunk(b"", self)
+                    continue
+                data = _read(out, "journalctl's output")
+                if not data:
+                    break
+                lines = self.splitter.push(data)
+                self._advance(lines)
+                yield Chunk(lines, self, self.position())
+            last = self.splitter.finish()
+            self._advance(last)
+            yield Chunk(last, self, self.position())
+        finally:
+            stopped = ctl.stop.is_set()
+            _end(proc)
+        if not stopped and proc.returncode not in (0, None):
+            raise SourceError(f"journalctl failed (exit {proc.returncode}): {_last_line(proc)}")
+
+    def _advance(self, lines: bytes) -> None:
+        at = lines.rfind(b'"__CURSOR"')
+        if at >= 0:
+            match = _CURSOR.match(lines, at)
+            if match:
+                self.cursor = match.group(1).decode("utf-8", "replace")
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _last_line(proc: subprocess.Popen[bytes]) -> str:
+    text = proc.stderr.read().decode("utf-8", "replace").strip() if proc.stderr else ""
+    return text.splitlines()[-1] if text else "no message"
+
+
+# -- /dev/kmsg ---------------------------------------------------------------------------------
+
+
+def boot_id() -> str:
+    """This boot's id (/dev/kmsg sequence numbers restart at every boot)."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return "unknown"
+
+
+class KmsgSource(Source):
+    """/dev/kmsg: one record per read; a jump in the sequence numbers is recorded as lost records."""
+
+    kind = SourceKind.KMSG
+
+    def __init__(
+        self, *, last_seq: int | None = None, follow: bool = False, path: str = "/dev/kmsg", boot: str = ""
+    ) -> None:
+        super().__init__()
+        self.name = "kmsg" if path == "/dev/kmsg" else path
+        self.path = path
+        self.follow = follow
+        self.last_seq = last_seq
+        self.key = boot or boot_id()
+        self._overwritten = False
+
+    def position(self) -> Position:
+        """The last sequence number read."""
+        return Position("kmsg", self.key, seq=self.last_seq)
+
+    def _open(self) -> int:
+        try:
+            return os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except PermissionError:
+            raise SourceError(
+                f"cannot read {self.path}: permission denied (run as root, or set kernel.dmesg_restrict=0)"
+            ) from None
+        except OSError as exc:
+            raise SourceError(f"cannot read {self.path}: {exc.strerror}") from None
+
+    def chunks(self, ctl: ReadControl) -> Iterator[Chunk]:
+        """Read what is buffered (and, following, what comes next)."""
+        fd = self._open()
+        lines: list[bytes] = []
+        losses: list[LossEvent] = []
+        try:
+            while not ctl.stop.is_set():
+                record = self._read_record(fd)
+                if record is None:
+                    yield Chunk(b"".join(lines), self, self.position(), tuple(losses))
+                    lines, losses = [], []
+                    if not self.follow:
+                        break
+                    select.select([fd, ctl.stop.fileno()], [], [], ctl.timeout())
+                    continue
+                line = self._accept(record, losses)
+                if line is not None:
+                    lines.append(line)
+                if len(lines) >= KMSG_BATCH:
+                    yield Chunk(b"".join(lines), self, self.position(), tuple(losses))
+                    lines, losses = [], []
+            yield Chunk(b"".join(lines), self, self.position(), tuple(losses))
+        finally:
+            os.close(fd)
+
+    def _read_record(self, fd: int) -> bytes | None:
+        """One record; None when nothing more is buffered. EPIPE (overwritten) is remembered."""
+        while True:
+            try:
+                return os.read(fd, 16384)
+            except BlockingIOError:
+                return None
+            except OSError as exc:
+                if exc.errno == errno.EPIPE:
+                    self._overwritten = True
+                    continue
+                if exc.errno == errno.EINVAL:
+                    return b""  # a record longer than our buffer: skip it
+                raise SourceError(f"cannot read {self.path}: {exc.strerror}") from None
+
+    def _accept(self, record: bytes, losses: list[LossEvent]) -> bytes | None:
+        """The record's text line if it is new; gaps in the sequence become loss events."""
+        first = record.split(b"\n", 1)[0]
+        seq = parse_kmsg_seq(first)
+        if seq is None:
+            return first + b"\n" if first else None
+        last = self.last_seq
+        if last is not None and seq <= last:
+            return None  # already learned in an earlier run
+        if last is not None and seq > last + 1:
+            kind = LossKind.KMSG_OVERWRITTEN if self._overwritten else LossKind.KMSG_GAP
+            losses.append(LossEvent(kind, seq - last - 1, text=f"kmsg sequence jumped from {last} to {seq}"))
+        elif self._overwritten:
+            losses.append(LossEvent(LossKind.KMSG_OVERWRITTEN, None, text="kmsg: ring buffer overwritten"))
+        self._overwritten = False
+        self.last_seq = seq
+        return first + b"\n"
+
+
+def parse_kmsg_seq(line: bytes) -> int | None:
+    """The sequence number of a /dev/kmsg record header ``pri,seq,usec,flags;``, or None."""
+    semi = line.find(b";")
+    if semi < 0:
+        return None
+    fields = line[:semi].split(b",")
+    if len(fields) < 3 or not fields[1].isdigit():
+        return None
+    return int(fields[1])
