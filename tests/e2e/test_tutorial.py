@@ -1,0 +1,156 @@
+"""The Kubernetes seccomp tutorial's loop, for real: runc, busybox, the live kernel log, rsyslog.
+
+One recording run (the tutorial's audit.json, SCMP_ACT_LOG) is learned twice at the same time:
+live from /dev/kmsg (``learn --kmsg --follow``) and from ``tail -f /var/log/syslog | seccomp-gen
+learn``, exactly as the README says. The learned profile then runs the workload; the tutorial's
+violation.json and a profile missing one needed syscall do not.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from seccomp_gen.sandbox import KmsgTap
+from tests.e2e.bundle import APPLETS, AUDIT_PROFILE, VIOLATION_PROFILE, Bundle, expected_output
+from tests.e2e.conftest import (
+    Learner,
+    allowed_names,
+    emitted,
+    quiet_syslog_tail,
+    seccomp_gen,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.realpath, pytest.mark.usefixtures("printk_unlimited")]
+
+#: Command names of the workload's processes (and of runc's init before it execs the workload).
+WORKLOAD_COMMS = {*APPLETS, "busybox", "exe", "workload.sh", "runc:[2:INIT]"}
+
+#: A syscall the workload cannot do without: httpd and wget both need a socket.
+NEEDED = "socket"
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """What the audit run left: its output and the two learned states."""
+
+    stdout: str
+    returncode: int
+    kmsg_state: Path
+    syslog_state: Path
+    syslog_learn_stderr: str
+
+
+@pytest.fixture(scope="module")
+def recording(bundle: Bundle, rsyslog: Path, tmp_path_factory: pytest.TempPathFactory) -> Recording:
+    """Run the workload under audit.json while both learners read the live logs."""
+    work = tmp_path_factory.mktemp("recording")
+    kmsg_state, syslog_state = work / "kmsg.db", work / "syslog.db"
+    quiet_syslog_tail(rsyslog)
+    since = f"{time.time() - 1:.3f}"
+    kmsg = Learner(
+        [*_cli(), "learn", "--kmsg", "--follow", "--since", since, "--state", str(kmsg_state)],
+    )
+    syslog = Learner(f"tail -f {rsyslog} | {' '.join(_cli())} learn --state {syslog_state}", shell=True)
+    time.sleep(1.0)  # both are reading before the workload starts
+    bundle.set_seccomp(AUDIT_PROFILE)
+    done = bundle.run()
+    wait_for(lambda: _learned(syslog_state) >= _learned(kmsg_state) > 0, "both learners to see the run")
+    time.sleep(1.5)  # a record is durable within a second; let the last batch land
+    _, kmsg_err = kmsg.stop()
+    _, syslog_err = syslog.stop()
+    assert _learned(kmsg_state) > 0, kmsg_err
+    return Recording(done.stdout, done.returncode, kmsg_state, syslog_state, syslog_err)
+
+
+def _cli() -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "seccomp_gen"]
+
+
+def _learned(state: Path) -> int:
+    """How many distinct syscalls a state holds (0 while it does not exist yet)."""
+    if not state.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{state}?mode=ro", uri=True) as db:
+            rows = db.execute("SELECT COUNT(DISTINCT number) FROM observations").fetchone()
+    except sqlite3.Error:
+        return 0
+    return int(rows[0])
+
+
+def test_audit_run_succeeds_and_is_learned_live(recording: Recording) -> None:
+    assert recording.returncode == 0
+    assert recording.stdout == expected_output()
+    names = allowed_names(emitted(recording.kmsg_state))
+    assert {"execve", "socket", "bind", "listen", "connect"} <= names
+
+
+def test_syslog_path_learns_the_same_profile(recording: Recording) -> None:
+    from_kmsg = allowed_names(emitted(recording.kmsg_state))
+    from_syslog = allowed_names(emitted(recording.syslog_state))
+    assert from_syslog == from_kmsg
+
+
+def test_emitted_oci_profile_runs_the_workload(recording: Recording, bundle: Bundle) -> None:
+    profile = emitted(recording.kmsg_state, "--format", "oci")
+    assert profile["defaultAction"] == "SCMP_ACT_ERRNO"
+    done, records = _run_tapped(bundle, profile)
+    assert (done.returncode, done.stdout) == (0, expected_output()), done.stderr
+    assert records == []
+
+
+def test_emitted_kill_profile_runs_without_new_records(recording: Recording, bundle: Bundle) -> None:
+    # runc 1.1 refuses SECCOMP_FILTER_FLAG_LOG, so only kill actions show up in the log: with one as
+    # the default, "no new records" means the learned profile really covered every call.
+    profile = emitted(recording.kmsg_state, "--format", "oci", "--default-action", "kill-process")
+    done, records = _run_tapped(bundle, profile)
+    assert (done.returncode, done.stdout) == (0, expected_output()), done.stderr
+    assert records == []
+
+
+def test_violation_profile_fails(bundle: Bundle) -> None:
+    bundle.set_seccomp(VIOLATION_PROFILE)
+    done = bundle.run()
+    assert done.returncode != 0
+    assert done.stdout == ""
+
+
+def test_profile_without_a_needed_syscall_fails_and_explain_names_it(
+    recording: Recording, bundle: Bundle, tmp_path: Path
+) -> None:
+    state = tmp_path / "forgot.db"
+    with sqlite3.connect(recording.kmsg_state) as src, sqlite3.connect(state) as dst:
+        src.backup(dst)
+    seccomp_gen("forget", NEEDED, "--state", str(state))
+    profile = emitted(state, "--format", "oci", "--default-action", "kill-process")
+    assert NEEDED not in allowed_names(profile)
+    done, records = _run_tapped(bundle, profile)
+    assert done.returncode != 0
+    assert done.stdout == ""
+    assert records, "the kill was not logged"
+    explained = seccomp_gen("explain", input="".join(records))
+    assert NEEDED in explained.stdout
+    assert "KILL_PROCESS" in explained.stdout
+
+
+def _run_tapped(bundle: Bundle, seccomp: dict[str, Any]) -> tuple[Any, list[str]]:
+    """Run the workload under ``seccomp`` and return the kernel records its processes caused."""
+    bundle.set_seccomp(seccomp)
+    tap = KmsgTap()
+    tap.start()
+    try:
+        done = bundle.run()
+    finally:
+        time.sleep(0.5)
+        records, _ = tap.stop()
+    mine = [r.line.decode() for r in records if r.event.comm in WORKLOAD_COMMS]
+    return done, mine
