@@ -1,0 +1,77 @@
+"""Cut a byte stream into lines or chunks of whole lines, with memory bounded by ``max_line``.
+
+A log can hold a line of any length (a binary file, a corrupted journal export, a 100 MB line
+without a newline). These helpers never hold more than ``block + max_line`` bytes: once the
+unfinished line at the end of a block exceeds ``max_line``, it is dropped up to its next newline
+and counted through ``on_drop``. ``RecordParser.count_skipped`` fits as ``on_drop``::
+
+    parser = RecordParser()
+    for chunk in iter_chunks(stream, on_drop=lambda n: parser.count_skipped("too-long", n)):
+        events = parser.feed_chunk(chunk)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+MAX_LINE = 64 * 1024
+BLOCK = 1024 * 1024
+
+
+def iter_chunks(
+    stream: BinaryIO,
+    *,
+    max_line: int = MAX_LINE,
+    block: int = BLOCK,
+    on_drop: Callable[[int], None] | None = None,
+) -> Iterator[bytes]:
+    """Yield chunks of whole lines (each ends with ``\\n``; the last may not) from ``stream``.
+
+    ``on_drop(n)`` is called with the number of lines dropped for being longer than ``max_line``
+    (only lines that outgrow the carry-over between blocks are dropped here; the parser skips
+    any other line over its own limit).
+    """
+    carry = b""
+    dropping = False
+    while data := stream.read(block):
+        if dropping:
+            newline = data.find(b"\n")
+            if newline < 0:
+                continue
+            dropping, data = False, data[newline + 1 :]
+        last = data.rfind(b"\n")
+        if last < 0:
+            carry += data
+        else:
+            yield carry + data[: last + 1]
+            carry = data[last + 1 :]
+        if len(carry) > max_line:
+            carry, dropping = b"", True
+            if on_drop is not None:
+                on_drop(1)
+    if carry:
+        yield carry
+
+
+def iter_lines(
+    stream: BinaryIO,
+    *,
+    max_line: int = MAX_LINE,
+    on_drop: Callable[[int], None] | None = None,
+) -> Iterator[bytes]:
+    """Yield the lines of ``stream`` (with their ``\\n``), dropping any longer than ``max_line``."""
+    for chunk in iter_chunks(stream, max_line=max_line, on_drop=on_drop):
+        start = 0
+        while start < len(chunk):
+            stop = chunk.find(b"\n", start)
+            stop = len(chunk) if stop < 0 else stop + 1
+            if stop - start > max_line + 2:  # room for the CR LF
+                if on_drop is not None:
+                    on_drop(1)
+            else:
+                yield chunk[start:stop]
+            start = stop
+
+
+__all__ = ["BLOCK", "MAX_LINE", "iter_chunks", "iter_lines"]
