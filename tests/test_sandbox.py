@@ -1,0 +1,127 @@
+"""record and run on a host command: the filter goes in between fork and exec, records come back live."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from seccomp_gen import sandbox
+from seccomp_gen.cli import main
+from seccomp_gen.errors import SandboxError
+from seccomp_gen.events import LossEvent
+from tests.realpath import need_kmsg
+
+SCRIPT = """\
+import os, sys
+path = os.path.join(sys.argv[1], "made-by-the-script")
+os.mkdir(path)
+with open(os.path.join(path, "note"), "w") as fh:
+    fh.write("hello")
+print(open(os.path.join(path, "note")).read())
+"""
+
+
+@pytest.fixture
+def script(tmp_path: Path) -> Path:
+    path = tmp_path / "work.py"
+    path.write_text(SCRIPT)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        pytest.param(sandbox.FilterSpec(sandbox.Mode.LOG), ["--log"], id="record"),
+        pytest.param(
+            sandbox.FilterSpec(sandbox.Mode.PROFILE, Path("p.json")), ["--profile", "p.json"], id="run"
+        ),
+        pytest.param(
+            sandbox.FilterSpec(sandbox.Mode.PROFILE, Path("p.json"), log_denials=False),
+            ["--profile", "p.json", "--no-log-denials"],
+            id="run-quiet",
+        ),
+    ],
+)
+def test_wrapper_argv(spec: sandbox.FilterSpec, expected: list[str]) -> None:
+    argv = sandbox.wrapper_argv(spec, ["echo", "--", "hi"], 7)
+    assert argv[:5] == [sys.executable, "-m", "seccomp_gen._exec_under_filter", "--status-fd", "7"]
+    assert argv[5:] == [*expected, "--", "echo", "--", "hi"]
+
+
+class _NullTap:
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> tuple[list[sandbox.Record], list[LossEvent]]:
+        return [], []
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        pytest.param([], "no command given", id="empty"),
+        pytest.param(["/nonexistent/tool"], "command not found: '/nonexistent/tool'", id="missing"),
+    ],
+)
+def test_commands_that_cannot_run_are_clear_errors(command: list[str], message: str) -> None:
+    with pytest.raises(SandboxError, match=message):
+        sandbox.run_under_filter(sandbox.FilterSpec(sandbox.Mode.LOG), command, _NullTap())
+
+
+def test_bad_profile_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile = tmp_path / "p.json"
+    profile.write_text('{"defaultAction": "SCMP_ACT_NOPE"}')
+    assert main(["run", "--profile", str(profile), "--", "true"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot build the filter")
+    assert "SCMP_ACT_NOPE" in err
+
+
+def test_missing_profile_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--profile", str(tmp_path / "absent.json"), "--", "true"]) == 2
+    assert "no such profile" in capsys.readouterr().err
+
+
+def test_exit_status_is_the_commands(tmp_path: Path) -> None:
+    outcome = sandbox.run_under_filter(
+        sandbox.FilterSpec(sandbox.Mode.LOG), [sys.executable, "-c", "raise SystemExit(7)"], _NullTap()
+    )
+    assert outcome.returncode == 7
+
+
+@pytest.mark.realpath
+def test_record_then_run_round_trip(tmp_path: Path, script: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    need_kmsg()
+    state = tmp_path / "state.db"
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    command = [sys.executable, str(script), str(out_dir)]
+    assert main(["record", "--state", str(state), "--fix-ratelimit", "--", *command]) == 0
+    err = capsys.readouterr().err
+    assert "+ mkdir (x86_64)" in err or "+ mkdirat (x86_64)" in err
+
+    assert main(["emit", "--state", str(state), "--log-denials", "--output", str(tmp_path / "p.json")]) == 0
+    profile = json.loads((tmp_path / "p.json").read_text())
+    capsys.readouterr()
+
+    second = tmp_path / "again"
+    second.mkdir()
+    rerun = [sys.executable, str(script), str(second)]
+    assert main(["run", "--profile", str(tmp_path / "p.json"), "--", *rerun]) == 0
+    assert "nothing denied" in capsys.readouterr().err
+
+    for rule in profile["syscalls"]:
+        rule["names"] = [n for n in rule["names"] if n not in ("mkdir", "mkdirat")]
+    (tmp_path / "no-mkdir.json").write_text(json.dumps(profile))
+    third = tmp_path / "third"
+    third.mkdir()
+    status = main(
+        ["run", "--profile", str(tmp_path / "no-mkdir.json"), "--", sys.executable, str(script), str(third)]
+    )
+    err = capsys.readouterr().err
+    assert status == 1  # PermissionError from os.mkdir
+    assert "denied by" in err
+    assert " mkdir ERRNO" in err or " mkdirat ERRNO" in err
