@@ -111,24 +111,41 @@ def _strings(value: Any, source: str, where: str) -> list[str]:
     return [_expect(item, str, source, f"{where}[{i}]") for i, item in enumerate(items)]
 
 
-def _architectures(obj: Mapping[str, Any], source: str, findings: list[Finding]) -> tuple[str, ...]:
-    from seccomp_gen.abi import get_abi
+# Architectures runtimes accept in profiles (libseccomp's names); some have no table here.
+_SCMP_ARCHES = frozenset(
+    (
+        "SCMP_ARCH_NATIVE",
+        "SCMP_ARCH_X86",
+        "SCMP_ARCH_X86_64",
+        "SCMP_ARCH_X32",
+        "SCMP_ARCH_ARM",
+        "SCMP_ARCH_AARCH64",
+        "SCMP_ARCH_LOONGARCH64",
+        "SCMP_ARCH_M68K",
+        "SCMP_ARCH_MIPS",
+        "SCMP_ARCH_MIPS64",
+        "SCMP_ARCH_MIPS64N32",
+        "SCMP_ARCH_MIPSEL",
+        "SCMP_ARCH_MIPSEL64",
+        "SCMP_ARCH_MIPSEL64N32",
+        "SCMP_ARCH_PARISC",
+        "SCMP_ARCH_PARISC64",
+        "SCMP_ARCH_PPC",
+        "SCMP_ARCH_PPC64",
+        "SCMP_ARCH_PPC64LE",
+        "SCMP_ARCH_RISCV64",
+        "SCMP_ARCH_S390",
+        "SCMP_ARCH_S390X",
+        "SCMP_ARCH_SH",
+        "SCMP_ARCH_SHEB",
+    )
+)
 
+
+def _architectures(obj: Mapping[str, Any], source: str, findings: list[Finding]) -> tuple[str, ...]:
     spelled = _strings(obj.get("architectures") or [], source, "architectures")
-    for i, raw in enumerate(_expect(obj.get("archMap") or [], list, source, "archMap")):
-        entry = _expect(raw, dict, source, f"archMap[{i}]")
-        spelled.append(_expect(entry.get("architecture"), str, source, f"archMap[{i}].architecture"))
-        spelled += _strings(entry.get("subArchitectures") or [], source, f"archMap[{i}].subArchitectures")
-    if obj.get("archMap"):
-        findings.append(
-            Finding(Severity.NOTE, "arch-map", "archMap is Docker's: checked for every listed architecture")
-        )
-    abis = []
-    for spelling in spelled:
-        try:
-            abis.append(get_abi(spelling).name)
-        except SeccompGenError:
-            raise ProfileError(f"{source}: unknown architecture {_quote(spelling)}") from None
+    spelled += _arch_map(obj, source, findings)
+    abis = [abi for spelling in spelled if (abi := _abi_of(spelling, source, findings)) is not None]
     if not abis:
         native = _native_abi()
         findings.append(
@@ -136,6 +153,41 @@ def _architectures(obj: Mapping[str, Any], source: str, findings: list[Finding])
         )
         abis.append(native)
     return tuple(sorted(set(abis)))
+
+
+def _arch_map(obj: Mapping[str, Any], source: str, findings: list[Finding]) -> list[str]:
+    """Docker's ``archMap``: like Docker, take the entry of this host's architecture."""
+    from seccomp_gen.abi import get_abi
+
+    native = get_abi(_native_abi()).libseccomp
+    for i, raw in enumerate(_expect(obj.get("archMap") or [], list, source, "archMap")):
+        entry = _expect(raw, dict, source, f"archMap[{i}]")
+        main = _expect(entry.get("architecture"), str, source, f"archMap[{i}].architecture")
+        subs = _strings(entry.get("subArchitectures") or [], source, f"archMap[{i}].subArchitectures")
+        if main == native:
+            findings.append(
+                Finding(
+                    Severity.NOTE,
+                    "arch-map",
+                    f"archMap: checked for this host's entry ({', '.join([main, *subs])}), as Docker does",
+                )
+            )
+            return [main, *subs]
+    return []
+
+
+def _abi_of(spelling: str, source: str, findings: list[Finding]) -> str | None:
+    from seccomp_gen.abi import get_abi
+
+    try:
+        return str(get_abi(spelling).name)
+    except SeccompGenError:
+        if spelling in _SCMP_ARCHES:
+            findings.append(
+                Finding(Severity.NOTE, "arch-skipped", f"{spelling}: no syscall table here; not checked")
+            )
+            return None
+        raise ProfileError(f"{source}: unknown architecture {_quote(spelling)}") from None
 
 
 def _rules(obj: Mapping[str, Any], source: str, findings: list[Finding]) -> list[Rule]:
@@ -245,10 +297,31 @@ def compile_profile(profile: Profile) -> None:
         _compile(profile, profile.architectures)
 
 
+def filter_text(profile: Profile, abis: Sequence[str]) -> str:
+    """libseccomp's pseudo filter code for ``profile`` on ``abis``: what the filter compares, per arch."""
+    import tempfile
+
+    flt = _build_filter(profile, abis)
+    with tempfile.TemporaryFile() as sink:
+        flt.export_pfc(sink)
+        sink.seek(0)
+        return sink.read().decode()
+
+
 def _compile(profile: Profile, abis: Sequence[str]) -> None:
     import os
     from pathlib import Path
 
+    flt = _build_filter(profile, abis)
+    try:
+        with Path(os.devnull).open("wb") as sink:
+            flt.export_bpf(sink)
+    except OSError as exc:
+        where = ", ".join(abis)
+        raise ProfileError(f"libseccomp cannot generate the filter for {where}: {exc.strerror}") from None
+
+
+def _build_filter(profile: Profile, abis: Sequence[str]) -> Any:
     import pyseccomp
 
     where = ", ".join(abis)
@@ -271,11 +344,7 @@ def _compile(profile: Profile, abis: Sequence[str]) -> None:
     for rule in profile.rules:
         if rule.action != profile.default_action:
             _add_rule(flt, rule, abis)
-    try:
-        with Path(os.devnull).open("wb") as sink:
-            flt.export_bpf(sink)
-    except OSError as exc:
-        raise ProfileError(f"libseccomp cannot generate the filter for {where}: {exc.strerror}") from None
+    return flt
 
 
 def _add_rule(flt: Any, rule: Rule, abis: Sequence[str]) -> None:
@@ -431,6 +500,7 @@ __all__ = [
     "ReadProfile",
     "compile_profile",
     "docker_default",
+    "filter_text",
     "libseccomp_knows",
     "libseccomp_version",
     "read_profile",
