@@ -39,7 +39,7 @@ CREATE TABLE observations (
     PRIMARY KEY (abi, number, comm, exe, action, trusted)
 );
 CREATE TABLE event_ids (
-    ts_ms INTEGER NOT NULL, serial INTEGER NOT NULL, PRIMARY KEY (ts_ms, serial)
+    ts_ms INTEGER NOT NULL, serial INTEGER NOT NULL, trusted INTEGER NOT NULL, PRIMARY KEY (ts_ms, serial)
 ) WITHOUT ROWID;
 CREATE TABLE positions (
     kind TEXT NOT NULL, key TEXT NOT NULL, dev INTEGER, inode INTEGER, offset INTEGER,
@@ -342,16 +342,21 @@ class Store:
     # -- writing -------------------------------------------------------------------------------
 
     def write(self, batch: Batch) -> WriteResult:
-        """Write ``batch`` atomically. Records whose event id the state already holds are dropped."""
+        """Write ``batch`` atomically. Records whose event id the state already holds are dropped.
+
+        An event first counted from an untrusted line and then read from a trusted source (the same
+        record in syslog and in /dev/kmsg) moves from the untrusted observation to the trusted one.
+        """
         with self._transaction() as db:
-            fresh, duplicates = self._fresh_records(db, batch.identified)
+            fresh, upgrades, duplicates = self._fresh_records(db, batch.identified)
             aggregates = dict(batch.aggregates)
-            for record in fresh:
+            for record in (*fresh, *upgrades):
                 agg = aggregates.get(record.key)
                 if agg is None:
                     agg = aggregates[record.key] = Aggregate(record.name)
                 agg.add(record.timestamp, record.pid)
             db.executemany(_UPSERT_OBSERVATION, [_observation_row(k, a) for k, a in aggregates.items()])
+            self._take_back_untrusted(db, upgrades)
             db.executemany(_UPSERT_LOSS, [_loss_row(row) for row in batch.losses.values()])
             counters = dict(batch.counters)
             if duplicates:
@@ -362,15 +367,16 @@ class Store:
         self._ids_since_prune += len(fresh)
         if self._ids_since_prune > MAX_EVENT_IDS // 10:
             self.prune_event_ids()
-        records = sum(a.count for a in aggregates.values())
-        return WriteResult(records, duplicates, tuple((k, a.name) for k, a in aggregates.items()))
+        records = sum(a.count for a in aggregates.values()) - len(upgrades)
+        keys = tuple((k, a.name) for k, a in aggregates.items())
+        return WriteResult(records, duplicates + len(upgrades), keys)
 
     def _fresh_records(
         self, db: sqlite3.Connection, records: list[IdentifiedRecord]
-    ) -> tuple[list[IdentifiedRecord], int]:
-        """The records whose ids are new (first of each id in the batch), and how many were not."""
+    ) -> tuple[list[IdentifiedRecord], list[IdentifiedRecord], int]:
+        """Split ``records`` by event id: new ones, trusted re-reads of untrusted ones, plain duplicates."""
         if not records:
-            return [], 0
+            return [], [], 0
         db.execute(
             "CREATE TEMP TABLE IF NOT EXISTS batch_ids "
             "(ts_ms INTEGER, serial INTEGER, PRIMARY KEY (ts_ms, serial)) WITHOUT ROWID"
@@ -379,15 +385,33 @@ class Store:
         db.executemany(
             "INSERT OR IGNORE INTO batch_ids VALUES (?, ?)", [(r.ts_ms, r.serial) for r in records]
         )
-        known = set(db.execute("SELECT ts_ms, serial FROM batch_ids JOIN event_ids USING (ts_ms, serial)"))
-        db.execute("INSERT OR IGNORE INTO event_ids SELECT ts_ms, serial FROM batch_ids")
+        known: dict[tuple[int, int], bool] = {
+            (ts, serial): bool(trusted)
+            for ts, serial, trusted in db.execute(
+                "SELECT ts_ms, serial, trusted FROM batch_ids JOIN event_ids USING (ts_ms, serial)"
+            )
+        }
         fresh: list[IdentifiedRecord] = []
+        upgrades: list[IdentifiedRecord] = []
         for record in records:
-            ident = (record.ts_ms, record.serial)
-            if ident not in known:
-                known.add(ident)
-                fresh.append(record)
-        return fresh, len(records) - len(fresh)
+            ident, trusted = (record.ts_ms, record.serial), record.key[5]
+            seen = known.get(ident)
+            if seen is None or (trusted and not seen):
+                (fresh if seen is None else upgrades).append(record)
+                known[ident] = trusted
+        db.executemany(
+            "INSERT OR REPLACE INTO event_ids VALUES (?, ?, ?)",
+            [(r.ts_ms, r.serial, int(r.key[5])) for r in (*fresh, *upgrades)],
+        )
+        return fresh, upgrades, len(records) - len(fresh) - len(upgrades)
+
+    @staticmethod
+    def _take_back_untrusted(db: sqlite3.Connection, upgrades: list[IdentifiedRecord]) -> None:
+        """The untrusted observation of each upgraded event loses it (and goes when it reaches 0)."""
+        keys = [(*r.key[:5], 0) for r in upgrades]
+        where = "abi = ? AND number = ? AND comm = ? AND exe = ? AND action = ? AND trusted = ?"
+        db.executemany(f"UPDATE observations SET count = count - 1 WHERE {where}", keys)
+        db.executemany(f"DELETE FROM observations WHERE count <= 0 AND {where}", keys)
 
     def prune_event_ids(self, keep: int = MAX_EVENT_IDS) -> None:
         """Forget all but the ``keep`` newest event ids (the dedup memory stays bounded)."""

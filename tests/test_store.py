@@ -234,3 +234,33 @@ def test_readonly_store_refuses_writes(state: Path) -> None:
     Store.open(state).close()
     with Store.open(state, readonly=True) as store, pytest.raises(StateError, match="read-only"):
         store.write(_batch((OPENAT, "openat", 1, 1.0)))
+
+
+def _trust(ts_ms: int, trusted: bool) -> IdentifiedRecord:
+    key: ObservationKey = ("x86_64", 257, "cat", "/bin/cat", "LOG", trusted)
+    return IdentifiedRecord(ts_ms, 1, key, "openat", None, None)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        pytest.param(False, True, [(True, 2)], id="trusted re-read moves the untrusted count"),
+        pytest.param(True, False, [(True, 2)], id="untrusted re-read of a trusted event is a duplicate"),
+        pytest.param(False, False, [(False, 2)], id="untrusted twice stays untrusted"),
+    ],
+)
+def test_trusted_reread_upgrades_an_untrusted_event(
+    state: Path, first: bool, second: bool, expected: list[tuple[bool, int]]
+) -> None:
+    with Store.open(state) as store:
+        store.write(Batch(identified=[_trust(1, first), _trust(2, first)]))
+        result = store.write(Batch(identified=[_trust(1, second), _trust(2, second)]))
+        assert [(o.trusted, o.count) for o in store.observations()] == expected
+    assert (result.records, result.duplicates) == (0, 2)
+
+
+def test_partial_upgrade_keeps_the_rest_untrusted(state: Path) -> None:
+    with Store.open(state) as store:
+        store.write(Batch(identified=[_trust(1, False), _trust(2, False)]))
+        store.write(Batch(identified=[_trust(2, True)]))
+        assert [(o.trusted, o.count) for o in store.observations()] == [(False, 1), (True, 1)]
