@@ -303,7 +303,7 @@ def _requested_abis(
             Finding(
                 Severity.NOTE,
                 "abi-not-requested",
-                f"{abi} calls observed ({len(by_abi[abi])} names); add --arch {abi}?",
+                f"{abi} calls observed; add --arch {abi}? ({len(by_abi[abi])} names left out)",
             )
         )
     return requested
@@ -495,7 +495,7 @@ def merge_profiles(profiles: Sequence[Profile]) -> Profile:
                 old = best.get(name)
                 if old is None or _signed(rule.action.code) > _signed(old.code):
                     best[name] = rule.action
-                where[name].update(rule.abis)
+                where[name].update(rule.abis or profile.architectures)
     return Profile(
         default_action=profiles[0].default_action,
         architectures=tuple(sorted({a for p in profiles for a in p.architectures})),
