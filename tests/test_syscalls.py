@@ -318,6 +318,17 @@ def test_cli_name_on_every_abi(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(rows) == 1 + len(all_abis())
 
 
+def test_cli_alias_shows_which_name_it_stands_for(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["timerfd"], capsys)
+    assert code == 0
+    rows = [line.split() for line in out.splitlines()]
+    assert rows[0] == ["ABI", "NUMBER", "NAME"]
+    assert ["x86_64", "283", "timerfd_create"] in rows
+    assert ["s390x", "317", "timerfd"] in rows
+    _, out, _ = _run(["pread"], capsys)
+    assert out.splitlines()[0].split() == ["ABI", "NUMBER"], "one name everywhere: no NAME column"
+
+
 def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(["openat", "--json"], capsys)
     assert code == 0

@@ -101,8 +101,16 @@ def _lookup(query: str, abi: Abi | None) -> tuple[Any, list[str]]:
     numbers = numbers_of(query)
     if not numbers:
         raise UnknownSyscallError(f"no ABI has a syscall named {query!r}")
-    doc = {"name": canonical_name(query), "numbers": numbers}
-    return doc, _columns(("ABI", "NUMBER"), {k: str(v) for k, v in numbers.items()})
+    doc: dict[str, Any] = {"name": canonical_name(query), "numbers": numbers}
+    rows = {abi: str(number) for abi, number in numbers.items()}
+    # An audit-userspace spelling can stand for different kernel names per ABI (timerfd): say which.
+    names = {abi: canonical_name(query, get_abi(abi)) for abi in numbers}
+    if len(set(names.values())) <= 1:
+        return doc, _columns(("ABI", "NUMBER"), rows)
+    doc["names"] = names
+    width = max(len("NUMBER"), *(len(number) for number in rows.values()))
+    rows = {abi: f"{number:<{width}}  {names[abi]}" for abi, number in rows.items()}
+    return doc, _columns(("ABI", f"{'NUMBER':<{width}}  NAME"), rows)
 
 
 def _columns(header: tuple[str, str], rows: Mapping[str, str]) -> list[str]:
