@@ -13,7 +13,6 @@ This module is imported on the parser's hot path: it holds plain data and dictio
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -222,6 +221,8 @@ def get_abi(spelling: str) -> Abi:
 
 
 def _unknown_message(spelling: str, key: str) -> str:
+    import difflib  # only on the error path
+
     close = difflib.get_close_matches(key, list(_BY_SPELLING), n=3, cutoff=0.6)
     names = sorted({_BY_SPELLING[c].name for c in close})
     hint = f"; did you mean {', '.join(names)}?" if names else ""
