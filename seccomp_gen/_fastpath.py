@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 CANDIDATE = (
     r"(?P<rec>type=(?:1326|SECCOMP|1701|ANOM_ABEND) |SECCOMP auid=|AUDIT1326 |AUDIT1701 )"
     r"|(?P<other>type=\w{1,32} (?:msg=)?audit\([^()\n]{0,64}\) ?: )"
+    r'|(?P<bytes>"MESSAGE": ?\[)'  # journald's MESSAGE as an array of bytes (not UTF-8)
     r"|(?P<loss>callbacks suppressed|printk limit exceeded|audit_lost=|backlog limit exceeded"
     r"|rate limit exceeded|queue overflow|Suppressed \d|Missed \d)"
 )
@@ -149,7 +150,7 @@ class FastPath:
             sig,
             int(g[23], 16),
             framing[0],
-            None if g[3] is None else self._decode(g[3]),
+            self._host(g[3] if g[3] is not None else g[8]),
             framing[1] if not tail else framing[1] + ("," if framing[1] else "") + "enriched",
         )
 
@@ -206,6 +207,9 @@ class FastPath:
                 self._text.clear()
             text = self._text[raw] = raw.decode("utf-8", "replace")
         return text
+
+    def _host(self, raw: bytes | None) -> str | None:
+        return None if raw is None else self._decode(raw)
 
     def _subj(self, raw: bytes) -> str | None:
         text = self._decode(raw)

@@ -155,10 +155,9 @@ def _rfc3339_time(text: str) -> float | None:
     if text[-5] in "+-" and text[-3] != ":":
         text = text[:-2] + ":" + text[-2:]
     whole, dot, rest = text.partition(".")
-    if dot:  # Python 3.10 takes at most 6 fractional digits
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        zone = rest[len(digits) :]
-        text = f"{whole}.{digits[:6].ljust(6, '0')}{zone}"
+    if dot:  # Python 3.10 takes exactly 3 or 6 fractional digits
+        digits = rest[: len(rest) - len(rest.lstrip("0123456789"))]
+        text = f"{whole}.{digits[:6].ljust(6, '0')}{rest[len(digits) :]}"
     try:
         stamp = _dt.datetime.fromisoformat(text)
     except ValueError:

@@ -227,7 +227,7 @@ class RecordParser:
         loss = _LOSS.search(framing.body)
         if loss is not None:
             return _loss(framing, loss, line)
-        if any(found.lastgroup != "loss" for found in _CANDIDATE.finditer(framing.body)):
+        if any(found.lastgroup in ("rec", "other") for found in _CANDIDATE.finditer(framing.body)):
             raise SkipLine("malformed-record")
         return None
 

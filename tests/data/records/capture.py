@@ -145,7 +145,7 @@ def _rsyslog() -> Iterator[None]:
 
 def _kmsg_since(seq: int) -> list[str]:
     fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
-    out = []
+    out: list[str] = []
     try:
         while True:
             try:
@@ -232,7 +232,9 @@ def losses() -> int:
     kmsg = [line for line in _kmsg_since(seq) if "callbacks suppressed" in line]
     dmesg = subprocess.run(["dmesg"], capture_output=True, text=True, check=True).stdout.splitlines()
     _write("captured-losses-kmsg.log", kmsg)
-    _write("captured-losses-dmesg.log", [line for line in dmesg if "callbacks suppressed" in line][-len(kmsg) :])
+    _write(
+        "captured-losses-dmesg.log", [line for line in dmesg if "callbacks suppressed" in line][-len(kmsg) :]
+    )
     return 0
 
 
