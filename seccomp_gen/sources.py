@@ -571,9 +571,9 @@ class JournalSource(Source):
             yield Chunk(last, self, self.position())
         finally:
             stopped = ctl.stop.is_set()
-            _end(proc)
+            message = _end(proc)
         if not stopped and proc.returncode not in (0, None):
-            raise SourceError(f"journalctl failed (exit {proc.returncode}): {_last_line(proc)}")
+            raise SourceError(f"journalctl failed (exit {proc.returncode}): {message}")
 
     def _advance(self, lines: bytes) -> None:
         at = lines.rfind(b'"__CURSOR"')
@@ -583,7 +583,8 @@ class JournalSource(Source):
                 self.cursor = match.group(1).decode("utf-8", "replace")
 
 
-def _end(proc: subprocess.Popen[bytes]) -> None:
+def _end(proc: subprocess.Popen[bytes]) -> str:
+    """Stop journalctl (if still running), close its pipes, return the last line of its stderr."""
     if proc.poll() is None:
         proc.terminate()
     try:
@@ -591,10 +592,12 @@ def _end(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-
-
-def _last_line(proc: subprocess.Popen[bytes]) -> str:
-    text = proc.stderr.read().decode("utf-8", "replace").strip() if proc.stderr else ""
+    text = ""
+    if proc.stderr is not None:
+        text = proc.stderr.read(65536).decode("utf-8", "replace").strip()
+        proc.stderr.close()
+    if proc.stdout is not None:
+        proc.stdout.close()
     return text.splitlines()[-1] if text else "no message"
 
 
