@@ -393,6 +393,36 @@ def review(profile: Profile) -> list[Finding]:
     findings += _review_duplicates(profile)
     findings += _review_defaults(profile)
     findings += _review_risky(profile)
+    findings += _review_flags(profile)
+    return findings
+
+
+_KNOWN_FLAGS = frozenset(
+    {
+        "SECCOMP_FILTER_FLAG_TSYNC",
+        "SECCOMP_FILTER_FLAG_LOG",
+        "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+    }
+)
+
+
+def _review_flags(profile: Profile) -> list[Finding]:
+    """Flags: unknown ones are errors in runc; any at all make runc before 1.2 refuse the profile."""
+    findings = [
+        Finding(Severity.WARNING, "unknown-flag", f"{flag} is not a seccomp filter flag runtimes know")
+        for flag in profile.flags
+        if flag not in _KNOWN_FLAGS
+    ]
+    if profile.flags:
+        findings.append(
+            Finding(
+                Severity.NOTE,
+                "flags-need-runc-1.2",
+                f"flags ({', '.join(profile.flags)}) need runc >= 1.2 or crun: runc 1.1 (Debian 12) refuses "
+                "the profile with 'seccomp flags are not yet supported by runc'",
+            )
+        )
     return findings
 
 

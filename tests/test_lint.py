@@ -264,6 +264,18 @@ def test_review_names_each_offender(rules: tuple[Rule, ...], code: str, needle: 
     assert any(needle in message for message in found[code])
 
 
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        pytest.param(("SECCOMP_FILTER_FLAG_LOG",), ["flags-need-runc-1.2"], id="log"),
+        pytest.param(("SECCOMP_FILTER_FLAG_BOGUS",), ["unknown-flag", "flags-need-runc-1.2"], id="bogus"),
+    ],
+)
+def test_review_of_flags(flags: tuple[str, ...], expected: list[str]) -> None:
+    profile = Profile(EPERM, ("x86_64",), (Rule(("read",), ALLOW),), flags=flags)
+    assert [f.code for f in review(profile)] == expected
+
+
 def test_review_of_a_plain_profile_is_quiet() -> None:
     assert review(Profile(EPERM, ("x86_64",), (Rule(("read", "write", "close"), ALLOW),))) == []
 

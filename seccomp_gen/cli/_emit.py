@@ -83,7 +83,8 @@ LogDenialsOption = Annotated[
     bool,
     typer.Option(
         "--log-denials",
-        help="Add SECCOMP_FILTER_FLAG_LOG: enforced denials reach the kernel log, to learn from.",
+        help="Add SECCOMP_FILTER_FLAG_LOG: enforced denials reach the kernel log, to learn from "
+        "(needs runc >= 1.2 or crun; runc 1.1 refuses profiles with flags).",
     ),
 ]
 EnosysOption = Annotated[
