@@ -1,0 +1,213 @@
+"""The learn library: filters, trust, de-duplication, unknown numbers, losses, feedback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from seccomp_gen.actions import Action, ActionKind
+from seccomp_gen.events import LossKind, SeccompEvent, Transport
+from seccomp_gen.learn import (
+    ActionFilter,
+    LearnOptions,
+    LossReport,
+    NewSyscall,
+    Reporter,
+    learn_lines,
+    resolve_syscall,
+    trust_of,
+)
+from seccomp_gen.sources import SourceKind
+from seccomp_gen.store import Store
+from tests._learn_support import ERRNO_EPERM, KILL_PROCESS, TS, kmsg, record, syslog
+
+CAPTURED = Path(__file__).parent / "data" / "captured"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(tmp_path / "state.db")
+    yield opened
+    opened.close()
+
+
+def _names(store: Store) -> list[str | None]:
+    return sorted({o.name for o in store.observations()}, key=str)
+
+
+FILTER_LINES = [
+    syslog(record(0, serial=1, comm="http-echo", exe="/usr/bin/http-echo", pid=10, uid=1000)),
+    syslog(record(1, serial=2, comm="sh", exe="/bin/sh", pid=11, uid=0, code=ERRNO_EPERM)),
+    syslog(
+        record(2, serial=3, comm="curl", exe="/usr/bin/curl", pid=12, uid=0, subj="unconfined", ts=TS + 100)
+    ),
+    syslog(record(3, serial=4, comm="sh", exe="/bin/sh", pid=13, uid=0, code=KILL_PROCESS, ts=TS + 200)),
+]
+
+
+@pytest.mark.parametrize(
+    ("options", "kept", "filtered"),
+    [
+        pytest.param(LearnOptions(), ["close", "open", "read", "write"], {}, id="no filter keeps all"),
+        pytest.param(LearnOptions(comm=("http-*",)), ["read"], {"comm": 3}, id="comm glob"),
+        pytest.param(LearnOptions(exe=("/bin/*",)), ["close", "write"], {"exe": 2}, id="exe glob"),
+        pytest.param(LearnOptions(pid=(11, 12)), ["open", "write"], {"pid": 2}, id="pids"),
+        pytest.param(LearnOptions(uid=(1000,)), ["read"], {"uid": 3}, id="uid"),
+        pytest.param(LearnOptions(subj=("unconf*",)), ["open"], {"subj": 3}, id="subj glob; no subj fails"),
+        pytest.param(
+            LearnOptions(action=ActionFilter.LOG), ["open", "read"], {"action": 2}, id="logged only"
+        ),
+        pytest.param(
+            LearnOptions(action=ActionFilter.DENIED), ["close", "write"], {"action": 2}, id="denied only"
+        ),
+        pytest.param(LearnOptions(since=TS + 50), ["close", "open"], {"since": 2}, id="since"),
+        pytest.param(LearnOptions(until=TS + 150), ["open", "read", "write"], {"until": 1}, id="until"),
+        pytest.param(
+            LearnOptions(comm=("sh",), action=ActionFilter.DENIED, since=TS + 1),
+            ["close"],
+            {"action": 2, "since": 1},
+            id="filters combine (first failing one counts)",
+        ),
+    ],
+)
+def test_filters(store: Store, options: LearnOptions, kept: list[str], filtered: dict[str, int]) -> None:
+    result = learn_lines(store, FILTER_LINES, options)
+    assert _names(store) == kept
+    assert result.filtered == filtered
+    assert {r: n for (k, r), n in store.counters().items() if k == "filtered"} == filtered
+
+
+def _event(transport: Transport, framing: str = "") -> SeccompEvent:
+    return SeccompEvent(0, 0xC000003E, Action(ActionKind.LOG), transport=transport, framing=framing)
+
+
+@pytest.mark.parametrize(
+    ("kind", "event", "root_owned", "trusted"),
+    [
+        pytest.param(SourceKind.KMSG, _event(Transport.KMSG), False, True, id="kmsg source"),
+        pytest.param(SourceKind.STDIN, _event(Transport.KMSG), False, False, id="kmsg text on stdin"),
+        pytest.param(SourceKind.FILE, _event(Transport.SYSLOG), True, False, id="syslog file"),
+        pytest.param(SourceKind.STDIN, _event(Transport.PRINTK), False, False, id="dmesg text on stdin"),
+        pytest.param(SourceKind.JOURNAL, _event(Transport.JOURNAL_KERNEL, "json"), False, True, id="jrnl"),
+        pytest.param(
+            SourceKind.STDIN, _event(Transport.JOURNAL_AUDIT, "json,transport=audit"), False, True, id="json"
+        ),
+        pytest.param(
+            SourceKind.FILE, _event(Transport.JOURNAL_AUDIT, "rfc3164,tag=audit[pid]"), True, False,
+            id="audit[pid] text can be forged with logger",
+        ),
+        pytest.param(SourceKind.FILE, _event(Transport.AUDITD), True, True, id="root-owned audit.log"),
+        pytest.param(SourceKind.FILE, _event(Transport.AUDITD), False, False, id="writable log"),
+        pytest.param(SourceKind.STDIN, _event(Transport.AUDITD), True, False, id="auditd text on stdin"),
+        pytest.param(SourceKind.JOURNAL, _event(Transport.JOURNAL_OTHER, "json"), False, None, id="rejected"),
+    ],
+)  # fmt: skip
+def test_trust(kind: SourceKind, event: SeccompEvent, root_owned: bool, trusted: bool | None) -> None:
+    assert trust_of(kind, event, root_owned=root_owned) is trusted
+
+
+def _journal_json(text: str, transport: str = "kernel", cursor: str = "s=1;i=1") -> str:
+    entry = {"MESSAGE": text, "_TRANSPORT": transport, "__CURSOR": cursor, "__REALTIME_TIMESTAMP": "1"}
+    return json.dumps(entry) + "\n"
+
+
+def test_same_event_through_syslog_and_journald_counts_once_and_becomes_trusted(store: Store) -> None:
+    events = [record(n, serial=n + 1) for n in range(5)]
+    first = learn_lines(store, [syslog(e) for e in events])
+    second = learn_lines(store, [_journal_json(e) for e in events])
+    assert (first.learned, second.learned, second.duplicates) == (5, 0, 5)
+    assert {(o.number, o.trusted, o.count) for o in store.observations()} == {(n, True, 1) for n in range(5)}
+
+
+def test_journal_other_transport_is_rejected_and_counted(store: Store) -> None:
+    result = learn_lines(store, [_journal_json(record(0), transport="stdout")])
+    assert store.observations() == []
+    assert result.rejected == {"journal-other-transport": 1}
+    assert store.counters()[("rejected", "journal-other-transport")] == 1
+
+
+def test_serial_zero_records_have_no_identity(store: Store) -> None:
+    line = syslog(record(0, serial=0))
+    learn_lines(store, [line])
+    learn_lines(store, [line])
+    assert store.observations()[0].count == 2  # only positions protect these
+
+
+@pytest.mark.parametrize(
+    ("arch", "number", "expected"),
+    [
+        pytest.param(0xC000003E, 257, ("x86_64", "openat"), id="known"),
+        pytest.param(0xC000003E, 0x40000000 + 257, ("x32", "openat"), id="x32 bit"),
+        pytest.param(0x40000003, 5, ("i386", "open"), id="i386"),
+        pytest.param(0xC000003E, 9999, ("x86_64", None), id="number no table knows"),
+        pytest.param(0x12345678, 1, ("unknown-12345678", None), id="arch no ABI has"),
+        pytest.param(None, 1, ("unknown", None), id="no arch= (old kernel)"),
+    ],
+)
+def test_resolve_syscall(arch: int | None, number: int, expected: tuple[str, str | None]) -> None:
+    assert resolve_syscall(arch, number) == expected
+
+
+def test_unknown_numbers_are_kept_as_numbers(store: Store) -> None:
+    learn_lines(store, [syslog(record(9999, serial=1)), syslog(record(1, serial=2, arch="12345678"))])
+    assert {(o.abi, o.number, o.name) for o in store.observations()} == {
+        ("x86_64", 9999, None),
+        ("unknown-12345678", 1, None),
+    }
+
+
+def test_captured_kmsg_records_learn_the_same_set_as_syslog(tmp_path: Path) -> None:
+    sets = []
+    for name in ("audit.kmsg", "audit.syslog"):
+        with Store.open(tmp_path / f"{name}.db") as store:
+            learn_lines(store, (CAPTURED / name).read_text().splitlines())
+            sets.append({(o.abi, o.name, o.comm) for o in store.observations()})
+    assert sets[0] == sets[1]
+    assert ("x86_64", "openat", "sh") in sets[0]
+
+
+def test_loss_markers_are_counted_by_kind_and_place(store: Store) -> None:
+    lines = (CAPTURED / "audit-ratelimited.kmsg").read_text().splitlines()
+    result = learn_lines(store, lines, name="kmsg-capture")
+    report = result.losses[(LossKind.PRINTK_SUPPRESSED, "kmsg-capture")]
+    assert report.count
+    assert "printk_ratelimit=0" in report.message()
+    [row] = store.losses()
+    assert (row.kind, row.location, row.records) == ("printk-suppressed", "kmsg-capture", report.count)
+
+
+def test_skipped_lines_are_counted(store: Store) -> None:
+    result = learn_lines(store, ["audit: type=1326 audit(1.000:1): truncated", syslog(record(0))])
+    assert result.learned == 1
+    assert sum(result.skipped.values()) == 1
+    assert sum(n for (kind, _), n in store.counters().items() if kind == "skipped") == 1
+
+
+class _Recorder(Reporter):
+    def __init__(self) -> None:
+        self.new: list[NewSyscall] = []
+        self.losses: list[tuple[LossReport, bool]] = []
+
+    def learned(self, new: NewSyscall) -> None:
+        self.new.append(new)
+
+    def loss(self, report: LossReport, first: bool) -> None:
+        self.losses.append((report, first))
+
+
+def test_reporter_hears_each_new_syscall_once(store: Store) -> None:
+    reporter = _Recorder()
+    learn_lines(store, [syslog(record(257, serial=1, comm="http-echo"))], reporter=reporter)
+    learn_lines(store, [syslog(record(257, serial=2)), syslog(record(0, serial=3))], reporter=reporter)
+    assert [(n.label, n.abi, n.comm, n.trusted) for n in reporter.new] == [
+        ("openat", "x86_64", "http-echo", False),
+        ("read", "x86_64", "cat", False),
+    ]
+
+
+def test_kmsg_lines_as_a_kmsg_source_are_trusted(store: Store) -> None:
+    learn_lines(store, [kmsg(record(0), 1)], kind=SourceKind.KMSG)
+    assert [o.trusted for o in store.observations()] == [True]
