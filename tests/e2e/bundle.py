@@ -118,3 +118,32 @@ def _adapt_config(config: dict[str, Any]) -> None:
     namespaces = config["linux"]["namespaces"]
     if not any(ns["type"] == "network" for ns in namespaces):
         namespaces.append({"type": "network"})
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.e2e.bundle DIR [--seccomp PROFILE.json]``: build the bundle, set its profile.
+
+    Builds DIR when it does not exist yet; ``--seccomp`` puts a Docker/OCI JSON profile (or ``none``)
+    into its config.json as ``linux.seccomp``.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tests.e2e.bundle", description=main.__doc__)
+    parser.add_argument("dir", type=Path)
+    parser.add_argument("--seccomp", help="profile JSON file for linux.seccomp, or 'none'")
+    parser.add_argument("--busybox", default=shutil.which("busybox") or "/bin/busybox")
+    args = parser.parse_args(argv)
+    bundle = (
+        Bundle(args.dir)
+        if (args.dir / "config.json").exists()
+        else build_bundle(args.dir, busybox=args.busybox)
+    )
+    if args.seccomp == "none":
+        bundle.set_seccomp(None)
+    elif args.seccomp:
+        bundle.set_seccomp(json.loads(Path(args.seccomp).read_text()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
