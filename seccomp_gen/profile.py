@@ -294,11 +294,23 @@ def _names_by_abi(observations: Iterable[Observation]) -> dict[str, set[str]]:
 def _requested_abis(
     options: BuildOptions, by_abi: Mapping[str, set[str]], findings: list[Finding]
 ) -> tuple[str, ...]:
-    requested = tuple(sorted({canonical_abi(a) for a in options.abis})) or tuple(sorted(by_abi))
+    requested = tuple(sorted({canonical_abi(a) for a in options.abis}))
     for abi in requested:
         if _abi(abi).libseccomp is None:
             raise ProfileError(f"libseccomp has no architecture for ABI {abi!r}; no profile can cover it")
+    if not requested:
+        requested = tuple(abi for abi in sorted(by_abi) if _abi(abi).libseccomp is not None)
+        for abi in sorted(set(by_abi) - set(requested)):
+            findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "abi-without-libseccomp",
+                    f"{abi} calls observed, but libseccomp has no such architecture: left out",
+                )
+            )
     for abi in sorted(set(by_abi) - set(requested)):
+        if _abi(abi).libseccomp is None and not options.abis:
+            continue
         findings.append(
             Finding(
                 Severity.NOTE,
@@ -313,8 +325,15 @@ def _explicit_names(options: BuildOptions, abis: Sequence[str], findings: list[F
     """Names from ``--base`` and ``--allow``, validated against the requested ABIs' tables."""
     extra: set[str] = set()
     if options.base is not None:
-        _, names = base_names(options.base)
+        profile, names = base_names(options.base)
         extra.update(name for name in names if any(name_exists(abi, name) for abi in abis))
+        findings.append(
+            Finding(
+                Severity.NOTE,
+                "base",
+                f"--base {options.base}: {len(names)} names of {profile} (Security Profiles Operator)",
+            )
+        )
     for given in options.allow:
         name = canonical_syscall(given)
         if not any(name_exists(abi, name) for abi in abis):

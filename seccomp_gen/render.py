@@ -201,11 +201,18 @@ def _render_systemd(profile: Profile) -> str:
     comments = _systemd_comments(profile, default)
     return _fill(
         "systemd.conf.j2",
-        architectures=[SYSTEMD_ARCH[libseccomp_arch(abi)] for abi in profile.architectures],
+        architectures=[_systemd_arch(abi) for abi in profile.architectures],
         names=sorted(allowed),
         errno=errno_name(default.data) if default.kind is ActionKind.ERRNO else None,
         comments=comments,
     )
+
+
+def _systemd_arch(abi: str) -> str:
+    name = SYSTEMD_ARCH.get(libseccomp_arch(abi))
+    if name is None:
+        raise ProfileError(f"systemd has no SystemCallArchitectures= name for {abi}")
+    return name
 
 
 def _systemd_comments(profile: Profile, default: Action) -> list[str]:

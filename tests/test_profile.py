@@ -152,6 +152,12 @@ def test_unknown_arch_spelling_is_an_error() -> None:
         build_profile([obs("x86_64", 0, "read")], BuildOptions(abis=("vax",)))
 
 
+def test_observed_abi_without_libseccomp_is_left_out_with_a_warning() -> None:
+    build = build_profile([obs("x86_64", 0, "read"), obs("alpha", 0, None)], BuildOptions(enosys=()))
+    assert build.profile.architectures == ("x86_64",)
+    assert [f.code for f in build.findings] == ["abi-without-libseccomp"]
+
+
 def test_arch_without_libseccomp_support_is_an_error() -> None:
     with pytest.raises(ProfileError, match="alpha"):
         build_profile([obs("x86_64", 0, "read")], BuildOptions(abis=("alpha",)))

@@ -158,6 +158,12 @@ def test_systemd_drop_in_lines() -> None:
             id="systemd-trap",
         ),
         pytest.param(
+            Format.SYSTEMD,
+            Profile(Action(ActionKind.ERRNO, 1), ("m68k",), (Rule(("read",), ALLOW),)),
+            "m68k",
+            id="systemd-arch-without-name",
+        ),
+        pytest.param(
             Format.SPO,
             Profile(Action(ActionKind.ERRNO, 38), ("x86_64",), (Rule(("read",), ALLOW),)),
             "ENOSYS",

@@ -275,6 +275,12 @@ def emit(
 ) -> int:
     """Write the minimal seccomp profile that allows what was observed.
 
+    Each record's number is named with its own ABI (i386 102 is socketcall, x86_64 102 getuid).
+    Profiles list names, which libseccomp resolves per architecture and skips where a name does
+    not exist; a name observed on one listed ABI is allowed on every listed ABI that has it (no
+    profile format can scope a name to one architecture), and stderr says which. An unobserved
+    clone3 answers ENOSYS (--enosys) so glibc falls back to clone instead of failing.
+
     Every profile is compiled with libseccomp for each architecture before it is written, and
     reviewed: warnings name each offender (unknown names, aliases, risky calls...).
 
