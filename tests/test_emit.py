@@ -268,6 +268,34 @@ def test_check_broken_files(
     assert err.count("\n") == 1
 
 
+def test_check_whole_oci_config(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    seccomp = json.loads(write_profile(tmp_path / "p.json", ["read"]).read_text())
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"ociVersion": "1.0.2", "process": {}, "linux": {"seccomp": seccomp}}))
+    code, _, err = run(capsys, "check", str(config))
+    assert code == 0
+    assert "compiles for x86_64" in err
+
+
+def test_check_a_profile_libseccomp_cannot_build(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    doc = {
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_PPC64"],
+        "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}],
+    }
+    path.write_text(json.dumps(doc))
+    code, _, err = run(capsys, "check", str(path))
+    assert code == 2
+    assert "libseccomp" in err
+
+
+def test_emit_refuses_what_the_format_cannot_say(capsys: pytest.CaptureFixture[str], state: Path) -> None:
+    code, out, err = run(capsys, "emit", "--state", str(state), "-f", "spo", "--errno", "ENOSYS")
+    assert (code, out) == (2, "")
+    assert "SeccompProfile cannot set the default errno" in err
+
+
 def test_check_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = run(capsys, "check", str(tmp_path / "missing.json"))
     assert code == 2
