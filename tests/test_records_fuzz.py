@@ -1,0 +1,130 @@
+"""Properties of the parser over generated input: never raises, finds records in noise, decodes hex."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from seccomp_gen.events import SeccompEvent
+from seccomp_gen.records import Format, RecordParser
+
+RECORD = (
+    "audit: type=1326 audit(1795888524.926:4081): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=26871 "
+    'comm="sh" exe="/bin/busybox" sig=0 arch=c000003e syscall=110 compat=0 ip=0x7fc30aaf34f7 code=0x7ffc0000'
+)
+FRAMES = [
+    "",
+    "[  270.853767] ",
+    "5,2749,22675017521,-;",
+    "2026-11-28T17:55:24.931804+00:00 vm kernel: [22675.017521] ",
+    "Jul  6 15:37:40 host kernel: ",
+]
+# Pieces that steer generated text towards the parser's interesting paths.
+PIECES = [
+    "type=1326 ",
+    "type=SECCOMP ",
+    "audit(",
+    "): ",
+    " auid=",
+    " uid=",
+    " subj=",
+    " pid=",
+    " comm=",
+    " exe=",
+    " sig=",
+    " arch=",
+    " syscall=",
+    " compat=",
+    " ip=0x",
+    " code=0x",
+    "SECCOMP auid=",
+    "kernel: ",
+    "audit[1]: ",
+    "callbacks suppressed",
+    "audit_lost=",
+    "Suppressed 3 messages",
+    '{"MESSAGE": ',
+    "\x1d",
+    "\r",
+    "\x00",
+    '"',
+    "7ffc0000",
+    "4294967295",
+    "-1",
+    "\u00e9",
+    "[ 1.0] ",
+    "<5>",
+    "node=a ",
+    "msg=",
+    "1701 ",
+    'reason="seccomp" ',
+]
+TEXT = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=12)), max_size=30).map("".join)
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(TEXT, st.sampled_from(list(Format)))
+def test_any_text_line_never_raises(line: str, fmt: Format) -> None:
+    parser = RecordParser(fmt)
+    parser.feed_line(line)
+    stats = parser.stats
+    assert stats.lines == 1 == stats.records + stats.losses + stats.noise + stats.skipped_total
+
+
+@SETTINGS
+@given(st.lists(st.one_of(TEXT, st.sampled_from([RECORD])), max_size=8).map("\n".join))
+def test_chunk_path_agrees_with_line_path(text: str) -> None:
+    data = text.encode("utf-8", "surrogatepass")
+    by_chunk = RecordParser()
+    chunk_results = by_chunk.feed_chunk(data)
+    by_line = RecordParser()
+    lines = data.split(b"\n")
+    if not lines[-1]:
+        lines.pop()  # a final newline (or no data) ends the last line, it does not start one
+    line_results = [r for line in lines if (r := by_line.feed_line(line.decode("utf-8", "replace")))]
+    assert chunk_results == line_results
+    assert (by_chunk.stats.lines, by_chunk.stats.records, by_chunk.stats.losses) == (
+        by_line.stats.lines,
+        by_line.stats.records,
+        by_line.stats.losses,
+    )
+    assert by_chunk.stats.skipped == by_line.stats.skipped
+
+
+@SETTINGS
+@given(st.binary(max_size=600), st.sampled_from(list(Format)))
+def test_any_bytes_never_raise(data: bytes, fmt: Format) -> None:
+    parser = RecordParser(fmt)
+    parser.feed_chunk(data)
+    stats = parser.stats
+    assert stats.lines == stats.records + stats.losses + stats.noise + stats.skipped_total
+
+
+NOISE_LINE = st.text(
+    st.characters(blacklist_categories=["Cs"], blacklist_characters="\n\r\x00\x1d"), max_size=80
+).filter(lambda text: "=" not in text and "uppressed" not in text and "Missed" not in text)
+
+
+@SETTINGS
+@given(st.lists(NOISE_LINE, max_size=6), st.lists(NOISE_LINE, max_size=6), st.sampled_from(FRAMES))
+def test_record_in_noise_is_found(before: list[str], after: list[str], frame: str) -> None:
+    lines = [*before, frame + RECORD, *after]
+    data = "".join(line + "\n" for line in lines).encode()
+    parser = RecordParser()
+    [event] = parser.feed_chunk(data)
+    assert isinstance(event, SeccompEvent)
+    assert (event.syscall, event.serial, event.pid, event.comm) == (110, 4081, 26871, "sh")
+    assert parser.stats.noise == len(before) + len(after)
+
+
+@SETTINGS
+@given(st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=15))
+def test_hex_comm_and_exe_round_trip(name: str) -> None:
+    encoded = name.encode().hex().upper()
+    line = RECORD.replace('comm="sh"', f"comm={encoded}").replace('exe="/bin/busybox"', f"exe={encoded}")
+    event = RecordParser().feed_line(line)
+    assert isinstance(event, SeccompEvent)
+    assert (event.comm, event.exe) == (name, name)
+    [by_chunk] = RecordParser().feed_chunk(line.encode())
+    assert by_chunk == event
