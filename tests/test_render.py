@@ -13,13 +13,16 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.errors import ProfileError
 from seccomp_gen.lint import compile_profile, read_profile
 from seccomp_gen.profile import ALLOW, BuildOptions, Profile, Rule, build_profile
 from seccomp_gen.render import Format, RenderOptions, render, write_atomically
-from tests.test_profile import fixed_observations
+from seccomp_gen.store import Observation
+from tests.test_profile import fixed_observations, obs
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("SECCOMP_GEN_UPDATE_GOLDEN") == "1"
@@ -193,3 +196,25 @@ def test_write_atomically_replaces_the_file(tmp_path: Path) -> None:
 def test_write_atomically_into_a_missing_directory_fails_cleanly(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="cannot write"):
         write_atomically(tmp_path / "missing" / "profile.json", "x")
+
+
+_RANDOM_OBSERVATIONS = st.lists(
+    st.builds(
+        lambda abi, number: obs(abi, number, None),
+        st.sampled_from(["x86_64", "i386", "x32"]),
+        st.integers(0, 460),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_RANDOM_OBSERVATIONS, st.sampled_from(["errno", "kill"]))
+def test_every_emitted_profile_compiles(observations: list[Observation], default: str) -> None:
+    action = Action(ActionKind.ERRNO, 1) if default == "errno" else Action(ActionKind.KILL_PROCESS)
+    observations = [obs("x86_64", 0, "read"), *observations]  # never empty: emit would refuse
+    profile = build_profile(observations, BuildOptions(default_action=action)).profile
+    compile_profile(profile)
+    for fmt in (Format.DOCKER, Format.OCI):
+        compile_profile(read_profile(render(profile, fmt), fmt.value).profile)
