@@ -28,6 +28,8 @@ from seccomp_gen import kernel
 from seccomp_gen.actions import ActionKind
 from seccomp_gen.errors import SandboxError
 from seccomp_gen.events import LossEvent, SeccompEvent
+from seccomp_gen.learn import LinesSource
+from seccomp_gen.sources import SourceKind
 
 if TYPE_CHECKING:
     from seccomp_gen.learn import LearnResult
@@ -64,7 +66,12 @@ class Record:
 
 
 class Tap(Protocol):
-    """A live reader of the kernel's records: positioned at the end on ``start``, drained on ``stop``."""
+    """A live reader of the kernel's records: positioned at the end on ``start``, drained on ``stop``.
+
+    ``origin`` is the file it reads (auditd's log), or None for the kernel log itself.
+    """
+
+    origin: Path | None
 
     def start(self) -> None:
         """Begin reading new records in the background."""
@@ -83,6 +90,7 @@ class Outcome:
     losses: tuple[LossEvent, ...]
     foreign: int = 0  # records of other sessions seen meanwhile, left out
     notes: tuple[str, ...] = field(default=())
+    origin: Path | None = None  # where the records were read: None for /dev/kmsg, else auditd's log
 
     @property
     def events(self) -> tuple[SeccompEvent, ...]:
@@ -106,10 +114,11 @@ def check_record_preconditions(*, fix_ratelimit: bool) -> list[str]:
             'user_notif trace log")'
         )
     if kernel.auditd_running():
-        raise SandboxError(
-            f"auditd is running and owns the records: they go to {kernel.AUDIT_LOG}, not to /dev/kmsg "
-            f"(run the command under a LOG profile and use: seccomp-gen learn {kernel.AUDIT_LOG})"
-        )
+        if not os.access(kernel.AUDIT_LOG, os.R_OK):
+            raise SandboxError(
+                f"auditd owns the records but {str(kernel.AUDIT_LOG)!r} is not readable (run as root)"
+            )
+        return []  # auditd is not subject to the printk rate limit
     if not kernel.kmsg_readable():
         raise SandboxError(f"cannot read {kernel.KMSG} (run as root, or sysctl -w kernel.dmesg_restrict=0)")
     limit = kernel.rate_limit()
@@ -151,7 +160,8 @@ def run_under_filter(spec: FilterSpec, command: Sequence[str], tap: Tap) -> Outc
         if session is not None
         else ("no audit session could be set: records of other processes may be included",)
     )
-    return Outcome(returncode, session, tuple(mine), tuple(losses), len(records) - len(mine), notes)
+    foreign = len(records) - len(mine)
+    return Outcome(returncode, session, tuple(mine), tuple(losses), foreign, notes, tap.origin)
 
 
 def _spawn(spec: FilterSpec, command: Sequence[str]) -> tuple[int, int | None]:
@@ -184,6 +194,8 @@ def _wait(proc: subprocess.Popen[bytes]) -> int:
 
 class KmsgTap:
     """The kernel log, read live through the kmsg source from its current end, parsed as kmsg records."""
+
+    origin: Path | None = None
 
     def __init__(self, path: str = "/dev/kmsg") -> None:
         self.path = path
@@ -235,19 +247,75 @@ class KmsgTap:
         return self._records, self._losses
 
 
-def kmsg_tap() -> KmsgTap:
-    """The tap ``record`` and ``run`` use."""
+class AuditLogTap:
+    """auditd's log: where it ends on ``start``; what was appended by ``stop``, parsed as auditd lines.
+
+    auditd writes the records itself, so nothing has to be read while the command runs. If the log was
+    rotated meanwhile, only the new file is read, and the outcome says so.
+    """
+
+    def __init__(self, path: Path = kernel.AUDIT_LOG) -> None:
+        self.origin: Path | None = path
+        self.path = path
+        self._start: tuple[int, int] = (0, 0)
+
+    def start(self) -> None:
+        """Remember the log's inode and size."""
+        try:
+            st = self.path.stat()
+        except OSError as exc:
+            raise SandboxError(f"cannot read {str(self.path)!r}: {exc.strerror}") from None
+        self._start = (st.st_ino, st.st_size)
+
+    def stop(self) -> tuple[list[Record], list[LossEvent]]:
+        """Parse what auditd appended since ``start``."""
+        from seccomp_gen.records import Format, RecordParser
+
+        inode, offset = self._start
+        with self.path.open("rb") as fh:
+            st = os.fstat(fh.fileno())
+            fh.seek(offset if st.st_ino == inode and st.st_size >= offset else 0)
+            data = fh.read()
+        parser = RecordParser(Format.AUDITD)
+        records: list[Record] = []
+        losses: list[LossEvent] = []
+        for line in data.splitlines(keepends=True):
+            parsed = parser.feed_line(line.decode("utf-8", "surrogateescape"))
+            if isinstance(parsed, SeccompEvent):
+                records.append(Record(parsed, line))
+            elif isinstance(parsed, LossEvent):
+                losses.append(parsed)
+        return records, losses
+
+
+def default_tap() -> Tap:
+    """Where this host's records can be read live: auditd's log while auditd runs, else /dev/kmsg."""
+    if kernel.auditd_running():
+        return AuditLogTap()
     return KmsgTap()
 
 
 def learn_outcome(outcome: Outcome, state: Path) -> LearnResult:
-    """Learn the run's records into ``state`` as records read from /dev/kmsg (trusted)."""
-    from seccomp_gen.learn import learn_lines
+    """Learn the run's records into ``state``, trusted as their origin is (/dev/kmsg, root's audit.log)."""
+    from seccomp_gen.learn import LinesSource, learn_source
     from seccomp_gen.sources import SourceKind
     from seccomp_gen.store import Store
 
+    lines = [r.line for r in outcome.records]
+    if outcome.origin is None:
+        source = LinesSource(lines, SourceKind.KMSG, "record (/dev/kmsg)")
+    else:
+        source = _LogLines(lines, outcome.origin)
     with Store.open(state) as store:
-        return learn_lines(store, [r.line for r in outcome.records], kind=SourceKind.KMSG, name="record")
+        return learn_source(store, source)
+
+
+class _LogLines(LinesSource):
+    """Lines read from a log file: trusted by ``learn`` when the file is root's own, like auditd's."""
+
+    def __init__(self, lines: Sequence[bytes], path: Path) -> None:
+        super().__init__(lines, SourceKind.FILE, f"record ({path})")
+        self.path = path
 
 
 def describe(events: Sequence[SeccompEvent]) -> list[str]:

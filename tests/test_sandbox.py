@@ -52,6 +52,8 @@ def test_wrapper_argv(spec: sandbox.FilterSpec, expected: list[str]) -> None:
 
 
 class _NullTap:
+    origin: Path | None = None
+
     def start(self) -> None:
         pass
 
@@ -125,3 +127,43 @@ def test_record_then_run_round_trip(tmp_path: Path, script: Path, capsys: pytest
     assert status == 1  # PermissionError from os.mkdir
     assert "denied by" in err
     assert " mkdir ERRNO" in err or " mkdirat ERRNO" in err
+
+
+AUDITD_LINE = (
+    "type=SECCOMP msg=audit(1795888061.010:{serial}): auid=0 uid=0 gid=0 ses={ses} subj=unconfined "
+    'pid=4242 comm="mkdir" exe="/usr/bin/mkdir" sig=0 arch=c000003e syscall=83 compat=0 ip=0x40828e '
+    "code=0x7ffc0000\n"
+)
+
+
+def test_audit_log_tap_reads_only_what_was_appended(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    log.write_text(AUDITD_LINE.format(serial=1, ses=7))
+    tap = sandbox.AuditLogTap(log)
+    tap.start()
+    with log.open("a") as fh:
+        fh.write(AUDITD_LINE.format(serial=2, ses=7))
+        fh.write("type=SYSCALL msg=audit(1795888061.010:3): arch=c000003e syscall=59 success=yes\n")
+        fh.write(AUDITD_LINE.format(serial=4, ses=8))
+    records, losses = tap.stop()
+    assert [(r.event.serial, r.event.ses) for r in records] == [(2, 7), (4, 8)]
+    assert losses == []
+
+
+def test_records_from_roots_audit_log_are_learned_as_trusted(tmp_path: Path) -> None:
+    from seccomp_gen.store import Store
+
+    log = tmp_path / "audit.log"
+    log.write_text(AUDITD_LINE.format(serial=9, ses=3))
+    log.chmod(0o600)
+    tap = sandbox.AuditLogTap(log)
+    tap.start()
+    with log.open("a") as fh:
+        fh.write(AUDITD_LINE.format(serial=10, ses=3))
+    records, _ = tap.stop()
+    outcome = sandbox.Outcome(0, 3, tuple(records), (), origin=log)
+    sandbox.learn_outcome(outcome, tmp_path / "state.db")
+    with Store.open(tmp_path / "state.db", readonly=True) as store:
+        (obs,) = store.observations()
+    assert (obs.name, obs.comm, obs.count) == ("mkdir", "mkdir", 1)
+    assert obs.trusted is (log.stat().st_uid == 0)

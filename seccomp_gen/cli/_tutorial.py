@@ -60,8 +60,9 @@ def record(
 ) -> int:
     """Run a command under a SCMP_ACT_LOG filter and learn every syscall it makes.
 
-    The command and its children run with every call allowed and logged; the records are read live
-    from /dev/kmsg and learned into the state. Exits with the command's status.
+    The command and its children run with every call allowed and logged; their records (only theirs:
+    the command gets an audit session of its own) are read live from /dev/kmsg, or from auditd's log
+    while auditd runs, and learned into the state. Exits with the command's status.
 
     Example:
 
@@ -75,9 +76,9 @@ def record(
     spec = sandbox.FilterSpec(sandbox.Mode.LOG)
     if fix_ratelimit:
         with kernel.rate_limit_lifted():
-            outcome = sandbox.run_under_filter(spec, argv, sandbox.kmsg_tap())
+            outcome = sandbox.run_under_filter(spec, argv, sandbox.default_tap())
     else:
-        outcome = sandbox.run_under_filter(spec, argv, sandbox.kmsg_tap())
+        outcome = sandbox.run_under_filter(spec, argv, sandbox.default_tap())
     path = state_path(state)
     result = sandbox.learn_outcome(outcome, path)
     for line in _outcome_notes(outcome):
@@ -117,7 +118,7 @@ def run(
 
         raise ProfileError(f"no such profile: {str(profile)!r}")
     spec = sandbox.FilterSpec(sandbox.Mode.PROFILE, profile, log_denials=not no_log_denials)
-    outcome = sandbox.run_under_filter(spec, list(command or []), sandbox.kmsg_tap())
+    outcome = sandbox.run_under_filter(spec, list(command or []), sandbox.default_tap())
     for line in _outcome_notes(outcome):
         typer.echo(line, err=True)
     denied = outcome.denied
