@@ -115,10 +115,20 @@ def _matches(globs: tuple[str, ...], value: str) -> bool:
     return not globs or any(fnmatch.fnmatchcase(value, glob) for glob in globs)
 
 
+_DENYING = ("ERRNO", "KILL_PROCESS", "KILL_THREAD", "TRAP", "TRACE", "USER_NOTIF")
+
+
 def _action_matches(wanted: tuple[str, ...], action: str) -> bool:
-    """``LOG`` matches ``LOG``; ``ERRNO`` matches ``ERRNO(EPERM)``; case-insensitive."""
+    """Like learn's ``--action``: ``all``, ``log``, ``denied``; or one action: ``ERRNO`` matches
+    ``ERRNO(EPERM)``, ``KILL_PROCESS`` itself. Case-insensitive."""
     upper = action.upper()
-    return not wanted or any(upper == w.upper() or upper.startswith(w.upper() + "(") for w in wanted)
+    kind = upper.split("(", 1)[0]
+    for spelled in (w.upper() for w in wanted):
+        if spelled in ("ALL", upper, kind):
+            return True
+        if spelled == "DENIED" and kind in _DENYING:
+            return True
+    return not wanted
 
 
 @dataclass(frozen=True, slots=True)

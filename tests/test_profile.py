@@ -175,6 +175,9 @@ def test_arch_without_libseccomp_support_is_an_error() -> None:
         pytest.param(ObservationFilter(exe=("/bin/other",)), {"write"}, id="exe"),
         pytest.param(ObservationFilter(action=("errno",)), {"futex"}, id="action-kind-matches-errno"),
         pytest.param(ObservationFilter(action=("LOG",)), {"read", "write"}, id="action-exact"),
+        pytest.param(ObservationFilter(action=("denied",)), {"futex"}, id="action-denied-like-learn"),
+        pytest.param(ObservationFilter(action=("all",)), {"read", "write", "futex"}, id="action-all"),
+        pytest.param(ObservationFilter(action=("ERRNO(EPERM)",)), {"futex"}, id="action-with-errno"),
     ],
 )
 def test_filters_select_observations(flt: ObservationFilter, expected: set[str]) -> None:
