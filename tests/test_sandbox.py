@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,49 @@ def test_records_from_roots_audit_log_are_learned_as_trusted(tmp_path: Path) -> 
         (obs,) = store.observations()
     assert (obs.name, obs.comm, obs.count) == ("mkdir", "mkdir", 1)
     assert obs.trusted is (log.stat().st_uid == 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """What the kernel module reports, for the precondition table."""
+
+    logged: tuple[str, ...] | None = ("log",)
+    auditd: bool = False
+    kmsg: bool = True
+    limit: tuple[int, int] = (0, 10)
+
+
+@pytest.mark.parametrize(
+    ("host", "outcome"),
+    [
+        pytest.param(Host(), [], id="ready"),
+        pytest.param(Host(limit=(5, 10)), "warning: --fix-ratelimit", id="rate-limited"),
+        pytest.param(Host(logged=("errno",)), "error: actions_logged", id="log-not-logged"),
+        pytest.param(Host(logged=None), "error: actions_logged", id="old-kernel"),
+        pytest.param(Host(kmsg=False), "error: cannot read /dev/kmsg", id="kmsg-unreadable"),
+        pytest.param(Host(auditd=True, kmsg=False, limit=(5, 10)), [], id="auditd-owns-records"),
+    ],
+)
+def test_record_preconditions(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, host: Host, outcome: list[str] | str
+) -> None:
+    from seccomp_gen import kernel
+
+    audit_log = tmp_path / "audit.log"
+    audit_log.write_text("")
+    monkeypatch.setattr(kernel, "AUDIT_LOG", audit_log)
+    monkeypatch.setattr(kernel, "actions_logged", lambda: host.logged)
+    monkeypatch.setattr(kernel, "auditd_running", lambda: host.auditd)
+    monkeypatch.setattr(kernel, "kmsg_readable", lambda: host.kmsg)
+    monkeypatch.setattr(kernel, "rate_limit", lambda: kernel.RateLimit(*host.limit))
+    if isinstance(outcome, list):
+        assert sandbox.check_record_preconditions(fix_ratelimit=False) == outcome
+        return
+    kind, _, text = outcome.partition(": ")
+    if kind == "warning":
+        (warning,) = sandbox.check_record_preconditions(fix_ratelimit=False)
+        assert text in warning
+        assert sandbox.check_record_preconditions(fix_ratelimit=True) == []
+    else:
+        with pytest.raises(SandboxError, match=text):
+            sandbox.check_record_preconditions(fix_ratelimit=False)
