@@ -13,14 +13,23 @@ and counted through ``on_drop``. ``RecordParser.count_skipped`` fits as ``on_dro
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import Protocol
+
+
+class Readable(Protocol):
+    """What the helpers read from: a binary file, a pipe, a GzipFile (``read1`` is used when there)."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes; empty at the end."""
+        ...
+
 
 MAX_LINE = 64 * 1024
 BLOCK = 1024 * 1024
 
 
 def iter_chunks(
-    stream: BinaryIO,
+    stream: Readable,
     *,
     max_line: int = MAX_LINE,
     block: int = BLOCK,
@@ -34,7 +43,9 @@ def iter_chunks(
     """
     carry = b""
     dropping = False
-    while data := stream.read(block):
+    # read1 returns what is there (a pipe fed live gives its lines as they come); read waits for a block.
+    read = getattr(stream, "read1", stream.read)
+    while data := read(block):
         if dropping:
             newline = data.find(b"\n")
             if newline < 0:
@@ -55,7 +66,7 @@ def iter_chunks(
 
 
 def iter_lines(
-    stream: BinaryIO,
+    stream: Readable,
     *,
     max_line: int = MAX_LINE,
     on_drop: Callable[[int], None] | None = None,
@@ -74,4 +85,4 @@ def iter_lines(
             start = stop
 
 
-__all__ = ["BLOCK", "MAX_LINE", "iter_chunks", "iter_lines"]
+__all__ = ["BLOCK", "MAX_LINE", "Readable", "iter_chunks", "iter_lines"]

@@ -2,8 +2,149 @@
 
 from __future__ import annotations
 
+import contextlib
+import gzip
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from seccomp_gen.errors import SourceError
+from seccomp_gen.records import Format
+
+if TYPE_CHECKING:
+    from seccomp_gen.explain import ExplainedLoss, ExplainedRecord
+    from seccomp_gen.lines import Readable
+
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("explain")(explain)
+
+
+def explain(
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(help="Log files (plain or .gz); '-' or none: standard input.", show_default=False),
+    ] = None,
+    summary: Annotated[
+        bool,
+        typer.Option("--summary", "-s", help="Count by process and syscall, with losses and skipped lines."),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON: one object per record, or one object with --summary.")
+    ] = False,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="Read only this framing (default: detect per line).")
+    ] = Format.AUTO,
+) -> int:
+    """Decode seccomp audit records: time, process, ABI, syscall name, action (the audit2why of seccomp).
+
+    One line per record, UTC times; loss markers ("callbacks suppressed", audit_lost=...) are shown
+    as LOST lines. Any framing is read: kernel log, /dev/kmsg, syslog, journalctl, audit.log.
+
+    Examples:
+
+        seccomp-gen explain /var/log/syslog
+
+        journalctl -k -o json | seccomp-gen explain --summary
+
+        seccomp-gen explain --json --format auditd /var/log/audit/audit.log
+    """
+    from seccomp_gen.explain import Summary
+    from seccomp_gen.explain import explain as decode
+    from seccomp_gen.lines import iter_chunks
+    from seccomp_gen.records import RecordParser
+
+    paths = _check(files or ["-"])
+    parser = RecordParser(fmt)
+    totals = Summary()
+    for path in paths:
+        with _open(path) as stream:
+            chunks = iter_chunks(stream, on_drop=lambda n: parser.count_skipped("too-long", n))
+            for chunk in chunks:
+                rows = [decode(item) for item in parser.feed_chunk(chunk)]
+                if summary:
+                    for row in rows:
+                        totals.add(row)
+                elif rows:
+                    _print(rows, as_json=as_json)
+    stats = parser.stats
+    if summary:
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    totals.to_json(lines=stats.lines, skipped=stats.skipped, noise=stats.noise), indent=2
+                )
+            )
+        else:
+            for line in totals.text(lines=stats.lines, skipped=stats.skipped, noise=stats.noise):
+                typer.echo(line)
+    elif stats.skipped:
+        reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(stats.skipped.items()))
+        typer.echo(
+            f"note: skipped {stats.skipped_total} lines that were not valid records ({reasons})", err=True
+        )
+    return 0
+
+
+def _print(rows: Sequence[ExplainedRecord | ExplainedLoss], *, as_json: bool) -> None:
+    """One write per chunk; a closed pipe (``explain big.log | head``) raises BrokenPipeError to main."""
+    if as_json:
+        text = "\n".join(json.dumps(row.to_json(), ensure_ascii=False) for row in rows)
+    else:
+        text = "\n".join(row.text() for row in rows)
+    typer.echo(text)
+
+
+def _check(names: list[str]) -> list[str]:
+    """Fail before printing anything when a file is missing or unreadable."""
+    for name in names:
+        if name == "-":
+            continue
+        path = Path(name)
+        if not path.exists():
+            raise SourceError(f"no such file: {name!r}")
+        if path.is_dir():
+            raise SourceError(f"is a directory: {name!r}")
+        if not os.access(path, os.R_OK):
+            raise SourceError(f"cannot read {name!r}: permission denied")
+    return names
+
+
+@contextlib.contextmanager
+def _open(name: str) -> Iterator[Readable]:
+    """Standard input for '-', a file otherwise; gzip when it starts with gzip's magic bytes."""
+    if name == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        handle = Path(name).open("rb")  # noqa: SIM115 - closed by the with below; only open errors are ours
+    except OSError as exc:
+        raise SourceError(f"cannot open {name!r}: {exc.strerror}") from None
+    with handle:
+        if handle.peek(2)[:2] == _GZIP_MAGIC:
+            with gzip.GzipFile(fileobj=handle) as unzipped:
+                yield _Gzip(unzipped, name)
+            return
+        yield handle
+
+
+class _Gzip:
+    """A gzip stream whose corruption is a one-line ``SourceError``, not a traceback."""
+
+    def __init__(self, stream: gzip.GzipFile, name: str) -> None:
+        self._stream = stream
+        self._name = name
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            return self._stream.read1(size)
+        except (OSError, EOFError) as exc:
+            raise SourceError(f"cannot read {self._name!r}: {exc}") from None

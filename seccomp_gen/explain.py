@@ -1,0 +1,277 @@
+"""What a record means, for a person: the audit2why of seccomp.
+
+``explain_event`` turns a ``SeccompEvent`` into an ``ExplainedRecord`` (UTC time, process, ABI,
+syscall name or ``unknown(N)``, action with its errno name); ``explain_loss`` does the same for a
+loss marker. ``Summary`` counts records by process and syscall, with losses and skipped lines,
+in memory bounded by the number of distinct (process, syscall, action) groups. Everything here
+returns values (text lines and JSON-ready dicts); printing is the CLI's job.
+
+    >>> from seccomp_gen.records import parse_lines
+    >>> line = ('type=SECCOMP msg=audit(1613596317.899:6461): auid=4294967295 uid=0 gid=0 ses=1 pid=7 '
+    ...         'comm="ls" exe="/bin/ls" sig=0 arch=c000003e syscall=3 compat=0 ip=0x1 code=0x50001')
+    >>> explain_event(next(iter(parse_lines([line])))).text()
+    '2021-02-17T21:11:57.899Z pid=7 comm=ls exe=/bin/ls x86_64 close ERRNO(EPERM)'
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import json
+from dataclasses import dataclass, field
+
+from seccomp_gen.actions import Action, ActionKind
+from seccomp_gen.events import LossEvent, SeccompEvent
+
+
+@dataclass(frozen=True, slots=True)
+class ExplainedRecord:
+    """One record, decoded for reading."""
+
+    time: str | None  # ISO 8601, UTC, milliseconds: 2026-11-28T17:55:24.926Z
+    pid: int | None
+    comm: str | None
+    exe: str | None
+    abi: str | None  # None: no arch= (old kernel) or an AUDIT_ARCH value no table covers
+    arch: int | None
+    number: int
+    syscall: str  # the name, or unknown(N)
+    action: str  # LOG, ERRNO(EPERM), KILL_PROCESS, ...
+    transport: str
+    hostname: str | None
+    serial: int | None
+
+    def text(self) -> str:
+        """One line: time, process, ABI, syscall, action."""
+        abi = self.abi or (f"arch={self.arch:x}" if self.arch is not None else "abi=?")
+        return " ".join(
+            (
+                self.time or "-",
+                f"pid={self.pid}" if self.pid is not None else "pid=?",
+                f"comm={_safe(self.comm)}",
+                f"exe={_safe(self.exe)}",
+                abi,
+                self.syscall,
+                self.action,
+            )
+        )
+
+    def to_json(self) -> dict[str, object]:
+        """JSON-ready fields, stable key order."""
+        return {
+            "time": self.time,
+            "pid": self.pid,
+            "comm": self.comm,
+            "exe": self.exe,
+            "abi": self.abi,
+            "arch": None if self.arch is None else f"{self.arch:08x}",
+            "number": self.number,
+            "syscall": self.syscall,
+            "action": self.action,
+            "transport": self.transport,
+            "hostname": self.hostname,
+            "serial": self.serial,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ExplainedLoss:
+    """A loss marker, decoded for reading."""
+
+    time: str | None
+    kind: str
+    count: int | None
+
+    def text(self) -> str:
+        """``TIME LOST kind: N records`` (or an unknown number)."""
+        many = "an unknown number of records" if self.count is None else f"{self.count} records"
+        return f"{self.time or '-'} LOST {self.kind}: {many}"
+
+    def to_json(self) -> dict[str, object]:
+        """JSON-ready fields."""
+        return {"time": self.time, "lost": self.kind, "count": self.count}
+
+
+def explain_event(event: SeccompEvent) -> ExplainedRecord:
+    """Decode one record: ABI from (arch, number), the syscall's name, the action's name."""
+    abi, name = describe_syscall(event.arch, event.syscall)
+    return ExplainedRecord(
+        time=iso_time(event.timestamp),
+        pid=event.pid,
+        comm=event.comm,
+        exe=event.exe,
+        abi=abi,
+        arch=event.arch,
+        number=event.syscall,
+        syscall=name,
+        action=action_text(event.action),
+        transport=event.transport.value,
+        hostname=event.hostname,
+        serial=event.serial,
+    )
+
+
+def explain_loss(loss: LossEvent) -> ExplainedLoss:
+    """Decode one loss marker."""
+    return ExplainedLoss(iso_time(loss.timestamp), loss.kind.value, loss.count)
+
+
+@functools.lru_cache(maxsize=4096)
+def describe_syscall(arch: int | None, number: int) -> tuple[str | None, str]:
+    """``(abi name, syscall name)``; the name is ``unknown(N)`` when no table has the number."""
+    from seccomp_gen import abi as _abi
+    from seccomp_gen import syscalls
+    from seccomp_gen.errors import SeccompGenError
+
+    found = _abi.resolve(arch, number)
+    if found is None:
+        return None, f"unknown({number})"
+    try:
+        return found.name, syscalls.syscall_name(found, number)
+    except SeccompGenError:
+        return found.name, f"unknown({number})"
+
+
+def action_text(action: Action) -> str:
+    """``ERRNO(EPERM)``; plain ``ERRNO`` when the record carries no errno (kernels log the action only)."""
+    if action.kind is ActionKind.ERRNO and action.data == 0:
+        return "ERRNO"
+    return str(action)
+
+
+def iso_time(timestamp: float | None) -> str | None:
+    """Epoch seconds → ``2026-11-28T17:55:24.926Z`` (None stays None)."""
+    if timestamp is None:
+        return None
+    try:
+        moment = _dt.datetime.fromtimestamp(timestamp, _dt.timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _safe(text: str | None) -> str:
+    """Printable as is, else JSON-quoted: a decoded comm/exe may hold spaces or terminal escapes."""
+    if text is None:
+        return "?"
+    if text and text.isprintable() and " " not in text and '"' not in text:
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+@dataclass(slots=True)
+class _Group:
+    count: int = 0
+    first: str | None = None
+    last: str | None = None
+
+
+@dataclass(slots=True)
+class Summary:
+    """Counts by process and syscall, losses by kind, and the parser's skipped lines."""
+
+    groups: dict[tuple[str, str, str, str, int, str], _Group] = field(default_factory=dict)
+    losses: dict[str, list[int]] = field(default_factory=dict)  # kind -> [markers, records or 0]
+    unknown_losses: dict[str, int] = field(default_factory=dict)  # kind -> markers without a count
+    records: int = 0
+
+    def add(self, item: ExplainedRecord | ExplainedLoss) -> None:
+        """Count one decoded record or loss marker."""
+        if isinstance(item, ExplainedLoss):
+            counts = self.losses.setdefault(item.kind, [0, 0])
+            counts[0] += 1
+            if item.count is None:
+                self.unknown_losses[item.kind] = self.unknown_losses.get(item.kind, 0) + 1
+            else:
+                counts[1] += item.count
+            return
+        self.records += 1
+        key = (item.comm or "?", item.exe or "?", item.abi or "?", item.syscall, item.number, item.action)
+        group = self.groups.setdefault(key, _Group())
+        group.count += 1
+        if item.time is not None:
+            group.first = item.time if group.first is None else min(group.first, item.time)
+            group.last = item.time if group.last is None else max(group.last, item.time)
+
+    def processes(self) -> list[tuple[str, str, list[tuple[tuple[str, str, int, str], _Group]]]]:
+        """Per (comm, exe), sorted: its syscalls, most frequent first."""
+        by_process: dict[tuple[str, str], list[tuple[tuple[str, str, int, str], _Group]]] = {}
+        for (comm, exe, abi, name, number, action), group in self.groups.items():
+            by_process.setdefault((comm, exe), []).append(((abi, name, number, action), group))
+        return [
+            (comm, exe, sorted(rows, key=lambda row: (-row[1].count, row[0])))
+            for (comm, exe), rows in sorted(by_process.items())
+        ]
+
+    def text(self, *, lines: int, skipped: dict[str, int], noise: int) -> list[str]:
+        """The summary as lines of text."""
+        out: list[str] = []
+        for comm, exe, rows in self.processes():
+            out.append(f"{_safe(comm)} {_safe(exe)}")
+            out.extend(
+                f"  {count.count:>8}  {abi:<8} {name:<24} {action}" for (abi, name, _n, action), count in rows
+            )
+        for kind, (markers, count) in sorted(self.losses.items()):
+            unknown = self.unknown_losses.get(kind, 0)
+            what = f"{count} records" + (f" and {unknown} markers of unknown size" if unknown else "")
+            out.append(f"lost ({kind}): {what}, {markers} markers")
+        skipped_total = sum(skipped.values())
+        reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(skipped.items()))
+        out.append(f"skipped: {skipped_total} lines" + (f" ({reasons})" if reasons else ""))
+        out.append(f"records: {self.records} in {lines} lines ({noise} lines without records)")
+        return out
+
+    def to_json(self, *, lines: int, skipped: dict[str, int], noise: int) -> dict[str, object]:
+        """The summary as a JSON-ready dict, stable order."""
+        return {
+            "records": self.records,
+            "lines": lines,
+            "noise": noise,
+            "skipped": dict(sorted(skipped.items())),
+            "losses": [
+                {
+                    "kind": kind,
+                    "markers": markers,
+                    "count": count,
+                    "unknown": self.unknown_losses.get(kind, 0),
+                }
+                for kind, (markers, count) in sorted(self.losses.items())
+            ],
+            "processes": [
+                {
+                    "comm": comm,
+                    "exe": exe,
+                    "syscalls": [
+                        {
+                            "abi": abi,
+                            "syscall": name,
+                            "number": number,
+                            "action": action,
+                            "count": group.count,
+                            "first": group.first,
+                            "last": group.last,
+                        }
+                        for (abi, name, number, action), group in rows
+                    ],
+                }
+                for comm, exe, rows in self.processes()
+            ],
+        }
+
+
+def explain(item: SeccompEvent | LossEvent) -> ExplainedRecord | ExplainedLoss:
+    """Decode a record or a loss marker."""
+    return explain_event(item) if isinstance(item, SeccompEvent) else explain_loss(item)
+
+
+__all__ = [
+    "ExplainedLoss",
+    "ExplainedRecord",
+    "Summary",
+    "action_text",
+    "describe_syscall",
+    "explain",
+    "explain_event",
+    "explain_loss",
+    "iso_time",
+]
