@@ -319,12 +319,7 @@ class _LogLines(LinesSource):
 
 
 def describe(events: Sequence[SeccompEvent]) -> list[str]:
-    """The records decoded, one line each: comm, exe, pid, ABI, syscall name, action."""
-    from seccomp_gen.learn import resolve_syscall
+    """The records decoded as ``seccomp-gen explain`` prints them, one line each."""
+    from seccomp_gen.explain import explain_event
 
-    lines = []
-    for event in events:
-        abi, name = resolve_syscall(event.arch, event.syscall)
-        shown = name or f"unknown({event.syscall})"
-        lines.append(f"{event.comm} ({event.exe}) pid={event.pid} {abi} {shown} {event.action}")
-    return lines
+    return [explain_event(event).text() for event in events]
