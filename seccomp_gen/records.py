@@ -28,6 +28,10 @@ Decisions worth knowing:
   JOURNAL_AUDIT (only journald writes it). In ``-o json`` the ``_TRANSPORT`` field decides, and
   the audit transport's ``_SOURCE_REALTIME_TIMESTAMP``/``_AUDIT_ID`` give the stamp.
 - ``audit_lost=N`` is the kernel's running total, reported as is.
+- A line is looked at only if it holds ``audit`` (every record, auditd line, kauditd and audit_lost
+  marker, journald audit or kernel entry), journald's ``Suppressed N``/``Missed N``, or a MESSAGE
+  journald wrote as an array of bytes; anything else is noise without further work.
+- In auditd's log (``type=...`` lines) a line is one record: its first ``type=`` decides.
 - Every event's ``framing`` lists what framed it (``rfc3339,tag=kernel,uptime,audit-prefix``):
   facts, not verdicts, for whoever judges whether a syslog line really came from the kernel.
 
@@ -137,6 +141,7 @@ _LOSS_KINDS = {
     "missed": LossKind.KMSG_GAP,
 }
 _CANDIDATE = re.compile(_fastpath.CANDIDATE)
+_LITERALS = tuple(literal.decode() for literal in _fastpath.LITERALS)
 
 
 class RecordParser:
@@ -211,14 +216,17 @@ class RecordParser:
             line = line[:-1]
         if line.endswith("\r"):
             line = line[:-1]
+        if not any(literal in line for literal in _LITERALS) or _CANDIDATE.search(line) is None:
+            return None
         if len(line) > MAX_LINE:
             raise SkipLine("too-long")
-        if _CANDIDATE.search(line) is None:
-            return None
         if "\x00" in line:
             raise SkipLine("nul-byte")
         framing = split_framing(line, self._families, self._journal)
-        record = _RECORD.search(framing.body)
+        # In auditd's log a line is one record: its first type= decides. Elsewhere a record may
+        # follow other text on the line (a printk line glued to the previous message).
+        find = _RECORD.match if framing.transport is Transport.AUDITD else _RECORD.search
+        record = find(framing.body)
         if record is not None:
             return _record(framing, record)
         named = _TYPENAME.match(framing.body)
