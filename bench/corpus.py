@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import argparse
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "out"
+GENERATOR = 2  # bump when the lines change, so old corpora are written anew
 LINES = 1_000_000
 PROCESSES = [
     ("runc:[2:INIT]", "/"),
@@ -33,8 +34,8 @@ NOISE = [
     "vm CRON[{pid}]: (root) CMD (command -v debian-sa1 > /dev/null && debian-sa1 1 1)",
     "vm kernel: [{up}] EXT4-fs (vda1): re-mounted {a}. Quota mode: none.",
     "vm kernel: [{up}] IPv6: ADDRCONF(NETDEV_CHANGE): veth{a}: link becomes ready",
-    "vm containerd[{pid}]: time=\"2026-11-28T11:00:00Z\" level=info msg=\"shim disconnected\" id={port}",
-    "vm dockerd[{pid}]: time=\"2026-11-28T11:00:00Z\" level=warning msg=\"cleanup warnings\" module=libcontainerd",
+    'vm containerd[{pid}]: time="2026-11-28T11:00:00Z" level=info msg="shim disconnected" id={port}',
+    'vm dockerd[{pid}]: time="2026-11-28T11:00:00Z" level=warning msg="cleanup warnings" module=libnetwork',
 ]
 
 
@@ -43,13 +44,15 @@ def _record(rng: random.Random, serial: int, seconds: float) -> str:
     return (
         f"audit(1795888{seconds:07.3f}:{serial}): auid=4294967295 uid=0 gid=0 ses=4294967295 "
         f'subj=unconfined pid={rng.randrange(1000, 4_000_000)} comm="{comm}" exe="{exe}" sig=0 '
-        f"arch=c000003e syscall={rng.choice(SYSCALLS)} compat=0 ip=0x7f{rng.getrandbits(40):010x} code=0x7ffc0000"
+        f"arch=c000003e syscall={rng.choice(SYSCALLS)} compat=0 ip=0x7f{rng.getrandbits(40):010x} "
+        "code=0x7ffc0000"
     )
 
 
 def _stamp(second: float) -> str:
     whole = int(second)
-    return f"2026-11-28T{whole // 3600 % 24:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}.{int(second % 1 * 1e6):06d}+00:00"
+    clock = f"{whole // 3600 % 24:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+    return f"2026-11-28T{clock}.{int(second % 1 * 1e6):06d}+00:00"
 
 
 def syslog_lines(count: int, density: float, seed: int = 1326) -> Iterator[str]:
@@ -60,7 +63,8 @@ def syslog_lines(count: int, density: float, seed: int = 1326) -> Iterator[str]:
         second += rng.random() * 0.002
         uptime = f"[{second - 17_000:12.6f}]"
         if rng.random() < density:
-            yield f"{_stamp(second)} vm kernel: {uptime} audit: type=1326 {_record(rng, serial, second % 1000)}"
+            record = _record(rng, serial, second % 1000)
+            yield f"{_stamp(second)} vm kernel: {uptime} audit: type=1326 {record}"
         else:
             noise = rng.choice(NOISE).format(
                 pid=rng.randrange(100, 99999), a=rng.randrange(256), b=rng.randrange(256),
@@ -82,9 +86,9 @@ def audit_lines(count: int, density: float = 0.25, seed: int = 1300) -> Iterator
             continue
         stamp = f"audit(1795888{second % 1000:07.3f}:{serial}):"
         event = [
-            f"type=SYSCALL msg={stamp} arch=c000003e syscall=257 success=yes exit=3 a0=ffffff9c a1=7ffd1 a2=0 "
-            f'a3=0 items=1 ppid=1 pid={rng.randrange(100, 99999)} auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 '
-            f'egid=0 sgid=0 fsgid=0 tty=pts0 ses=3 comm="cat" exe="/usr/bin/cat" key="watch"',
+            f"type=SYSCALL msg={stamp} arch=c000003e syscall=257 success=yes exit=3 a0=ffffff9c "
+            f"a1=7ffd1 a2=0 a3=0 items=1 ppid=1 pid={rng.randrange(100, 99999)} auid=0 uid=0 gid=0 euid=0 "
+            'suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=3 comm="cat" exe="/usr/bin/cat" key="watch"',
             f'type=CWD msg={stamp} cwd="/root"',
             f'type=PATH msg={stamp} item=0 name="/etc/passwd" inode=1234 dev=fe:01 mode=0100644 ouid=0 '
             "ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0 cap_frootid=0",
@@ -95,7 +99,7 @@ def audit_lines(count: int, density: float = 0.25, seed: int = 1300) -> Iterator
             written += 1
 
 
-CORPORA = {
+CORPORA: dict[str, Callable[[int], Iterator[str]]] = {
     "syslog-dense.log": lambda n: syslog_lines(n, 1.0),
     "syslog-sparse.log": lambda n: syslog_lines(n, 0.05),
     "audit.log": audit_lines,
@@ -107,7 +111,8 @@ def write(name: str, lines: int, out: Path = OUT) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     path = out / name
     stamp = out / f"{name}.lines"
-    if path.exists() and stamp.exists() and stamp.read_text() == str(lines):
+    version = f"{lines} lines, generator {GENERATOR}"
+    if path.exists() and stamp.exists() and stamp.read_text() == version:
         return path
     with path.open("w", encoding="utf-8") as handle:
         batch: list[str] = []
@@ -118,13 +123,15 @@ def write(name: str, lines: int, out: Path = OUT) -> Path:
                 batch.clear()
         if batch:
             handle.write("\n".join(batch) + "\n")
-    stamp.write_text(str(lines))
+    stamp.write_text(version)
     return path
 
 
 def main() -> int:
     """Write every corpus."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--lines", type=int, default=LINES)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()

@@ -133,25 +133,56 @@ class FastPath:
     def _sparse(
         self, data: bytes, low: int, high: int, out: list[SeccompEvent | LossEvent], slow: _Slow
     ) -> int:
-        lines: dict[int, int] = {}
-        find, rfind = data.find, data.rfind
-        for literal in LITERALS:
-            at = find(literal, low, high)
-            while at >= 0:
-                start = rfind(b"\n", low, at) + 1 or low
-                stop = find(b"\n", at, high)
-                stop = high if stop < 0 else stop
-                lines[start] = stop
-                at = find(literal, stop, high)
-        match = _FAST.match
-        for start in sorted(lines):
-            stop = lines[start]
+        """Candidate lines of ``data[low:high]``, found by literal, each matched or handed on."""
+        lines = self._candidates(data, low, high)
+        match, other, startswith, find = _FAST.match, _OTHER.match, data.startswith, data.find
+        quick = self._families is None
+        others = 0
+        for start, stop in lines:
+            # auditd's SYSCALL, PATH, ... lines: counted without leaving this loop (see _only_another_type)
+            if (
+                quick
+                and startswith(b"type=", start)
+                and not startswith(_SECCOMP_TYPES, start)
+                and stop - start <= MAX_LINE
+                and other(data, start, stop) is not None
+                and find(b"\x00", start, stop) < 0
+            ):
+                others += 1
+                continue
             fast = match(data, start, stop)
             if fast is not None:
                 self._take(fast, data, out, slow)
             else:
                 self._other(data, start, stop, out, slow)
+        if others:
+            slow.stats.skip("other-audit-type", others)
         return len(lines)
+
+    @staticmethod
+    def _candidates(data: bytes, low: int, high: int) -> list[tuple[int, int]]:
+        """(start, stop) of every line in ``data[low:high]`` holding one of LITERALS, in order."""
+        find, rfind = data.find, data.rfind
+        found: list[tuple[int, int]] = []
+        seen: set[int] = set()
+        for index, literal in enumerate(LITERALS):
+            at = find(literal, low, high)
+            while at >= 0:
+                start = rfind(b"\n", low, at) + 1 or low
+                stop = find(b"\n", at, high)
+                stop = high if stop < 0 else stop
+                if index == 0:
+                    found.append((start, stop))
+                elif start not in seen:
+                    seen.add(start)
+                    found.append((start, stop))
+                at = find(literal, stop, high)
+            if index == 0:
+                seen = {start for start, _stop in found}
+                first = len(found)
+        if len(found) != first:
+            found.sort()
+        return found
 
     def _take(
         self, match: re.Match[bytes], data: bytes, out: list[SeccompEvent | LossEvent], slow: _Slow

@@ -546,3 +546,23 @@ def test_count_skipped_for_dropped_lines() -> None:
     events = [event for chunk in chunks for event in parser.feed_chunk(chunk)]
     assert len(events) == 1
     assert (parser.stats.lines, parser.stats.skipped) == (2, {"too-long": 1})
+
+
+def test_dense_chunk_with_gaps_equals_line_path() -> None:
+    """A chunk made mostly of records goes through finditer; the odd lines between are still seen."""
+    lines = [BARE] * 6 + [
+        "noise",
+        "audit: backlog limit exceeded",
+        BARE.replace("1326", "1400"),
+        BARE.replace("uid=0", "uid=x", 1),
+        f'{{"MESSAGE": [{", ".join(str(b) for b in BARE.encode())}], "_TRANSPORT": "kernel"}}',
+        AUDITD,
+        f"node=web1 {AUDITD}\x1dARCH=x86_64",
+    ]
+    data = "\n".join(lines).encode()
+    by_chunk = RecordParser()
+    by_line = RecordParser()
+    expected = [result for line in lines if (result := by_line.feed_line(line)) is not None]
+    assert by_chunk.feed_chunk(data) == expected
+    assert len(expected) == 10
+    assert by_chunk.stats == by_line.stats
