@@ -200,10 +200,7 @@ def test_cli_summary_reports_skipped(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["explain", "--summary", str(negative)]) == 0
     out = capsys.readouterr().out
     assert "lost (printk-suppressed): 1 records, 1 markers" in out
-    assert (
-        "skipped: 4 lines (malformed-number: 2, missing-field: 1, other-audit-type: 1)"
-        in out
-    )
+    assert "skipped: 4 lines (malformed-number: 2, missing-field: 1, other-audit-type: 1)" in out
 
 
 def test_cli_forced_format_notes_skips(capsys: pytest.CaptureFixture[str]) -> None:
