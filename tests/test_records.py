@@ -566,3 +566,15 @@ def test_dense_chunk_with_gaps_equals_line_path() -> None:
     assert by_chunk.feed_chunk(data) == expected
     assert len(expected) == 10
     assert by_chunk.stats == by_line.stats
+
+
+@pytest.mark.parametrize("fmt", list(Format), ids=[fmt.value for fmt in Format])
+def test_every_table_line_mixed_in_one_chunk_reads_as_by_line(fmt: Format) -> None:
+    """All the table lines in one chunk, under each format: the fast path and the general path agree."""
+    tables = [*PARSED, *SKIPPED, *LOSSES, *NOISE]
+    lines = [line for param in tables if (line := str(param.values[0]).rstrip("\r\n"))]
+    lines += [BARE] * len(lines)  # as many records again: the chunk goes down the dense path
+    by_chunk, by_line = RecordParser(fmt), RecordParser(fmt)
+    chunk_results = by_chunk.feed_chunk("\n".join(lines).encode())
+    assert chunk_results == [result for line in lines if (result := by_line.feed_line(line)) is not None]
+    assert by_chunk.stats == by_line.stats
