@@ -106,6 +106,7 @@ class FastPath:
         self._names: dict[bytes, tuple[str, str]] = {}
         self._sig_arch: dict[bytes, tuple[int, ...]] = {}
         self._text: dict[bytes, str | None] = {}
+        self._subjects: dict[bytes, str] = {}
         self._ints: dict[bytes, int] = {}
         self._actions: dict[bytes, Action] = {}
 
@@ -119,13 +120,20 @@ class FastPath:
         if records * 2 < data.count(b"\n"):
             return self._sparse(data, 0, len(data), out, slow)
         examined = last = 0
+        clean = b"\x00" not in data
+        build, stats = self._build, slow.stats
         for match in _FAST.finditer(data):
-            start = match.start()
+            start, stop = match.span()
             if start > last:
                 examined += self._sparse(data, last, start, out, slow)
-            last = match.end() + 1
+            last = stop + 1
             examined += 1
-            self._take(match, data, out, slow)
+            event = build(match) if clean and stop - start <= MAX_LINE else None
+            if event is not None:
+                out.append(event)
+                stats.records += 1
+            else:
+                self._other(data, start, stop, out, slow)
         if last < len(data):
             examined += self._sparse(data, last, len(data), out, slow)
         return examined
@@ -215,15 +223,19 @@ class FastPath:
         """The event of a fast match, or None to let the general path decide (a rare shape)."""
         (kmsg, pri, rfc3339, host, uptime, caller, node, auditd, seconds, serial, ids_raw, subj, pid_raw,
          names_raw, sig_arch_raw, syscall_raw, compat_raw, ip, code, tail) = m.groups()  # fmt: skip
-        key = (kmsg, pri, rfc3339 is not None, host is not None, uptime is not None, caller is not None,
-               node is not None, auditd is not None)  # fmt: skip
+        key = (kmsg, pri, rfc3339, host is None, uptime, caller, node is None, auditd)
         framing = self._facts.get(key)
         if framing is None:
             framing = self._facts[key] = self._facts_of(key)
-        if not framing[2] or (subj is not None and (not subj or _KEY.search(subj))):
+        if not framing[2] or (tail and tail[0] != 0x1D and _KEY.search(tail)):
             return None
-        if tail and tail[0] != 0x1D and _KEY.search(tail):
-            return None
+        subject = None
+        if subj is not None:
+            subject = self._subjects.get(subj)
+            if subject is None:
+                subject = _cached(self._subjects, subj, _subject(subj))
+            if not subject:
+                return None
         ids = self._ids.get(ids_raw)
         if ids is None:
             ids = _cached(self._ids, ids_raw, _ids(ids_raw))
@@ -255,7 +267,7 @@ class FastPath:
             int(serial),
             compat,
             *ids,
-            None if subj is None else self._decode(subj, subject=True),
+            subject,
             pid,
             *names,
             sig_arch[0],
@@ -269,7 +281,14 @@ class FastPath:
         """(transport, facts, allowed by the forced format) of one combination of framing groups."""
         from seccomp_gen._framing import FAMILY_AUDITD, FAMILY_HEADER, FAMILY_KMSG, FAMILY_PRINTK
 
-        kmsg, pri, rfc3339, header, uptime, caller, node, auditd = key
+        kmsg, pri, rfc3339_raw, no_host, uptime_raw, caller_raw, no_node, auditd_raw = key
+        rfc3339, header, uptime, caller = (
+            rfc3339_raw is not None,
+            not no_host,
+            uptime_raw is not None,
+            caller_raw is not None,
+        )
+        node, auditd = not no_node, auditd_raw is not None
         facts: list[str] = []
         if auditd:
             family, transport = FAMILY_AUDITD, Transport.AUDITD
@@ -288,16 +307,13 @@ class FastPath:
             facts += (["uptime"] if uptime else []) + (["caller"] if caller else []) + ["audit-prefix"]
         return transport, ",".join(facts), self._families is None or family in self._families
 
-    def _decode(self, raw: bytes | None, *, subject: bool = False) -> str | None:
-        """Host and subj: text as written (``subj==label`` drops one ``=``, see ``_fields.subj_value``)."""
+    def _decode(self, raw: bytes | None) -> str | None:
+        """A host name, decoded once."""
         if raw is None:
             return None
         text = self._text.get(raw)
         if text is None:
-            text = raw.decode("utf-8", "replace")
-            if subject and text.startswith("=") and len(text) > 1:
-                text = text[1:]
-            _cached(self._text, raw, text)
+            text = _cached(self._text, raw, raw.decode("utf-8", "replace"))
         return text
 
 
@@ -333,6 +349,14 @@ def _sig_arch(raw: bytes) -> tuple[int, ...]:
     sig, _sep, arch = raw.partition(b" arch=")
     number = int(sig)
     return () if number > U32 else (number, int(arch, 16))
+
+
+def _subject(raw: bytes) -> str:
+    """``subj=`` as ``_fields.subj_value`` reads it; empty when the general path must decide."""
+    if not raw or _KEY.search(raw):
+        return ""
+    text = raw.decode("utf-8", "replace")
+    return text[1:] if text.startswith("=") and len(text) > 1 else text
 
 
 def _names(raw: bytes) -> tuple[str, str]:
