@@ -133,5 +133,12 @@ def test_root_blocks_run(workdir: Path) -> None:
     finally:
         if saved is not None:
             kernel.set_rate_limit(saved)
-        for name in ("audit-demo", "fine-demo", "violation-demo", "no-socket-demo"):
+        for name in (
+            "audit-demo-1",
+            "audit-demo-2",
+            "audit-demo-3",
+            "fine-demo",
+            "violation-demo",
+            "no-socket-demo",
+        ):
             subprocess.run(["runc", "delete", "--force", name], capture_output=True, check=False)
