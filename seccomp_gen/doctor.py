@@ -148,7 +148,7 @@ def check_libseccomp(probe: Callable[[], kernel.LibseccompInfo]) -> list[Check]:
         shown = ", ".join(info.missing[:4]) + (", ..." if len(info.missing) > 4 else "")
         detail += f"; unknown to it: {len(info.missing)} newer ({shown})"
         rows.append(
-            Check("libseccomp", Status.WARN, detail, "runc drops names it cannot resolve; upgrade it")
+            Check("libseccomp", Status.WARN, detail, "upgrade libseccomp: runc drops names it cannot resolve")
         )
     else:
         rows.append(Check("libseccomp", Status.OK, detail))

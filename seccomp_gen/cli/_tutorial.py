@@ -69,8 +69,11 @@ def record(
         seccomp-gen record --fix-ratelimit -- python3 -c 'print("hi")'
     """
     from seccomp_gen import kernel, sandbox
+    from seccomp_gen.errors import SandboxError
 
     argv = list(command or [])
+    if not argv:
+        raise SandboxError("no command given (usage: seccomp-gen record -- CMD ARGS...)")
     for warning in sandbox.check_record_preconditions(fix_ratelimit=fix_ratelimit):
         typer.echo(f"warning: {warning}", err=True)
     spec = sandbox.FilterSpec(sandbox.Mode.LOG)
