@@ -99,8 +99,9 @@ def printk_unlimited(enabled: bool) -> Iterator[None]:
 @contextmanager
 def rsyslog() -> Iterator[None]:
     """Make sure rsyslogd runs (start Debian's default configuration in the foreground if not)."""
-    running = subprocess.run(["pgrep", "-x", "rsyslogd"], capture_output=True, check=False).returncode == 0
-    if running:
+    from seccomp_gen.kernel import syslog_daemon
+
+    if syslog_daemon() is not None:
         yield
         return
     proc = subprocess.Popen(["rsyslogd", "-n", "-iNONE"])
