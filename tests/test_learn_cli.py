@@ -1,0 +1,281 @@
+"""`learn` over files, gzip, journald and kmsg text, and `status`/`reset`/`forget`, through the CLI."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from seccomp_gen.cli import main
+from seccomp_gen.cli._learn import _Feedback
+from seccomp_gen.learn import LearnResult, NewSyscall
+from tests._learn_support import TS, counts, kmsg, learn_command, record, syslog, total
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "state.db"
+
+
+def _learn(state: Path, *args: str) -> int:
+    return main(["learn", "--state", str(state), *args])
+
+
+def _log(path: Path, *lines: str) -> Path:
+    with path.open("a") as fh:
+        fh.writelines(lines)
+    return path
+
+
+def test_learning_a_file_twice_changes_nothing(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = _log(
+        tmp_path / "syslog", *(syslog(record(n, serial=0)) for n in range(5))
+    )  # serial 0: no event ids
+    assert _learn(state, str(log)) == 0
+    assert _learn(state, str(log)) == 0
+    assert total(state) == 5
+    assert "Read 0 lines" in capsys.readouterr().err.strip().splitlines()[-1]
+    _log(log, syslog(record(9, serial=0)))
+    assert _learn(state, str(log)) == 0
+    assert total(state) == 6
+
+
+def test_from_start_rereads_but_event_ids_still_deduplicate(state: Path, tmp_path: Path) -> None:
+    log = _log(tmp_path / "syslog", syslog(record(0, serial=7)), syslog(record(1, serial=0)))
+    assert _learn(state, str(log)) == 0
+    assert _learn(state, "--from-start", str(log)) == 0
+    assert counts(state) == {("x86_64", 0, False): 1, ("x86_64", 1, False): 2}  # serial 0 counted again
+
+
+def test_rotated_file_and_its_successor(state: Path, tmp_path: Path) -> None:
+    log = _log(tmp_path / "syslog", syslog(record(0, serial=0)))
+    assert _learn(state, str(log)) == 0
+    _log(log, syslog(record(1, serial=0)))  # written just before rotation
+    log.rename(tmp_path / "syslog.1")
+    _log(log, syslog(record(2, serial=0)))
+    assert _learn(state, str(tmp_path / "syslog.1"), str(log)) == 0
+    assert counts(state) == {("x86_64", n, False): 1 for n in range(3)}
+
+
+def test_copytruncate_rotation_reads_the_new_content(state: Path, tmp_path: Path) -> None:
+    log = _log(tmp_path / "syslog", syslog(record(0, serial=0)), syslog(record(1, serial=0)))
+    assert _learn(state, str(log)) == 0
+    log.write_text(syslog(record(2, serial=0)))
+    assert _learn(state, str(log)) == 0
+    assert counts(state) == {("x86_64", n, False): 1 for n in range(3)}
+
+
+def test_gzip_is_learned_once(state: Path, tmp_path: Path) -> None:
+    gz = tmp_path / "syslog.2.gz"
+    gz.write_bytes(gzip.compress("".join(syslog(record(n, serial=0)) for n in range(4)).encode()))
+    assert _learn(state, str(gz)) == 0
+    assert _learn(state, str(gz)) == 0
+    assert total(state) == 4
+
+
+def test_truncated_gzip_keeps_what_was_read_and_fails(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gz = tmp_path / "cut.gz"
+    body = "".join(syslog(record(n % 300, serial=n + 1)) for n in range(20_000)).encode()
+    whole = gzip.compress(body)
+    gz.write_bytes(whole[: len(whole) * 3 // 4])
+    assert _learn(state, str(gz)) == 2
+    assert "truncated gzip" in capsys.readouterr().err
+    assert 0 < total(state) < 20_000
+
+
+def _journal_entry(text: str, transport: str, cursor: int) -> str:
+    entry = {
+        "MESSAGE": text,
+        "_TRANSPORT": transport,
+        "__CURSOR": f"s=ab;i={cursor}",
+        "__REALTIME_TIMESTAMP": "1",
+    }
+    return json.dumps(entry) + "\n"
+
+
+def test_journald_json_on_stdin_is_trusted_and_other_transports_rejected(state: Path) -> None:
+    stream = _journal_entry(record(0, serial=1), "kernel", 1) + _journal_entry(
+        record(1, serial=2), "syslog", 2
+    )
+    done = subprocess.run(
+        learn_command(state), input=stream.encode(), capture_output=True, timeout=30, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert counts(state) == {("x86_64", 0, True): 1}
+    assert b"1 rejected (journal-other-transport 1)" in done.stderr
+
+
+def test_journal_resumes_after_the_saved_cursor(state: Path, tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    out = tmp_path / "journal.json"
+    fake = bin_dir / "journalctl"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/calls\ncat {out}\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    out.write_text(
+        _journal_entry(record(0, serial=1), "kernel", 1) + _journal_entry(record(1, serial=2), "audit", 2)
+    )
+    for _ in range(2):
+        done = subprocess.run(
+            learn_command(state, "--journal"), env=env, capture_output=True, timeout=30, check=False
+        )
+        assert done.returncode == 0, done.stderr
+    first, second = (tmp_path / "calls").read_text().splitlines()
+    assert "--after-cursor" not in first
+    assert "--after-cursor=s=ab;i=2" in second
+    assert counts(state) == {("x86_64", 0, True): 1, ("x86_64", 1, True): 1}
+
+
+def test_journal_missing_is_a_clear_error(state: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": str(tmp_path)}
+    done = subprocess.run(
+        learn_command(state, "--journal"), env=env, capture_output=True, timeout=30, check=False
+    )
+    assert done.returncode == 2
+    assert done.stderr.decode().startswith("error: cannot read the journal: 'journalctl' not found")
+
+
+def test_kmsg_format_from_a_file_is_untrusted_text(state: Path, tmp_path: Path) -> None:
+    log = _log(tmp_path / "kmsg.txt", kmsg(record(0, serial=1), 10), kmsg(record(3, serial=2), 11))
+    assert _learn(state, str(log)) == 0
+    assert counts(state) == {("x86_64", 0, False): 1, ("x86_64", 3, False): 1}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["/no/such/file"], "no such file", id="missing file"),
+        pytest.param(["/"], "is a directory", id="directory"),
+        pytest.param(["--since", "yesterday-ish", "-"], "neither ISO 8601", id="bad --since"),
+        pytest.param(["--journal", "--kmsg", "--follow"], "one kind at a time", id="follow two kinds"),
+    ],
+)
+def test_bad_requests_are_one_line_errors(
+    state: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _learn(state, *args) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_corrupt_state_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "state.db"
+    bad.write_bytes(b"not sqlite" * 100)
+    assert _learn(bad, "/dev/null") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: cannot use state")
+    assert len(err.splitlines()) == 1
+
+
+def test_filters_and_since_through_the_cli(state: Path, tmp_path: Path) -> None:
+    log = _log(
+        tmp_path / "syslog", syslog(record(0, serial=1, comm="a")), syslog(record(1, serial=2, comm="b"))
+    )
+    since = f"@{int(TS) - 10}"
+    assert _learn(state, "--comm", "b", "--since", since, str(log)) == 0
+    assert counts(state) == {("x86_64", 1, False): 1}
+
+
+def test_status_text_and_json(state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = _log(
+        tmp_path / "syslog",
+        syslog(record(257, serial=1, comm="http-echo", exe="/usr/bin/http-echo")),
+        syslog(record(9999, serial=2)),
+        "2026-11-28T17:48:12+00:00 vm kernel: [1.0] kauditd_printk_skb: 12 callbacks suppressed\n",
+    )
+    assert _learn(state, str(log)) == 0
+    assert "12 records lost (printk-suppressed)" in capsys.readouterr().err
+    assert main(["status", "--state", str(state)]) == 0
+    text = capsys.readouterr().out
+    for expected in (
+        "x86_64",
+        "http-echo",
+        "/usr/bin/http-echo",
+        "x86_64 9999",
+        "printk-suppressed",
+        str(log),
+    ):
+        assert expected in text
+    assert "untrusted only" in text
+    assert main(["status", "--json", "--state", str(state)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["abis"] == [{"abi": "x86_64", "syscalls": 2, "records": 2}]
+    assert doc["unknown_numbers"] == [{"abi": "x86_64", "number": 9999, "name": None, "records": 1}]
+    assert {s["name"] for s in doc["untrusted_only"]} == {"openat", None}
+    assert doc["losses"][0]["records"] == 12
+    assert doc["sources"][0]["key"] == str(log)
+
+
+def test_status_without_state(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "--state", str(tmp_path / "none.db")]) == 2
+    assert "nothing has been learned yet" in capsys.readouterr().err
+
+
+def test_reset_needs_yes_without_a_terminal(state: Path, tmp_path: Path) -> None:
+    log = _log(tmp_path / "syslog", syslog(record(0)))
+    assert _learn(state, str(log)) == 0
+    done = subprocess.run(
+        [*learn_command(state)[:3], "reset", "--state", str(state)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert b"without --yes" in done.stderr
+    assert total(state) == 1
+    assert main(["reset", "--yes", "--state", str(state)]) == 0
+    assert total(state) == 0
+    assert _learn(state, str(log)) == 0  # positions were forgotten too
+    assert total(state) == 1
+
+
+def test_forget(state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = _log(tmp_path / "syslog", syslog(record(0, serial=1)), syslog(record(17, serial=2)))
+    assert _learn(state, str(log)) == 0
+    assert main(["forget", "pread", "--state", str(state)]) == 0  # audit-userspace's name for pread64
+    assert counts(state) == {("x86_64", 0, False): 1}
+    assert main(["forget", "read", "--arch", "i386", "--state", str(state)]) == 1
+    assert main(["forget", "0", "--arch", "amd64", "--state", str(state)]) == 0
+    assert total(state) == 0
+    assert main(["forget", "0", "--state", str(state)]) == 2
+    assert "needs --arch" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_terminal_feedback_names_each_new_syscall() -> None:
+    stream = _Terminal()
+    feedback = _Feedback(stream)
+    feedback.learned(NewSyscall("x86_64", 257, "openat", "http-echo", True))
+    feedback.learned(NewSyscall("x86_64", 999, None, "sh", False))
+    feedback.progress(LearnResult(records=3, learned=2))
+    feedback.clear()
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "+ openat (x86_64) by http-echo"
+    assert lines[1] == "+ unknown(999) (x86_64) by sh  [untrusted source]"
+    assert "records 3 · learned 2" in stream.getvalue()
+
+
+def test_pipe_feedback_is_quiet() -> None:
+    stream = io.StringIO()
+    feedback = _Feedback(stream)
+    feedback.learned(NewSyscall("x86_64", 257, "openat", "http-echo", True))
+    feedback.note("rotated")
+    feedback.progress(LearnResult(records=3))
+    assert stream.getvalue() == ""
