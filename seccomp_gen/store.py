@@ -523,8 +523,13 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     if readonly:
         if not path.exists():
             raise sqlite3.OperationalError("no such file (nothing has been learned yet)")
-        uri = f"file:{_uri_path(path)}?mode=ro"
+        # A read-write connection that refuses writes: as the last one to close it removes the WAL's
+        # -wal and -shm files, which a mode=ro reader would leave behind. mode=ro only when the file
+        # cannot be written.
+        mode = "rw" if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK) else "ro"
+        uri = f"file:{_uri_path(path)}?mode={mode}"
         connection = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        connection.execute("PRAGMA query_only=ON")
     else:
         _create_private(path)
         connection = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)

@@ -67,6 +67,8 @@ def test_main_command_learns_the_example_and_emits_its_profile(
         argv = [str(state) if arg == "example.db" else arg for arg in step]
         assert main(argv) == 0
         outputs.append(capsys.readouterr().out)
+    # Readers close the state the way they found it: no -wal or -shm left in the user's directory.
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["example.db"]
     profile = json.loads(outputs[-1])
     assert profile["defaultAction"] == "SCMP_ACT_ERRNO"
     allowed = {
