@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from seccomp_gen.cli import main
+from tests.realpath import need_kmsg, need_program
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -80,3 +86,89 @@ def test_main_command_learns_the_example_and_emits_its_profile(
     decoded = {json.loads(line)["syscall"] for line in capsys.readouterr().out.splitlines()}
     assert decoded
     assert allowed == decoded
+
+
+# Every other command the README shows, as it runs here: the README's line on the left, what stands in for
+# the parts that belong to the reader's machine on the right (their syslog: the shipped recording; their
+# workload: a script; endless `tail -f`/`--follow`: stopped with SIGINT after a few seconds), the exit
+# status expected, and what the line needs. A README line missing here fails the test below.
+EXAMPLE_SYSLOG = ROOT / "examples" / "recording" / "busybox-http.syslog"
+FOLLOW_STOP = "timeout --preserve-status -s INT 3 "
+SHOWN: dict[str, tuple[str, int, str]] = {
+    "tail -f /var/log/syslog | seccomp-gen learn": ("tail -n +1 syslog | seccomp-gen learn", 0, ""),
+    "seccomp-gen emit --arch x86_64 > profile.json": (
+        "seccomp-gen emit --arch x86_64 > profile.json",
+        0,
+        "state",
+    ),
+    "seccomp-gen learn /var/log/syslog /var/log/syslog.2.gz": ("seccomp-gen learn syslog syslog.2.gz", 0, ""),
+    "journalctl -k -o json | seccomp-gen learn": (
+        "journalctl -k -o json | seccomp-gen learn",
+        0,
+        "journalctl",
+    ),
+    "seccomp-gen learn --journal --follow": (
+        FOLLOW_STOP + "seccomp-gen learn --journal --follow",
+        130,
+        "journalctl",
+    ),
+    "seccomp-gen learn --kmsg --follow": (FOLLOW_STOP + "seccomp-gen learn --kmsg --follow", 130, "kmsg"),
+    "seccomp-gen record -- ./my-workload": ("seccomp-gen record -- ./my-workload", 0, "kmsg"),
+}
+
+
+def _shown_commands() -> list[str]:
+    body = README.read_text(encoding="utf-8").split("\n---\n", 1)[1]
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", body, flags=re.S):
+        for line in block.splitlines():
+            command = line.split("  #", 1)[0].strip()
+            if command:
+                commands.append(command)
+    return commands
+
+
+def test_every_command_the_readme_shows_is_exercised() -> None:
+    assert set(_shown_commands()) == set(SHOWN)
+
+
+@pytest.mark.parametrize("shown", sorted(SHOWN))
+def test_readme_command_runs(shown: str, tmp_path: Path) -> None:
+    command, status, needs = SHOWN[shown]
+    if needs == "journalctl":
+        need_program("journalctl")
+    elif needs == "kmsg":
+        need_kmsg()
+    state = tmp_path / "state.db"
+    env = {
+        **os.environ,
+        "SECCOMP_GEN_STATE": str(state),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    syslog = tmp_path / "syslog"
+    shutil.copyfile(EXAMPLE_SYSLOG, syslog)
+    with (tmp_path / "syslog.2.gz").open("wb") as out:
+        out.write(gzip.compress(EXAMPLE_SYSLOG.read_bytes()))
+    workload = tmp_path / "my-workload"
+    workload.write_text("#!/bin/sh\necho workload ran\n")
+    workload.chmod(0o755)
+    if needs == "state":
+        assert main(["learn", "--state", str(state), str(syslog)]) == 0
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == status, done.stderr
+    assert "Traceback" not in done.stderr
+    if "emit" in command:
+        assert json.loads((tmp_path / "profile.json").read_text())["defaultAction"] == "SCMP_ACT_ERRNO"
+    elif "record" in command:
+        assert "workload ran" in done.stdout
+    if "learn" in command or "record" in command:
+        # What the command read is in the state it was pointed at.
+        assert main(["status", "--json", "--state", str(state)]) == 0
