@@ -19,13 +19,17 @@ transport that claim to be records are rejected outright.
 De-duplication: an event read twice (the same file again with ``--from-start``, or through syslog and
 journald) is recognised by its timestamp and serial and counted once. Records with serial 0 carry no
 identity: they are only protected by source positions, so ``--from-start`` counts them again.
+Loss markers likewise: one whose line carries a stamp is remembered by a digest of the line and
+counted once however often it is read; a bare marker is protected by source positions only.
 """
 
 from __future__ import annotations
 
 import contextlib
 import enum
+import hashlib
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -364,7 +368,11 @@ class Learner:
         count = loss.count
         row = LossRow(loss.kind.value, location, 1, count or 0, int(count is None), loss.timestamp,
                       loss.timestamp, loss.text)  # fmt: skip
-        self.batch.add_loss(row)
+        digest = loss_identity(loss)
+        if digest is None:
+            self.batch.add_loss(row)
+        else:
+            self.batch.identified_losses.append((digest, row))
         self._touch()
         old = self.result.losses.get((loss.kind, location))
         if old is None:
@@ -419,6 +427,23 @@ class Learner:
                 self.result.new_syscalls.append(new)
                 self.reporter.learned(new)
         self.reporter.progress(self.result)
+
+
+# A loss line that carries a stamp of its own (a wall-clock or uptime time, a /dev/kmsg header, a
+# journald entry) is one event: read again, it is the same marker.
+_LOSS_STAMP = re.compile(rb"\d\.\d{3}|\d\d:\d\d:\d\d|^\s*\d+,\d+,\d+[,;]|__CURSOR")
+
+
+def loss_identity(loss: LossEvent) -> str | None:
+    """A digest that names this loss marker across re-reads, or None when its line has no stamp.
+
+    Markers without one (a bare ``kauditd_printk_skb: 5 callbacks suppressed``) cannot be told from
+    the next identical line: like records of serial 0 they are protected by source positions only.
+    """
+    text = loss.text.encode("utf-8", "surrogateescape")
+    if loss.timestamp is None and not _LOSS_STAMP.search(text):
+        return None
+    return hashlib.sha256(f"{loss.kind.value}\0{loss.timestamp}\0".encode() + text).hexdigest()[:32]
 
 
 def _glob_any(value: str | None, patterns: tuple[str, ...]) -> bool:

@@ -4,7 +4,8 @@ What is stored are aggregates, never raw lines: one row per (ABI, syscall number
 trust) with a count, first and last seen and a sample pid; source positions (file offsets, the journald
 cursor, the last /dev/kmsg sequence number); losses by kind and place; counters of skipped, filtered,
 rejected and duplicate records; and the ids (timestamp + serial) of recent events, so one event read
-through two transports is counted once.
+through two transports is counted once, and digests of stamped loss markers, so a re-read file's
+losses are counted once too.
 
 Every write goes through ``Store.write`` with a ``Batch``: one ``BEGIN IMMEDIATE`` transaction, so a
 batch is atomic and two learners on one file take turns (``busy_timeout``) instead of failing.
@@ -24,10 +25,11 @@ from typing import Any
 
 from seccomp_gen.errors import StateError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x53434D50  # "SCMP": marks a file as a seccomp-gen state
 BUSY_TIMEOUT_MS = 30_000
 MAX_EVENT_IDS = 500_000  # dedup memory: the newest ids (by event time) that are kept
+MAX_LOSS_IDS = 100_000  # the same for loss markers (by when they were first written)
 UNKNOWN_ABI = "unknown"  # the ABI of records without arch=
 
 _SCHEMA_V1 = """
@@ -56,7 +58,12 @@ CREATE TABLE counters (
     kind TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (kind, reason)
 );
 """
-_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
+# v2: loss markers that carry a stamp are remembered by a digest of their line, so re-reading a file
+# (--from-start, or a rotated copy under another name) does not count its losses twice.
+_SCHEMA_V2 = """
+CREATE TABLE loss_ids (digest TEXT PRIMARY KEY, seen REAL NOT NULL) WITHOUT ROWID;
+"""
+_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 
 _UPSERT_OBSERVATION = """
 INSERT INTO observations (abi, number, name, comm, exe, action, trusted, count, first_seen, last_seen,
@@ -192,11 +199,19 @@ class Batch:
     aggregates: dict[ObservationKey, Aggregate] = field(default_factory=dict)
     identified: list[IdentifiedRecord] = field(default_factory=list)
     losses: dict[tuple[str, str], LossRow] = field(default_factory=dict)
+    identified_losses: list[tuple[str, LossRow]] = field(default_factory=list)  # (digest, row)
     counters: dict[tuple[str, str], int] = field(default_factory=dict)
     positions: dict[tuple[str, str], Position] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.aggregates or self.identified or self.losses or self.counters or self.positions)
+        return bool(
+            self.aggregates
+            or self.identified
+            or self.losses
+            or self.identified_losses
+            or self.counters
+            or self.positions
+        )
 
     def count(self, kind: str, reason: str, n: int = 1) -> None:
         """Add ``n`` to the counter ``kind``/``reason`` (e.g. ``filtered``/``comm``)."""
@@ -357,10 +372,15 @@ class Store:
                 agg.add(record.timestamp, record.pid)
             db.executemany(_UPSERT_OBSERVATION, [_observation_row(k, a) for k, a in aggregates.items()])
             self._take_back_untrusted(db, upgrades)
-            db.executemany(_UPSERT_LOSS, [_loss_row(row) for row in batch.losses.values()])
+            losses, known_losses = self._fresh_losses(db, batch)
+            db.executemany(_UPSERT_LOSS, [_loss_row(row) for row in losses.values()])
             counters = dict(batch.counters)
             if duplicates:
                 counters[("duplicate", "event-id")] = counters.get(("duplicate", "event-id"), 0) + duplicates
+            if known_losses:
+                counters[("duplicate", "loss-marker")] = (
+                    counters.get(("duplicate", "loss-marker"), 0) + known_losses
+                )
             db.executemany(_UPSERT_COUNTER, [(k, r, n) for (k, r), n in counters.items()])
             db.executemany(_UPSERT_POSITION, [_position_row(p) for p in batch.positions.values()])
             self._set_meta("updated", repr(time.time()))
@@ -406,6 +426,32 @@ class Store:
         return fresh, upgrades, len(records) - len(fresh) - len(upgrades)
 
     @staticmethod
+    def _fresh_losses(db: sqlite3.Connection, batch: Batch) -> tuple[dict[tuple[str, str], LossRow], int]:
+        """The batch's loss rows plus its identified markers the state has not seen; how many it had."""
+        losses = dict(batch.losses)
+        if not batch.identified_losses:
+            return losses, 0
+        digests = list(dict.fromkeys(digest for digest, _ in batch.identified_losses))
+        known: set[str] = set()
+        for start in range(0, len(digests), 500):
+            part = digests[start : start + 500]
+            rows = db.execute(
+                f"SELECT digest FROM loss_ids WHERE digest IN ({', '.join('?' * len(part))})", part
+            )
+            known.update(row[0] for row in rows)
+        fresh = 0
+        now = time.time()
+        for digest, row in batch.identified_losses:
+            if digest in known:
+                continue
+            known.add(digest)
+            fresh += 1
+            db.execute("INSERT INTO loss_ids (digest, seen) VALUES (?, ?)", (digest, now))
+            old = losses.get((row.kind, row.location))
+            losses[(row.kind, row.location)] = row if old is None else _merge_loss(old, row)
+        return losses, len(batch.identified_losses) - fresh
+
+    @staticmethod
     def _take_back_untrusted(db: sqlite3.Connection, upgrades: list[IdentifiedRecord]) -> None:
         """The untrusted observation of each upgraded event loses it (and goes when it reaches 0)."""
         keys = [(*r.key[:5], 0) for r in upgrades]
@@ -421,12 +467,17 @@ class Store:
             ).fetchone()
             if row is not None:
                 db.execute("DELETE FROM event_ids WHERE ts_ms <= ?", (row[0],))
+            row = db.execute(
+                "SELECT seen FROM loss_ids ORDER BY seen DESC LIMIT 1 OFFSET ?", (MAX_LOSS_IDS,)
+            ).fetchone()
+            if row is not None:
+                db.execute("DELETE FROM loss_ids WHERE seen <= ?", (row[0],))
         self._ids_since_prune = 0
 
     def reset(self) -> None:
         """Forget everything learned (the file stays, with its schema)."""
         with self._transaction() as db:
-            for table in ("observations", "event_ids", "positions", "losses", "counters"):
+            for table in ("observations", "event_ids", "positions", "losses", "loss_ids", "counters"):
                 db.execute(f"DELETE FROM {table}")  # fixed table names
             self._set_meta("updated", repr(time.time()))
 

@@ -279,3 +279,39 @@ def test_pipe_feedback_is_quiet() -> None:
     feedback.note("rotated")
     feedback.progress(LearnResult(records=3))
     assert stream.getvalue() == ""
+
+
+def _losses(state: Path) -> dict[tuple[str, str], tuple[int, int]]:
+    from seccomp_gen.store import Store
+
+    with Store.open(state, readonly=True) as store:
+        return {(row.kind, Path(row.location).name): (row.markers, row.records) for row in store.losses()}
+
+
+LOSS_LINES = Path(__file__).parent / "data" / "records" / "captured-losses-syslog.log"
+
+
+def test_losses_of_a_reread_file_are_counted_once(state: Path, tmp_path: Path) -> None:
+    captured = LOSS_LINES.read_text().splitlines(keepends=True)
+    suppressed = [int(line.split("kauditd_printk_skb: ")[1].split()[0]) for line in captured]
+    log = _log(tmp_path / "syslog", *captured, syslog(record(0, serial=3)))
+    assert _learn(state, str(log)) == 0
+    expected = {("printk-suppressed", "syslog"): (len(captured), sum(suppressed))}
+    assert _losses(state) == expected
+    assert _learn(state, "--from-start", str(log)) == 0  # the same markers again
+    assert _losses(state) == expected
+    log.rename(tmp_path / "syslog.1")  # a rotated copy read under its new name, from the start
+    assert _learn(state, "--from-start", str(tmp_path / "syslog.1")) == 0
+    assert sum(records for _, records in _losses(state).values()) == sum(suppressed)
+    _log(tmp_path / "syslog.1", syslog("kauditd_printk_skb: 7 callbacks suppressed"))  # a new marker
+    assert _learn(state, str(tmp_path / "syslog.1")) == 0
+    assert sum(records for _, records in _losses(state).values()) == sum(suppressed) + 7
+
+
+def test_losses_without_a_stamp_are_protected_by_positions_only(state: Path, tmp_path: Path) -> None:
+    log = _log(tmp_path / "bare.log", "kauditd_printk_skb: 5 callbacks suppressed\n")
+    assert _learn(state, str(log)) == 0
+    assert _learn(state, str(log)) == 0  # the position: nothing new
+    assert _losses(state) == {("printk-suppressed", "bare.log"): (1, 5)}
+    assert _learn(state, "--from-start", str(log)) == 0  # nothing tells this line from a new one
+    assert _losses(state) == {("printk-suppressed", "bare.log"): (2, 10)}

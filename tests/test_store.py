@@ -264,3 +264,27 @@ def test_partial_upgrade_keeps_the_rest_untrusted(state: Path) -> None:
         store.write(Batch(identified=[_trust(1, False), _trust(2, False)]))
         store.write(Batch(identified=[_trust(2, True)]))
         assert [(o.trusted, o.count) for o in store.observations()] == [(False, 1), (True, 1)]
+
+
+def test_a_version_1_state_is_migrated_and_keeps_what_it_learned(tmp_path: Path) -> None:
+    from seccomp_gen.store import _SCHEMA_V1
+
+    state = tmp_path / "v1.db"
+    db = sqlite3.connect(state)
+    db.executescript(_SCHEMA_V1)
+    db.execute(
+        "INSERT INTO observations VALUES ('x86_64', 257, 'openat', 'cat', '/bin/cat', 'LOG', 1, 3, 1, 2, 9)"
+    )
+    db.execute("PRAGMA application_id=0x53434D50")
+    db.execute("PRAGMA user_version=1")
+    db.commit()
+    db.close()
+    with Store.open(state) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert [(o.name, o.count) for o in store.observations()] == [("openat", 3)]
+        batch = Batch()
+        batch.identified_losses.append(("d1", LossRow("printk-suppressed", "f", 1, 4, 0)))
+        store.write(batch)
+        store.write(batch)  # the same marker again
+        assert [(r.markers, r.records) for r in store.losses()] == [(1, 4)]
+        assert store.counters()[("duplicate", "loss-marker")] == 1
