@@ -155,3 +155,62 @@ def test_pipe_stays_responsive_when_the_writer_is_slow(tmp_path: Path) -> None:
         tail.wait(timeout=10)
         _, err = learner.communicate(timeout=15)
     assert learner.returncode == 0, err
+
+
+FOLLOW_WITHIN = 2.0  # followed files are polled every 0.25 s, and the batch is written 0.5 s later
+
+
+def _append(path: Path, *lines: str) -> None:
+    with path.open("a") as fh:
+        fh.writelines(lines)
+
+
+def test_follow_reads_a_growing_file_through_rotation_and_truncation(tmp_path: Path) -> None:
+    """``learn --follow FILE`` is ``tail -F``: growth, rename-and-recreate and copytruncate are all read."""
+    state = tmp_path / "state.db"
+    log = tmp_path / "syslog"
+    _append(log, syslog(record(0, serial=0)))
+    proc = subprocess.Popen(learn_command(state, "--follow", str(log)), stderr=subprocess.PIPE)
+    numbers: set[int] = set()
+
+    def learned(*new: int) -> None:
+        numbers.update(new)
+        expected = {("x86_64", n, False): 1 for n in numbers}
+        assert wait_for(lambda: counts(state) == expected, FOLLOW_WITHIN), (counts(state), expected)
+
+    try:
+        assert wait_for(lambda: state_ready(state), 15)
+        learned(0)
+        second = syslog(record(2, serial=0))
+        _append(log, syslog(record(1, serial=0)), second[:50])  # a record cut mid-line ...
+        learned(1)
+        _append(log, second[50:])  # ... is read once its newline is there
+        learned(2)
+        _append(log, syslog(record(3, serial=0)))  # written just before rotation ...
+        log.rename(tmp_path / "syslog.1")
+        learned(3)  # ... is read from the renamed file
+        time.sleep(0.6)  # a while with no file at the path
+        _append(log, syslog(record(4, serial=0)), syslog(record(5, serial=0)))
+        learned(4, 5)
+        log.write_text(syslog(record(6, serial=0)))  # copytruncate: the same inode, shorter
+        learned(6)
+        _append(log, syslog(record(7, serial=0)))
+        learned(7)
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err
+    with Store.open(state, readonly=True) as store:
+        [position] = store.positions("file")
+        skipped = store.counters()
+    assert (position.inode, position.offset) == (log.stat().st_ino, log.stat().st_size)
+    assert not any(kind == "skipped" for kind, _ in skipped)  # the cut record was not taken for garbage
+    # The next run resumes at the saved position: nothing is read twice.
+    done = subprocess.run(learn_command(state, str(log)), capture_output=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    assert counts(state) == {("x86_64", n, False): 1 for n in range(8)}
