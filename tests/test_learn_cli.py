@@ -315,3 +315,53 @@ def test_losses_without_a_stamp_are_protected_by_positions_only(state: Path, tmp
     assert _losses(state) == {("printk-suppressed", "bare.log"): (1, 5)}
     assert _learn(state, "--from-start", str(log)) == 0  # nothing tells this line from a new one
     assert _losses(state) == {("printk-suppressed", "bare.log"): (2, 10)}
+
+
+def _journal_entries() -> list[dict[str, str]]:
+    import shutil
+
+    exe = shutil.which("journalctl")
+    if exe is None:
+        pytest.skip("journalctl is not installed")
+    done = subprocess.run(
+        [exe, "-o", "json", "--no-pager", "_TRANSPORT=kernel", "_TRANSPORT=audit"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    entries = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    seccomp = [e for e in entries if isinstance(e.get("MESSAGE"), str) and "syscall=" in e["MESSAGE"]]
+    if done.returncode != 0 or not seccomp:
+        # Not need(): a host without journald (or whose journal holds no seccomp records) is normal;
+        # the journalctl protocol itself is covered by the fake-journalctl tests above.
+        pytest.skip("the journal of this host holds no seccomp records of the kernel or audit transport")
+    return entries
+
+
+def test_real_journal_is_read_trusted_and_resumed(state: Path) -> None:
+    """This host's own journal through the real journalctl: what it holds is learned once, trusted."""
+    import re
+
+    entries = _journal_entries()
+    wanted = {
+        int(m.group(1))
+        for e in entries
+        if isinstance(e.get("MESSAGE"), str) and "arch=c000003e" in e["MESSAGE"]
+        for m in [re.search(r" syscall=(\d+) ", e["MESSAGE"])]
+        if m is not None
+    }
+    first = subprocess.run(learn_command(state, "--journal"), capture_output=True, timeout=120, check=False)
+    assert first.returncode == 0, first.stderr
+    assert b"Traceback" not in first.stderr
+    learned = counts(state)
+    assert {number for abi, number, _ in learned if abi in ("x86_64", "x32")} == wanted  # one AUDIT_ARCH
+    assert all(trusted for _, _, trusted in learned)  # the kernel and audit transports are trusted
+    from seccomp_gen.store import Store
+
+    with Store.open(state, readonly=True) as store:
+        [position] = store.positions("journal")
+    assert position.cursor == entries[-1]["__CURSOR"]
+    again = subprocess.run(learn_command(state, "--journal"), capture_output=True, timeout=120, check=False)
+    assert again.returncode == 0, again.stderr
+    assert "Read 0 lines" in again.stderr.decode()  # resumed after the saved cursor
+    assert counts(state) == learned
