@@ -183,11 +183,15 @@ def journal_json(line: str) -> Framing:
     transport = _JOURNAL_TRANSPORTS.get(name, Transport.JOURNAL_OTHER) if isinstance(name, str) else None
     host = entry.get("_HOSTNAME")
     audit_type = entry.get("_AUDIT_TYPE")
+    facts = ("json", f"transport={name}" if isinstance(name, str) else "transport=?")
+    facility = entry.get("SYSLOG_FACILITY")  # journald's kernel transport: the kmsg record's facility
+    if isinstance(facility, str) and facility.isdigit() and len(facility) <= 3:
+        facts = (*facts, f"facility={facility}")
     return Framing(
         transport or Transport.JOURNAL_OTHER,
         message,
         host if isinstance(host, str) else None,
-        ("json", f"transport={name}" if isinstance(name, str) else "transport=?"),
+        facts,
         _usec(entry.get("__REALTIME_TIMESTAMP")),
         _audit_stamp(entry) if transport is Transport.JOURNAL_AUDIT else None,
         audit_type if isinstance(audit_type, str) else None,

@@ -14,7 +14,9 @@ what was learned and where reading stopped are saved together.
 Trust: the kernel and audit transports of journald, /dev/kmsg and auditd's own log (a root-owned file
 that only root can write) are trusted. Syslog text, stdin text and anything else is untrusted: any
 local user can put a line that looks like a kernel record into syslog. Journald entries of another
-transport that claim to be records are rejected outright.
+transport that claim to be records are rejected outright, and so are records whose framing claims
+the kernel but shows what the kernel never writes (``seccomp_gen.trust``: counted as
+``rejected``/``suspected-forgery``).
 
 De-duplication: an event read twice (the same file again with ``--from-start``, or through syslog and
 journald) is recognised by its timestamp and serial and counted once. Records with serial 0 carry no
@@ -55,6 +57,7 @@ from seccomp_gen.sources import (
     is_gzip,
 )
 from seccomp_gen.store import UNKNOWN_ABI, Aggregate, Batch, IdentifiedRecord, LossRow, ObservationKey, Store
+from seccomp_gen.trust import SUSPECTED_FORGERY, forgery_suspicion
 
 FLUSH_INTERVAL = 0.5
 BATCH_RECORDS = 100_000
@@ -216,16 +219,24 @@ def trust_of(kind: SourceKind, event: SeccompEvent, *, root_owned: bool = False)
     whoever wrote the line; /dev/kmsg only the kernel writes; auditd's log is trusted when read from a
     root-owned file nobody else can write. Text framings (syslog, ``journalctl -o short``, a
     ``kernel:`` or ``audit[PID]:`` tag) can be forged by any local user with ``logger``: untrusted.
+    journald JSON is trusted from the journal itself, from stdin (``journalctl -o json |``) and from
+    a root-owned file. Forgery heuristics (``seccomp_gen.trust``) are applied after this.
     """
     transport = event.transport
     if transport is Transport.JOURNAL_OTHER:
         return None
     if kind is SourceKind.KMSG:
         return True
+    files = (SourceKind.FILE, SourceKind.GZIP)
     if transport in (Transport.JOURNAL_KERNEL, Transport.JOURNAL_AUDIT):
-        return kind is SourceKind.JOURNAL or "json" in event.framing.split(",")
+        if kind is SourceKind.JOURNAL:
+            return True
+        is_json = "json" in event.framing.split(",")
+        # `journalctl -o json | seccomp-gen learn`: stdin is the user's pipe. A JSON file counts
+        # only when root-owned (like audit.log): anyone can write a file of made-up entries.
+        return is_json and (kind is SourceKind.STDIN or (root_owned and kind in files))
     if transport is Transport.AUDITD:
-        return root_owned and kind in (SourceKind.FILE, SourceKind.GZIP)
+        return root_owned and kind in files
     return False
 
 
@@ -305,6 +316,11 @@ class Learner:
         if trusted is None:
             self._count("rejected", "journal-other-transport", self.result.rejected)
             return
+        suspicion = forgery_suspicion(event)
+        if suspicion is not None:  # see seccomp_gen.trust: certain signs, so rejected, not kept untrusted
+            self._count("rejected", SUSPECTED_FORGERY, self.result.rejected)
+            self._warn_once(f"rejected a record in {source.name} as a suspected forgery: {suspicion}")
+            return
         reason = self._filtered_by(event)
         if reason is not None:
             self._count("filtered", reason, self.result.filtered)
@@ -333,6 +349,10 @@ class Learner:
             path = getattr(source, "path", None)
             owned = self._root_owned[id(source)] = isinstance(path, Path) and _root_owned(path)
         return owned
+
+    def _warn_once(self, text: str) -> None:
+        if text not in self.result.warnings:
+            self.result.warnings.append(text)
 
     def _count(self, kind: str, reason: str, into: dict[str, int]) -> None:
         into[reason] = into.get(reason, 0) + 1

@@ -33,7 +33,9 @@ Decisions worth knowing:
   journald wrote as an array of bytes; anything else is noise without further work.
 - In auditd's log (``type=...`` lines) a line is one record: its first ``type=`` decides.
 - Every event's ``framing`` lists what framed it (``rfc3339,tag=kernel,uptime,audit-prefix``):
-  facts, not verdicts, for whoever judges whether a syslog line really came from the kernel.
+  facts, not verdicts, for whoever judges whether a syslog line really came from the kernel
+  (``seccomp_gen.trust``). ``auditd-form`` marks a record outside auditd's log spelled the way
+  only auditd spells it (``type=SECCOMP msg=audit(``); ``facility=N`` a journald entry's facility.
 
 Memory: ``feed_chunk`` holds one chunk; lines longer than ``MAX_LINE`` are skipped (``too-long``).
 ``seccomp_gen.lines`` cuts a byte stream into bounded chunks for it, so a 100 MB line without a
@@ -122,6 +124,7 @@ _INTERPRETED_STAMP = re.compile(r"[^:]*\d\d:\d\d:\d\d(?:\.\d+)?:(\d{1,10})")
 _SECCOMP_REASON = re.compile(r' reason="?seccomp"? ')
 _SECCOMP_TYPES = frozenset({"1326", "SECCOMP"})
 _ABEND_TYPES = frozenset({"1701", "ANOM_ABEND"})
+_NAMED_TYPES = frozenset({"SECCOMP", "ANOM_ABEND"})
 _LOSS = re.compile(
     r"kauditd_printk_skb: (?P<printk>\d{1,24}) callbacks suppressed"
     r"|(?P<limit>audit: printk limit exceeded)"
@@ -252,6 +255,8 @@ def _record(framing: Framing, record: re.Match[str]) -> SeccompEvent:
         facts.append("audit-prefix")
     if record.start() != 0:
         facts.append("mid-line")
+    if framing.transport is not Transport.AUDITD and (kind in _NAMED_TYPES or "msg=" in record.group(0)):
+        facts.append("auditd-form")  # the kernel's printk says `type=1326 audit(`, auditd `type=SECCOMP msg=`
     stamp = _STAMP.fullmatch(record.group(3))
     if stamp is not None:
         serial = _fields.u32(stamp.group(2))

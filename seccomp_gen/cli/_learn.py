@@ -15,6 +15,7 @@ import typer
 from seccomp_gen.cli._common import StateOption, parse_time, state_path
 from seccomp_gen.errors import SeccompGenError, StateError
 from seccomp_gen.records import Format
+from seccomp_gen.trust import SUSPECTED_FORGERY
 
 if TYPE_CHECKING:
     from seccomp_gen.learn import LearnResult, LossReport, NewSyscall
@@ -285,6 +286,12 @@ def _status_lines(s: StateSummary) -> list[str]:
         lines += [
             f"  {u.name or u.number} ({u.abi}): {_plural(u.records, 'record')}" for u in s.untrusted_only
         ]
+    forged = s.counters.get(("rejected", SUSPECTED_FORGERY), 0)
+    if forged:
+        lines.append(
+            f"suspected forgeries: {_plural(forged, 'record')} rejected (lines claiming to be the kernel's "
+            "with signs the kernel never writes; see seccomp_gen.trust)"
+        )
     counted = {k: n for k, n in s.counters.items() if n}
     if counted:
         lines.append(

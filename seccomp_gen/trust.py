@@ -1,0 +1,118 @@
+"""Cheap tests that catch a record forged to look like the kernel's, from its framing facts alone.
+
+Trust itself is decided by where a record came from (``seccomp_gen.learn.trust_of``): syslog text is
+never trusted, because any local user can write ``logger -t kernel 'audit: type=1326 ...'``. These
+heuristics go one step further and *reject* a record whose framing claims the kernel wrote it while
+showing something the kernel, rsyslog's imklog and journald never produce. Each rests on how those
+programs work, not on statistics, so no real kernel line of any framing the parser reads is
+rejected (tests/test_forgery.py checks every captured and real-world line we have):
+
+- ``kernel[PID]:``: the kernel has no pid; imklog and journald tag its lines ``kernel:``. A pid
+  is what ``logger -i`` or a program's own syslog(3) call adds.
+- a facility other than kern (0) on a line that claims the kernel: ``<13>`` in front of a syslog or
+  printk line, ``13,...;`` in /dev/kmsg, ``SYSLOG_FACILITY=1`` from journald's kernel transport.
+  The kernel sets facility 0 on its own messages and forces LOG_USER on anything user space writes
+  to /dev/kmsg (kernel/printk/printk.c, devkmsg_write), and rsyslog's imuxsock turns a local
+  program's kern facility into user: so such a record was written by a program.
+- auditd's spelling under a kernel claim: the kernel prints ``audit: type=1326 audit(TS:SERIAL):``;
+  ``type=SECCOMP msg=audit(``, auditd's enrichment and ``ausearch -i`` names exist only in auditd's
+  output, so a ``kernel:`` line carrying them was copied from there.
+- journald's audit-transport spelling (``SECCOMP auid=...``) under a kernel claim.
+
+Such records are **rejected and counted** (``rejected``/``suspected-forgery`` in the state's
+counters, shown by ``learn`` and ``status``) rather than kept as untrusted: each test is certain,
+and an untrusted record still widens the default profile (with a warning), which a known forgery
+must not. A forger who copies the kernel's framing exactly (``kernel: [ 1234.567890] audit: ...``)
+is not caught here: that line stays *untrusted*, so ``emit`` warns about every syscall it alone
+adds and ``emit --trusted-only`` leaves it out. Only sources a user cannot write to are trusted:
+/dev/kmsg, journald's own fields, a root-owned audit.log.
+
+What is *not* used, on purpose: a syslog ``kernel:`` line without the kernel's ``[uptime]`` stamp
+(``journalctl -o short`` prints real kernel lines that way, and rsyslog's imklog may drop it), a
+record in the middle of a line (console logs interleave), a missing ``audit:`` prefix (kernels
+before 3.16 printed none), the header's time against the record's (clocks step).
+"""
+
+from __future__ import annotations
+
+from seccomp_gen.events import SeccompEvent, Transport
+
+SUSPECTED_FORGERY = "suspected-forgery"  # the ``rejected`` counter's reason
+
+# Facts by which a line says the kernel wrote it (see seccomp_gen._framing).
+_KERNEL_TAGS = frozenset({"tag=kernel", "tag=kernel[pid]", "kmsg", "transport=kernel"})
+_PRINTK_FACTS = frozenset({"uptime", "caller", "dmesg-time"})  # a bare line framed the way printk does
+_AUDITD_ONLY = {
+    "auditd-form": "it is spelled the way auditd's log spells records (`type=SECCOMP msg=audit(`), "
+    "not the kernel's `audit: type=1326 audit(`",
+    "enriched": "it carries auditd's enrichment (UID=... after the record), which the kernel never prints",
+    "interpreted": "it carries `ausearch -i` names, which the kernel never prints",
+    "typename": "it is spelled the way journald's audit transport spells records (`SECCOMP auid=`)",
+}
+_PRIORITY_PREFIXES = ("pri=", "kmsg-prio=")
+
+_CACHE_MAX = 1024  # a log holds few distinct framings; a forged one must not grow this without bound
+_verdicts: dict[tuple[Transport, str], str | None] = {}
+
+
+def forgery_suspicion(event: SeccompEvent) -> str | None:
+    """Why ``event`` cannot have come from the kernel the way its framing claims; None when it can.
+
+    A ``str`` names the reason in words, for a warning. Cheap: one dictionary look-up per record
+    (the verdict depends only on the transport and the framing facts, and a log has few of those).
+    """
+    key = (event.transport, event.framing)
+    try:
+        return _verdicts[key]
+    except KeyError:
+        pass
+    verdict = judge_framing(event.transport, event.framing)
+    if len(_verdicts) >= _CACHE_MAX:
+        _verdicts.clear()
+    _verdicts[key] = verdict
+    return verdict
+
+
+def claims_kernel(transport: Transport, facts: frozenset[str]) -> bool:
+    """Whether a line's framing says the kernel wrote it (a ``kernel:`` tag, /dev/kmsg, printk's look)."""
+    if facts & _KERNEL_TAGS or transport in (Transport.KMSG, Transport.JOURNAL_KERNEL):
+        return True
+    if transport is not Transport.PRINTK:
+        return False
+    return bool(facts & _PRINTK_FACTS) or any(fact.startswith("pri=") for fact in facts)
+
+
+def judge_framing(transport: Transport, framing: str) -> str | None:
+    """``forgery_suspicion`` without the cache: the facts of one framing, judged."""
+    facts = frozenset(framing.split(",")) if framing else frozenset()
+    if "tag=kernel[pid]" in facts:
+        return "its `kernel[PID]:` tag has a pid, and the kernel has none (`logger -i` writes such tags)"
+    if not claims_kernel(transport, facts):
+        return None
+    facility = _facility(facts)
+    if facility:
+        return (
+            f"it claims the kernel but has syslog facility {facility}; the kernel's own messages have "
+            "facility 0 (kern), and what programs write gets another"
+        )
+    for fact, why in _AUDITD_ONLY.items():
+        if fact in facts:
+            return f"it claims the kernel but {why}"
+    return None
+
+
+def _facility(facts: frozenset[str]) -> int:
+    """The syslog facility the facts state (``pri=13`` → 1, ``facility=1`` → 1), 0 when none."""
+    for fact in facts:
+        if fact.startswith(_PRIORITY_PREFIXES):
+            value = fact.partition("=")[2]
+            if value.isdigit():
+                return int(value) >> 3
+        elif fact.startswith("facility="):
+            value = fact.partition("=")[2]
+            if value.isdigit():
+                return int(value)
+    return 0
+
+
+__all__ = ["SUSPECTED_FORGERY", "claims_kernel", "forgery_suspicion", "judge_framing"]
