@@ -183,7 +183,7 @@ def journal_json(line: str) -> Framing:
     transport = _JOURNAL_TRANSPORTS.get(name, Transport.JOURNAL_OTHER) if isinstance(name, str) else None
     host = entry.get("_HOSTNAME")
     audit_type = entry.get("_AUDIT_TYPE")
-    facts = ("json", f"transport={name}" if isinstance(name, str) else "transport=?")
+    facts: tuple[str, ...] = ("json", f"transport={name}" if isinstance(name, str) else "transport=?")
     facility = entry.get("SYSLOG_FACILITY")  # journald's kernel transport: the kmsg record's facility
     if isinstance(facility, str) and facility.isdigit() and len(facility) <= 3:
         facts = (*facts, f"facility={facility}")
