@@ -345,11 +345,21 @@ class Store:
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error:
+                self._rollback()
+                raise
         except sqlite3.Error as exc:
             raise StateError(f"cannot write state {str(self.path)!r}: {_describe(exc)}") from None
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (it does after SQLITE_FULL and I/O errors)."""
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
 
     def _set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
@@ -577,8 +587,14 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
         # A read-write connection that refuses writes: as the last one to close it removes the WAL's
         # -wal and -shm files, which a mode=ro reader would leave behind. mode=ro only when the file
         # cannot be written.
-        mode = "rw" if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK) else "ro"
+        writable_dir = os.access(path.parent, os.W_OK) and not _read_only_fs(path.parent)
+        mode = "rw" if os.access(path, os.W_OK) and writable_dir else "ro"
         uri = f"file:{_uri_path(path)}?mode={mode}"
+        if not writable_dir and not Path(f"{path}-wal").exists():
+            # A WAL database needs its -shm file, which nobody can create in this directory; without
+            # a -wal file nobody is writing it either (a writer would need the same directory), so
+            # it is read as an immutable file.
+            uri += "&immutable=1"
         connection = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
         connection.execute("PRAGMA query_only=ON")
     else:
@@ -586,6 +602,14 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
         connection = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     return connection
+
+
+def _read_only_fs(directory: Path) -> bool:
+    """The directory's file system is mounted read-only (``os.access`` says writable to root)."""
+    try:
+        return bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def _uri_path(path: Path) -> str:
@@ -607,6 +631,11 @@ def _create_private(path: Path) -> None:
             ) from None
     if path.is_dir():
         raise sqlite3.OperationalError("it is a directory")
+    if _read_only_fs(parent) or not os.access(parent, os.W_OK | os.X_OK):
+        raise sqlite3.OperationalError(
+            f"its directory {str(parent)!r} is read-only (learning writes a journal file beside the "
+            "state); use a writable --state, or read it with status/emit"
+        )
     if not path.exists():
         try:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
@@ -620,6 +649,8 @@ def _describe(exc: sqlite3.Error) -> str:
         return f"{text} (the file is corrupt or not a seccomp-gen state)"
     if "readonly" in text or "unable to open" in text:
         return f"{text} (check the permissions of the file and its directory)"
+    if "full" in text:
+        return f"{text} (free some space on its file system; what was learned before is kept)"
     return text
 
 
