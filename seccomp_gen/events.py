@@ -37,7 +37,7 @@ class LossKind(enum.Enum):
     KMSG_OVERWRITTEN = "kmsg-overwritten"  # EPIPE reading /dev/kmsg: the ring buffer wrapped
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SeccompEvent:
     """One seccomp audit record (type 1326 / SECCOMP), fields as the kernel printed them.
 

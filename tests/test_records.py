@@ -578,3 +578,121 @@ def test_every_table_line_mixed_in_one_chunk_reads_as_by_line(fmt: Format) -> No
     chunk_results = by_chunk.feed_chunk("\n".join(lines).encode())
     assert chunk_results == [result for line in lines if (result := by_line.feed_line(line)) is not None]
     assert by_chunk.stats == by_line.stats
+
+
+RFC3339_HEAD = "2026-11-28T11:00:00.468493+00:00 vm1 kernel: [22675.017521] "
+
+
+@pytest.mark.parametrize(
+    "variants",
+    [
+        pytest.param(
+            [f"Jul {day} 15:37:40 h kernel: {BARE}" for day in (" 6", "16", "36", "46", "06", "99")],
+            id="rfc3164 days (first digit 0-3 only)",
+        ),
+        pytest.param(
+            [f"{RFC3339_HEAD.replace('vm1', host)}{BARE}" for host in ("vm1", "vm2", "a0", "v")], id="hosts"
+        ),
+        pytest.param([f"<{pri}>[  270.853767] {BARE}" for pri in (5, 6, 12, 1234)], id="PRI values"),
+        pytest.param([f"{level},27,2267,-;{BARE}" for level in (5, 6, 14, 12345)], id="kmsg levels"),
+        pytest.param(
+            [f"node={node} {AUDITD}" for node in ("web1", "web2", "w 1", "audit(x")]
+            + [f"{AUDITD}\x1dARCH=x86_64"],
+            id="auditd nodes",
+        ),
+        pytest.param(
+            [
+                BARE.replace(":574)", f":{serial})")
+                for serial in (0, 4294967295, 4294967296, 99999999999, "5x")
+            ],
+            id="serials",
+        ),
+        pytest.param(
+            [
+                BARE.replace("1625740283.502", stamp)
+                for stamp in ("1.000", "12.5", "1.0001", "123456789012345678901.000")
+            ],
+            id="stamps",
+        ),
+        pytest.param(
+            [
+                BARE.replace("pid=4709", f"pid={pid}")
+                for pid in (1, 2147483647, 2147483648, "12345678901", "0" * 20 + "1", "-1", "1x")
+            ],
+            id="pids",
+        ),
+        pytest.param(
+            [
+                BARE.replace("0x7f3c012e467b", ip)
+                for ip in ("0x0", "0xffffffffffffffff", "0x1ffffffffffffffff", "0xAB", "0x0x1", "0x", "0x1_0")
+            ],
+            id="ips",
+        ),
+        pytest.param(
+            [
+                BARE.replace("ses=4294967295", f"ses=4294967295 subj={subj}")
+                for subj in ("unconfined", "=lbl (enforce)", "a pid=1 b", "x ip=0x1", "a\x1db")
+            ],
+            id="subjects",
+        ),
+        pytest.param(
+            [
+                BARE.replace("code=0x7ffc0000", f"code={code}")
+                for code in (
+                    "0x50001",
+                    "0x7ffc0000ARCH=x86_64",
+                    "0x7ffc0000 extra",
+                    "0x7ffc0000\r",
+                    "0x123456789",
+                )
+            ],
+            id="codes",
+        ),
+        pytest.param(
+            [
+                BARE.replace('comm="sh"', f"comm={comm}")
+                for comm in ('"a b"', "736", "7368", '"s"h"', '"sh" pid=1')
+            ],
+            id="comms",
+        ),
+    ],
+)
+def test_record_variants_in_a_dense_chunk_read_as_by_line(variants: list[str]) -> None:
+    """Records whose repeating parts (framing, ids, comm..compat, code) are the same but whose varying
+    parts differ, or the reverse, all in one chunk: each reads exactly as the general path reads it.
+    """
+    lines = [line for variant in variants for line in (variant, BARE, variant)]
+    by_chunk, by_line = RecordParser(), RecordParser()
+    chunk_results = by_chunk.feed_chunk("\n".join(lines).encode())
+    assert chunk_results == [result for line in lines if (result := by_line.feed_line(line)) is not None]
+    assert by_chunk.stats == by_line.stats
+    assert by_line.stats.records > len(lines) // 3  # the table holds records, not only rejects
+
+
+@pytest.mark.parametrize("fmt", [Format.AUTO, Format.AUDITD, Format.SYSLOG], ids=lambda fmt: fmt.value)
+def test_auditd_other_types_in_a_dense_chunk_read_as_by_line(fmt: Format) -> None:
+    """auditd's SYSCALL/PATH/... lines are counted by the shape of their head: exactly the lines the
+    general path calls ``other-audit-type``, under every format.
+    """
+    others = [
+        "type=SYSCALL msg=audit(1625740283.502:574): arch=c000003e syscall=257 success=yes",
+        "type=1300 msg=audit(1625740283.502:574): arch=c000003e",
+        "type=PROCTITLE audit(1.000:5): proctitle=6361",
+        "type=CWD msg=audit(1.000:5) : cwd=/",
+        "type=CWD msg=audit(1.000:5)",
+        "type=CWD msg=audit(1.0(0:5): cwd=/",
+        "type=X msg=audit(1.000:5)): x",
+        "type=SYSCALLé msg=audit(1.000:5): x",
+        'type=ANOM_ABEND msg=audit(1.000:5): auid=0 reason="memory violation"',
+        "type=" + "T" * 33 + " msg=audit(1.000:5): x",
+        "type=PATH msg=audit(" + "1" * 65 + "): x",
+        "type=PATH msg=audit(1.000:5): " + "x" * MAX_LINE,
+        "type=PATH msg=audit(1.000:5): " + "x" * (MAX_LINE - 30),
+    ]
+    lines = [line for other in others for line in (other, AUDITD)]
+    by_chunk, by_line = RecordParser(fmt), RecordParser(fmt)
+    chunk_results = by_chunk.feed_chunk("\n".join(lines).encode())
+    assert chunk_results == [result for line in lines if (result := by_line.feed_line(line)) is not None]
+    assert by_chunk.stats == by_line.stats
+    if fmt is not Format.SYSLOG:
+        assert by_line.stats.skipped["other-audit-type"] >= 4
