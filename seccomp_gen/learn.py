@@ -62,6 +62,9 @@ from seccomp_gen.trust import SUSPECTED_FORGERY, forgery_suspicion
 FLUSH_INTERVAL = 0.5
 BATCH_RECORDS = 100_000
 LINES_PER_CHUNK = 4096
+# The parser takes audit(SECONDS.MSEC) of up to 20 digits, as printed; a date past 9999-12-31 is no
+# real record's and would not fit the store's millisecond identity (SQLite's 64-bit integers).
+MAX_TIMESTAMP = 253402300799.999
 
 
 class ActionFilter(enum.Enum):
@@ -320,6 +323,9 @@ class Learner:
         if suspicion is not None:  # see seccomp_gen.trust: certain signs, so rejected, not kept untrusted
             self._count("rejected", SUSPECTED_FORGERY, self.result.rejected)
             self._warn_once(f"rejected a record in {source.name} as a suspected forgery: {suspicion}")
+            return
+        if event.timestamp is not None and not 0 <= event.timestamp <= MAX_TIMESTAMP:
+            self._count("rejected", "timestamp-out-of-range", self.result.rejected)  # no date, no identity
             return
         reason = self._filtered_by(event)
         if reason is not None:

@@ -39,7 +39,10 @@ def register(app: typer.Typer) -> None:
 def learn(  # noqa: PLR0917 -- a Typer command takes its options as parameters
     files: Annotated[
         list[Path] | None,
-        typer.Argument(help="Log files (plain or .gz); '-' or nothing: stdin.", show_default=False),
+        # readable=False: our own check says "error: cannot read ...", Click's would print usage
+        typer.Argument(
+            help="Log files (plain or .gz); '-' or nothing: stdin.", show_default=False, readable=False
+        ),
     ] = None,
     journal: Annotated[
         bool, typer.Option("--journal", help="Read the kernel and audit records of journald.")

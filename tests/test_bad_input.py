@@ -1,0 +1,371 @@
+"""Bad input files through the CLI (`learn` and `explain`): a clean skip, counted, or one `error:` line.
+
+Each row first learns one good record, then feeds the bad input, then checks that the good record is
+still in the state (``status --json`` and the database itself): nothing learned before is lost,
+whatever the input. A bad *line* is skipped and counted under its reason (exit 0); a request that
+cannot be done (a missing, unreadable or truncated file) is one ``error: ...`` line and exit 2.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from seccomp_gen.cli import main
+from tests._learn_support import counts, record, syslog
+from tests.realpath import need_program
+
+GOOD = ("x86_64", 0, False)  # read, learned from a syslog line before every bad input
+BIG_LINE = 100 * 1024 * 1024
+RSS_LIMIT_MB = 100
+
+
+@pytest.fixture
+def state(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    path = tmp_path / "state.db"
+    good = tmp_path / "good.log"
+    good.write_text(syslog(record(0, serial=1)))
+    assert main(["learn", "--state", str(path), str(good)]) == 0
+    assert counts(path) == {GOOD: 1}
+    capsys.readouterr()
+    return path
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _status(capsys: pytest.CaptureFixture[str], state: Path) -> dict[str, object]:
+    code, out, _ = _run(capsys, "status", "--json", "--state", str(state))
+    assert code == 0
+    doc: dict[str, object] = json.loads(out)
+    return doc
+
+
+def _assert_kept(capsys: pytest.CaptureFixture[str], state: Path) -> None:
+    """The record learned before the bad input is still there, as status reports it."""
+    assert counts(state).get(GOOD) == 1
+    doc = _status(capsys, state)
+    abis = doc["abis"]
+    assert isinstance(abis, list)
+    assert any(a["abi"] == "x86_64" and a["records"] >= 1 for a in abis)
+
+
+def _assert_one_error_line(err: str, *needles: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in lines[0], err
+
+
+def _skipped(capsys: pytest.CaptureFixture[str], state: Path) -> dict[str, int]:
+    doc = _status(capsys, state)
+    counters = doc["counters"]
+    assert isinstance(counters, dict)
+    return {key.split(":", 1)[1]: n for key, n in counters.items() if key.startswith("skipped:")}
+
+
+# --- whole files --------------------------------------------------------------------------------
+
+
+def _garbage(path: Path) -> None:
+    """Random bytes with record fragments mixed in, so the parser's candidate paths are exercised."""
+    rng = random.Random(7)
+    pieces = [b"type=1326 ", b"audit(", b"audit: ", b"\n", b"syscall=", b"\x00", b" code=0x", b"\r\n"]
+    out = bytearray()
+    while len(out) < 256 * 1024:
+        out += rng.randbytes(rng.randrange(1, 200))
+        out += rng.choice(pieces)
+    path.write_bytes(bytes(out))
+
+
+def test_binary_garbage_learns_nothing_and_exits_0(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "garbage.bin"
+    _garbage(bad)
+    code, _, err = _run(capsys, "learn", "--state", str(state), str(bad))
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert counts(state) == {GOOD: 1}
+    code, _, err = _run(capsys, "explain", str(bad))
+    assert code == 0
+    assert "Traceback" not in err
+    _assert_kept(capsys, state)
+
+
+def test_invalid_utf8_is_skipped_or_escaped_never_fatal(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw_exe = record(1, serial=2).replace('exe="/bin/cat"', 'exe="/bin/\xff\xfe"').encode("latin-1")
+    hex_comm = record(2, serial=3).replace('comm="cat"', "comm=FF6361FE")  # the kernel's hex form
+    bad = tmp_path / "utf8.log"
+    bad.write_bytes(
+        b"\xff\xfe\xfd junk\n" + syslog("").encode()[:-1] + raw_exe + b"\n" + syslog(hex_comm).encode()
+    )
+    code, _, err = _run(capsys, "learn", "--state", str(state), str(bad))
+    assert code == 0, err
+    assert counts(state) == {
+        GOOD: 1,
+        ("x86_64", 2, False): 1,
+    }  # hex comm decoded; a raw byte in quotes is not
+    assert _skipped(capsys, state) == {"malformed-string": 1}
+    code, out, err = _run(capsys, "explain", str(bad))
+    assert code == 0
+    assert "comm=\\xffca\\xfe" in out  # not UTF-8: shown escaped, never raw
+    assert "malformed-string: 1" in err
+    _assert_kept(capsys, state)
+
+
+def test_nul_bytes_skip_their_line_only(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "nul.log"
+    with_nul = syslog(record(3, serial=4)).replace('comm="cat"', 'comm="c\x00t"')
+    bad.write_text("\x00\x00\x00\n" + with_nul + syslog(record(4, serial=5)))
+    code, _, err = _run(capsys, "learn", "--state", str(state), str(bad))
+    assert code == 0, err
+    assert counts(state) == {GOOD: 1, ("x86_64", 4, False): 1}
+    assert _skipped(capsys, state) == {"nul-byte": 1}
+    _assert_kept(capsys, state)
+
+
+def test_crlf_line_endings_parse_like_lf(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [syslog(record(n, serial=10 + n)) for n in (5, 6)]
+    lines.append(json.dumps({"MESSAGE": record(7, serial=20), "_TRANSPORT": "kernel"}) + "\n")
+    lines.append(record(8, serial=21).replace("audit: type=1326 audit(", "type=SECCOMP msg=audit(") + "\n")
+    crlf = tmp_path / "crlf.log"
+    crlf.write_bytes("".join(lines).replace("\n", "\r\n").encode())
+    code, _, err = _run(capsys, "learn", "--state", str(state), str(crlf))
+    assert code == 0, err
+    learned = {number for (_abi, number, _trusted) in counts(state)}
+    assert learned == {0, 5, 6, 7, 8}
+    assert _skipped(capsys, state) == {}
+    code, out, _ = _run(capsys, "explain", str(crlf))
+    assert code == 0
+    assert len(out.splitlines()) == 4
+    assert "\r" not in out
+    _assert_kept(capsys, state)
+
+
+def _stream_big_line(command: list[str]) -> tuple[int, str, float]:
+    """Run ``command`` with one record line, then 100 MB without a newline, on a pipe; peak RSS in MB."""
+    proc = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    output: dict[str, bytes] = {}
+    readers = [
+        threading.Thread(target=lambda: output.__setitem__("out", proc.stdout.read()), daemon=True),  # type: ignore[union-attr]
+        threading.Thread(target=lambda: output.__setitem__("err", proc.stderr.read()), daemon=True),  # type: ignore[union-attr]
+    ]
+    for reader in readers:
+        reader.start()
+    proc.stdin.write(syslog(record(9, serial=30)).encode())
+    block = b"audit: type=1326 audit(" + b"7" * (1024 * 1024 - 23)  # looks like a record start, never ends
+    for _ in range(BIG_LINE // len(block)):
+        proc.stdin.write(block)
+    proc.stdin.close()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    for reader in readers:
+        reader.join(timeout=30)
+    proc.stdout.close()
+    proc.stderr.close()
+    text = output.get("err", b"").decode() + output.get("out", b"").decode()
+    return proc.returncode, text, usage.ru_maxrss / 1024
+
+
+@pytest.mark.parametrize("command", ["learn", "explain"])
+def test_a_100_mb_line_without_newline_keeps_memory_bounded(
+    state: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    args = [sys.executable, "-m", "seccomp_gen", command, "-"]
+    if command == "learn":
+        args[4:4] = ["--state", str(state)]
+    code, text, peak_mb = _stream_big_line(args)
+    assert code == 0, text
+    assert "Traceback" not in text
+    assert peak_mb < RSS_LIMIT_MB, f"peak RSS {peak_mb:.0f} MB for a {BIG_LINE >> 20} MB line"
+    if command == "learn":
+        assert counts(state) == {GOOD: 1, ("x86_64", 9, False): 1}
+        assert _skipped(capsys, state) == {"too-long": 1}
+        _assert_kept(capsys, state)
+    else:
+        assert "x86_64 mmap LOG" in text  # the record before the long line
+        assert "too-long: 1" in text
+
+
+def test_truncated_gzip_is_one_error_line_and_keeps_what_came_before_the_cut(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = random.Random(3)
+    text = "".join(syslog(record(100 + n % 50, serial=100 + n)) for n in range(5000)).encode()
+    whole = gzip.compress(text + rng.randbytes(100_000))  # incompressible tail: the cut falls in it
+    cut = tmp_path / "syslog.2.gz"
+    cut.write_bytes(whole[: len(whole) - 50_000])
+    code, _, err = _run(capsys, "learn", "--state", str(state), str(cut))
+    assert code == 2
+    _assert_one_error_line(err, "truncated gzip")
+    assert sum(counts(state).values()) == 1 + 5000  # every record before the cut was read and kept
+    code, _out, err = _run(capsys, "explain", str(cut))
+    assert code == 2
+    _assert_one_error_line(err, str(cut))
+    _assert_kept(capsys, state)
+
+
+def test_empty_file_reads_zero_lines(state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty.log"
+    empty.touch()
+    code, _, err = _run(capsys, "learn", "--state", str(state), str(empty))
+    assert code == 0
+    assert "Read 0 lines" in err
+    code, out, err = _run(capsys, "explain", str(empty))
+    assert (code, out, err) == (0, "", "")
+    _assert_kept(capsys, state)
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        pytest.param(lambda p: p.mkdir(), "directory", id="directory given as a file"),
+        pytest.param(lambda p: None, "no such file", id="nonexistent file"),
+    ],
+)
+def test_unusable_path_is_one_error_line(
+    state: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    make: Callable[[Path], None],
+    needle: str,
+) -> None:
+    path = tmp_path / "input"
+    make(path)
+    for command in (["learn", "--state", str(state)], ["explain"]):
+        code, out, err = _run(capsys, *command, str(path))
+        assert (code, out) == (2, "")
+        _assert_one_error_line(err, needle, str(path.name))
+    _assert_kept(capsys, state)
+
+
+def test_unreadable_file_is_one_error_line(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As root, read it without the capabilities that bypass file modes (what any other user has)."""
+    secret = tmp_path / "secret.log"
+    secret.write_text(syslog(record(10, serial=40)))
+    secret.chmod(0)
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        drop = "-dac_override,-dac_read_search"
+        prefix = [need_program("setpriv"), f"--inh-caps={drop}", f"--bounding-set={drop}"]
+    for command in (["learn", "--state", str(state)], ["explain"]):
+        done = subprocess.run(
+            [*prefix, sys.executable, "-m", "seccomp_gen", *command, str(secret)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert (done.returncode, done.stdout) == (2, ""), done.stderr
+        _assert_one_error_line(done.stderr, "permission denied", str(secret))
+    _assert_kept(capsys, state)
+
+
+# --- bad lines ----------------------------------------------------------------------------------
+
+
+def _variant(old: str, new: str, serial: int) -> str:
+    line = record(11, serial=serial)
+    assert old in line
+    return syslog(line.replace(old, new, 1))
+
+
+BAD_LINES = [
+    pytest.param("uid=0 gid", "uid=4294967296 gid", "number-out-of-range", id="uid out of range"),
+    pytest.param("pid=1234", "pid=-5", "negative-number", id="negative pid"),
+    pytest.param("syscall=11", "syscall=18446744073709551616", "number-out-of-range", id="syscall 2^64"),
+    pytest.param("syscall=11", "syscall=" + "9" * 40, "malformed-number", id="syscall of 40 digits"),
+    pytest.param("code=0x7ffc0000", "code=0x17ffc0000", "malformed-fields", id="code over 32 bits"),
+    pytest.param("ip=0x40828e", "ip=0x1" + "0" * 16, "malformed-number", id="ip over 64 bits"),
+    pytest.param("arch=c000003e", "arch=1c000003e", "malformed-number", id="arch over 32 bits"),
+    pytest.param(":1)", ":4294967296)", "number-out-of-range", id="serial over 32 bits"),
+    pytest.param("sig=0", "sig=0 sig=0", "malformed-fields", id="duplicated field"),
+    pytest.param("uid=0 gid=0", "gid=0 uid=0", "malformed-fields", id="fields in another order"),
+    pytest.param(" code=0x7ffc0000", "", "truncated", id="truncated record"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "reason"), BAD_LINES)
+def test_bad_record_line_is_skipped_and_counted(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], *, old: str, new: str, reason: str
+) -> None:
+    bad = tmp_path / "bad.log"
+    bad.write_text(_variant(old, new, 1) + syslog(record(12, serial=2)))
+    code, _, err = _run(capsys, "learn", "--state", str(state), str(bad))
+    assert code == 0, err
+    assert counts(state) == {GOOD: 1, ("x86_64", 12, False): 1}  # the good line after it is still read
+    assert _skipped(capsys, state) == {reason: 1}
+    code, out, err = _run(capsys, "explain", str(bad))
+    assert code == 0
+    assert len(out.splitlines()) == 1
+    assert f"{reason}: 1" in err
+    _assert_kept(capsys, state)
+
+
+def test_unknown_audit_arch_is_kept_apart_and_never_emitted(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "arch.log"
+    bad.write_text(_variant("arch=c000003e", "arch=deadbeef", 60))
+    code, _, err = _run(capsys, "learn", "--state", str(state), str(bad))
+    assert code == 0, err
+    assert counts(state) == {GOOD: 1, ("unknown-deadbeef", 11, False): 1}
+    doc = _status(capsys, state)
+    assert doc["unknown_numbers"] == [{"abi": "unknown-deadbeef", "number": 11, "name": None, "records": 1}]
+    code, out, err = _run(capsys, "emit", "--state", str(state), "--arch", "x86_64")
+    assert code == 0, err
+    assert "unknown-deadbeef 11" in err
+    names = {n for rule in json.loads(out)["syscalls"] for n in rule["names"]}
+    assert "read" in names
+    assert "munmap" not in names  # x86_64's 11: an unknown ABI's number names nothing
+    code, out, _ = _run(capsys, "explain", str(bad))
+    assert "arch=deadbeef unknown(11)" in out
+    _assert_kept(capsys, state)
+
+
+def test_timestamp_past_year_9999_is_rejected_not_a_crash(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "future.log"
+    far = record(13, serial=50).replace("audit(1795888092.790:", "audit(99999999999999999999.790:")
+    bad.write_text(syslog(far) + syslog(record(14, serial=51)))
+    code, _, err = _run(capsys, "learn", "--state", str(state), str(bad))
+    assert code == 0, err
+    assert "1 rejected (timestamp-out-of-range 1)" in err
+    assert counts(state) == {GOOD: 1, ("x86_64", 14, False): 1}
+    code, out, _ = _run(capsys, "explain", str(bad))
+    assert code == 0
+    assert out.splitlines()[0].startswith("- ")  # no date to show
+    _assert_kept(capsys, state)
