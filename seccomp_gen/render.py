@@ -168,6 +168,9 @@ def write_atomically(path: Path, text: str) -> None:
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise ProfileError(f"cannot write {str(path)!r}: {exc.strerror}") from None
+    except BaseException:  # Ctrl-C or SIGTERM mid-write: leave no temporary file behind
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _check_text(what: str, value: str) -> None:

@@ -7,13 +7,18 @@ script and the tests call. Errors the library raises on purpose (``SeccompGenErr
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
-from typing import Annotated
+from types import FrameType
+from typing import Annotated, Any
 
 import typer
+import typer.main
 
 from seccomp_gen import __version__
 from seccomp_gen.cli import _emit, _explain, _learn, _syscalls, _tutorial
@@ -21,6 +26,8 @@ from seccomp_gen.errors import SeccompGenError
 
 EXIT_ERROR = 2
 EXIT_SIGINT = 130
+EXIT_SIGPIPE = 128 + signal.SIGPIPE
+EXIT_SIGTERM = 128 + signal.SIGTERM
 
 app = typer.Typer(
     name="seccomp-gen",
@@ -58,17 +65,42 @@ for _module in (_syscalls, _explain, _learn, _emit, _tutorial):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
+    """Run the CLI with ``argv`` (default: ``sys.argv[1:]``) and return the exit status.
+
+    Signals end a run the way shell users expect, with at most one short line on stderr: a closed
+    pipe (``seccomp-gen explain big.log | head``) exits 141 silently, SIGINT 130, SIGTERM 143.
+    ``learn`` installs its own handlers so that it can save what it read first.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
+    with _Signals() as signals:
+        try:
+            status = _run(args)
+        except BrokenPipeError:
+            status = EXIT_SIGPIPE
+        except KeyboardInterrupt:
+            status = _said("interrupted", EXIT_SIGINT)
+        except _Terminated:
+            status = _said("terminated", EXIT_SIGTERM)
+        if signals.pipe_broken or status == EXIT_SIGPIPE:
+            # A write may also end short without an error (the reader left mid-write): SIGPIPE tells.
+            _silence_closed_streams()
+            return EXIT_SIGPIPE
+        return status
+
+
+def _run(args: list[str]) -> int:
+    """Parse and invoke through Click directly: Typer's own ``main`` turns EPIPE into a bare exit 1."""
+    command = typer.main.get_command(app)
     try:
-        result = app(args=args, prog_name="seccomp-gen", standalone_mode=False)
+        with command.make_context("seccomp-gen", args) as ctx:
+            result = command.invoke(ctx)
     except SeccompGenError as exc:
         typer.echo(f"error: {exc}", err=True)
         return EXIT_ERROR
     except typer.Exit as exc:
         return int(exc.exit_code)
-    except (KeyboardInterrupt, typer.Abort):
-        typer.echo("interrupted", err=True)
+    except typer.Abort:
+        _say_quietly("interrupted")
         return EXIT_SIGINT
     except typer.TyperException as exc:  # usage errors: bad option, missing argument, ...
         show = getattr(exc, "show", None)
@@ -77,16 +109,65 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             typer.echo(f"error: {exc}", err=True)
         return int(getattr(exc, "exit_code", EXIT_ERROR))
-    except BrokenPipeError:
-        _silence_broken_pipe()
-        return 128 + signal.SIGPIPE
     return result if isinstance(result, int) else 0
 
 
-def _silence_broken_pipe() -> None:
-    """After EPIPE, point stdout at /dev/null so the interpreter's final flush stays quiet."""
+class _Terminated(BaseException):
+    """Raised by the SIGTERM handler; a BaseException so that no ``except Exception`` swallows it."""
+
+
+class _Signals:
+    """For one run: SIGTERM raises ``_Terminated``; SIGPIPE is noted (Python ignores it otherwise).
+
+    A disposition someone chose on purpose (SIGTERM ignored under ``nohup``-like parents) is kept.
+    Outside the main thread (where handlers cannot be set) nothing changes.
+    """
+
+    def __init__(self) -> None:
+        self.pipe_broken = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Signals:
+        if threading.current_thread() is threading.main_thread():
+            if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+                self._previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._terminate)
+            if signal.getsignal(signal.SIGPIPE) is signal.SIG_IGN:
+                self._previous[signal.SIGPIPE] = signal.signal(signal.SIGPIPE, self._note_pipe)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _terminate(self, signum: int, frame: FrameType | None) -> None:
+        raise _Terminated
+
+    def _note_pipe(self, signum: int, frame: FrameType | None) -> None:
+        self.pipe_broken = True
+
+
+def _said(message: str, status: int) -> int:
+    _say_quietly(message)
+    return status
+
+
+def _say_quietly(message: str) -> None:
+    """One line on stderr, unless stderr is gone too."""
+    with contextlib.suppress(OSError):
+        typer.echo(message, err=True)
+
+
+def _silence_closed_streams() -> None:
+    """After EPIPE, point stdout at /dev/null so the interpreter's final flush stays quiet.
+
+    Text that could not be written is dropped, as a reader that stopped reading asks.
+    """
+    try:
+        fileno = sys.stdout.fileno()
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return  # not a real file (a test's capture): nothing will be flushed into a pipe
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, fileno)
     os.close(devnull)
 
 
