@@ -8,6 +8,7 @@ cannot be done (a missing, unreadable or truncated file) is one ``error: ...`` l
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -15,7 +16,8 @@ import random
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -163,48 +165,54 @@ def test_crlf_line_endings_parse_like_lf(
     _assert_kept(capsys, state)
 
 
-def _stream_big_line(command: list[str]) -> tuple[int, str, float]:
-    """Run ``command`` with one record line, then 100 MB without a newline, on a pipe; peak RSS in MB."""
+def _big_line() -> Iterator[bytes]:
+    """One record line, then 100 MB without a newline that starts like a record and never ends."""
+    yield syslog(record(9, serial=30)).encode()
+    block = b"audit: type=1326 audit(" + b"7" * (1024 * 1024 - 23)
+    for _ in range(BIG_LINE // len(block)):
+        yield block
+
+
+def _measured(command: list[str], stdin: Iterable[bytes] = ()) -> tuple[int, str, float]:
+    """Run the CLI with ``command``, ``stdin`` streamed to it; (exit status, stderr + stdout, peak RSS MB)."""
     proc = subprocess.Popen(
-        command,
+        [sys.executable, "-m", "seccomp_gen", *command],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=Path(__file__).parent.parent,
     )
-    assert proc.stdin is not None
-    assert proc.stdout is not None
-    assert proc.stderr is not None
+    streams = (proc.stdin, proc.stdout, proc.stderr)
+    assert streams[0] is not None
+    assert streams[1] is not None
+    assert streams[2] is not None
+    writer, out, err = streams[0], streams[1], streams[2]
     output: dict[str, bytes] = {}
     readers = [
-        threading.Thread(target=lambda: output.__setitem__("out", proc.stdout.read()), daemon=True),  # type: ignore[union-attr]
-        threading.Thread(target=lambda: output.__setitem__("err", proc.stderr.read()), daemon=True),  # type: ignore[union-attr]
+        threading.Thread(target=lambda: output.__setitem__("out", out.read()), daemon=True),
+        threading.Thread(target=lambda: output.__setitem__("err", err.read()), daemon=True),
     ]
     for reader in readers:
         reader.start()
-    proc.stdin.write(syslog(record(9, serial=30)).encode())
-    block = b"audit: type=1326 audit(" + b"7" * (1024 * 1024 - 23)  # looks like a record start, never ends
-    for _ in range(BIG_LINE // len(block)):
-        proc.stdin.write(block)
-    proc.stdin.close()
+    with contextlib.suppress(BrokenPipeError):
+        for piece in stdin:
+            writer.write(piece)
+    with contextlib.suppress(BrokenPipeError):
+        writer.close()
     _pid, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     for reader in readers:
         reader.join(timeout=30)
-    proc.stdout.close()
-    proc.stderr.close()
+    out.close()
+    err.close()
     text = output.get("err", b"").decode() + output.get("out", b"").decode()
     return proc.returncode, text, usage.ru_maxrss / 1024
 
 
-@pytest.mark.parametrize("command", ["learn", "explain"])
-def test_a_100_mb_line_without_newline_keeps_memory_bounded(
-    state: Path, capsys: pytest.CaptureFixture[str], command: str
+def _check_big_line_run(
+    command: str, state: Path, capsys: pytest.CaptureFixture[str], result: tuple[int, str, float]
 ) -> None:
-    args = [sys.executable, "-m", "seccomp_gen", command, "-"]
-    if command == "learn":
-        args[4:4] = ["--state", str(state)]
-    code, text, peak_mb = _stream_big_line(args)
+    code, text, peak_mb = result
     assert code == 0, text
     assert "Traceback" not in text
     assert peak_mb < RSS_LIMIT_MB, f"peak RSS {peak_mb:.0f} MB for a {BIG_LINE >> 20} MB line"
@@ -215,6 +223,45 @@ def test_a_100_mb_line_without_newline_keeps_memory_bounded(
     else:
         assert "x86_64 mmap LOG" in text  # the record before the long line
         assert "too-long: 1" in text
+
+
+def _args(command: str, state: Path, source: str) -> list[str]:
+    return [command, "--state", str(state), source] if command == "learn" else [command, source]
+
+
+@pytest.mark.parametrize("command", ["learn", "explain"])
+def test_a_100_mb_line_without_newline_keeps_memory_bounded(
+    state: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """Streamed through a pipe: nothing of that size is ever written to disk."""
+    _check_big_line_run(command, state, capsys, _measured(_args(command, state, "-"), _big_line()))
+
+
+@pytest.mark.parametrize("command", ["learn", "explain"])
+def test_a_100_mb_line_inside_a_small_gzip_keeps_memory_bounded(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    bomb = tmp_path / "syslog.3.gz"
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: the gzip container
+    with bomb.open("wb") as out:
+        for piece in _big_line():
+            out.write(packer.compress(piece))
+        out.write(packer.flush())
+    assert bomb.stat().st_size < BIG_LINE // 100
+    _check_big_line_run(command, state, capsys, _measured(_args(command, state, str(bomb))))
+
+
+@pytest.mark.parametrize("command", ["learn", "explain"])
+def test_binary_garbage_on_stdin(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    garbage = tmp_path / "garbage.bin"
+    _garbage(garbage)
+    code, text, _peak = _measured(_args(command, state, "-"), [garbage.read_bytes()])
+    assert code == 0, text
+    assert "Traceback" not in text
+    assert counts(state) == {GOOD: 1}
+    _assert_kept(capsys, state)
 
 
 def test_truncated_gzip_is_one_error_line_and_keeps_what_came_before_the_cut(
