@@ -97,9 +97,9 @@ def _build_filter(args: argparse.Namespace) -> Any:
 
 def compile_profile_file(path: Path) -> Any:
     """A Docker/OCI JSON profile (read by the profile stage) as a loadable libseccomp filter."""
-    from seccomp_gen.lint import read_profile
+    from seccomp_gen.lint import load_profile
 
-    return build_filter(read_profile(path.read_text(), str(path)).profile)
+    return build_filter(load_profile(path).profile)
 
 
 def build_filter(profile: Profile) -> Any:

@@ -11,11 +11,15 @@ for all of them together (what runc loads); a profile that does not compile rais
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from seccomp_gen.actions import Action, ActionKind, errno_name
@@ -34,6 +38,9 @@ _OPERATORS = {
 }
 _NR_SCMP_ERROR = -1
 _QUOTE_MAX = 60
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+MAX_PROFILE_BYTES = 16 << 20
+SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -47,14 +54,51 @@ class ReadProfile:
     findings: tuple[Finding, ...]
 
 
+def load_profile(path: Path) -> ReadProfile:
+    """Read the profile file at ``path`` (see ``read_profile_text``) and parse it (``read_profile``)."""
+    return read_profile(read_profile_text(path), str(path))
+
+
+def read_profile_text(path: Path) -> str:
+    """The text of a profile file: at most ``MAX_PROFILE_BYTES`` of UTF-8, not a state database.
+
+    A pipe (``check <(...)``) reads like a file. Raises ``ProfileError`` with one line that names the
+    file: missing, a directory, unreadable, too large, a state, not UTF-8.
+    """
+    try:
+        with path.open("rb") as handle:
+            info = os.fstat(handle.fileno())
+            too_big = S_ISREG(info.st_mode) and info.st_size > MAX_PROFILE_BYTES
+            data = b"" if too_big else handle.read(MAX_PROFILE_BYTES + 1)
+    except OSError as exc:
+        raise ProfileError(f"{str(path)!r}: cannot read: {exc.strerror}") from None
+    if too_big or len(data) > MAX_PROFILE_BYTES:
+        raise ProfileError(
+            f"{str(path)!r} is larger than {MAX_PROFILE_BYTES >> 20} MiB: too large for a seccomp profile "
+            "(Docker's default profile is 20 KiB)"
+        )
+    if data.startswith(SQLITE_MAGIC):
+        raise ProfileError(f"{str(path)!r} is a state database, not a profile")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"{str(path)!r}: not UTF-8 text (byte {exc.start})") from None
+
+
 def read_profile(text: str, source: str) -> ReadProfile:
-    """Parse Docker profile JSON or an OCI config (whole or ``linux.seccomp``); ``ProfileError`` if bad."""
+    """Parse Docker profile JSON or an OCI config (whole or ``linux.seccomp``); ``ProfileError`` if bad.
+
+    Like Docker, a rule may name its calls with ``names`` (a list) or the older ``name`` (one string),
+    not both. Strings with control characters and numbers outside their kernel type are refused.
+    """
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProfileError(f"{source}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise ProfileError(f"{source}: JSON nested too deeply") from None
+    except ValueError as exc:  # an integer of more digits than int() converts
+        raise ProfileError(f"{source}: not a usable JSON number: {_quote(str(exc))}") from None
     obj = _seccomp_object(_expect(data, dict, source, "the top level"), source)
     findings: list[Finding] = []
     default_action = _action(obj, source, "defaultAction", "defaultErrnoRet", required=True)
@@ -106,9 +150,24 @@ def _action(obj: Mapping[str, Any], source: str, key: str, errno_key: str, *, re
     return Action(kind, data)
 
 
+def _text(value: Any, source: str, where: str) -> str:
+    """A string without control characters or lone surrogates (no name or architecture has those)."""
+    text: str = _expect(value, str, source, where)
+    if _CONTROL.search(text):
+        raise ProfileError(f"{source}: {where} {_quote(text)} has control characters or invalid Unicode")
+    return text
+
+
 def _strings(value: Any, source: str, where: str) -> list[str]:
     items = _expect(value, list, source, where)
-    return [_expect(item, str, source, f"{where}[{i}]") for i, item in enumerate(items)]
+    return [_text(item, source, f"{where}[{i}]") for i, item in enumerate(items)]
+
+
+def _unsigned(value: Any, bits: int, source: str, where: str) -> int:
+    number: int = _expect(value, int, source, where)
+    if not 0 <= number < 1 << bits:
+        raise ProfileError(f"{source}: {where} {_quote(number)} is not an unsigned {bits}-bit number")
+    return number
 
 
 # Architectures runtimes accept in profiles (libseccomp's names); some have no table here.
@@ -162,7 +221,7 @@ def _arch_map(obj: Mapping[str, Any], source: str, findings: list[Finding]) -> l
     native = get_abi(_native_abi()).libseccomp
     for i, raw in enumerate(_expect(obj.get("archMap") or [], list, source, "archMap")):
         entry = _expect(raw, dict, source, f"archMap[{i}]")
-        main = _expect(entry.get("architecture"), str, source, f"archMap[{i}].architecture")
+        main = _text(entry.get("architecture"), source, f"archMap[{i}].architecture")
         subs = _strings(entry.get("subArchitectures") or [], source, f"archMap[{i}].subArchitectures")
         if main == native:
             findings.append(
@@ -199,7 +258,7 @@ def _rules(obj: Mapping[str, Any], source: str, findings: list[Finding]) -> list
         if "name" in entry and "names" in entry:
             raise ProfileError(f"{source}: {where} has both 'name' and 'names': use one")
         if "name" in entry:
-            names = [_expect(entry["name"], str, source, f"{where}.name")]
+            names = [_text(entry["name"], source, f"{where}.name")]
         else:
             names = _strings(entry.get("names") or [], source, f"{where}.names")
         if not names:
@@ -228,8 +287,8 @@ def _args(entry: Mapping[str, Any], source: str, where: str) -> tuple[ArgConditi
         if op not in _OPERATORS:
             raise ProfileError(f"{source}: {at}.op: unknown operator {_quote(op)}")
         index = _expect(arg.get("index"), int, source, f"{at}.index")
-        value = _expect(arg.get("value", 0), int, source, f"{at}.value")
-        two = _expect(arg.get("valueTwo", 0), int, source, f"{at}.valueTwo")
+        value = _unsigned(arg.get("value", 0), 64, source, f"{at}.value")
+        two = _unsigned(arg.get("valueTwo", 0), 64, source, f"{at}.valueTwo")
         if not 0 <= index <= 5:
             raise ProfileError(f"{source}: {at}.index {index} is not an argument index (0-5)")
         args.append(ArgCondition(index, op, value, two))
@@ -309,9 +368,6 @@ def filter_text(profile: Profile, abis: Sequence[str]) -> str:
 
 
 def _compile(profile: Profile, abis: Sequence[str]) -> None:
-    import os
-    from pathlib import Path
-
     flt = _build_filter(profile, abis)
     try:
         with Path(os.devnull).open("wb") as sink:
@@ -527,13 +583,16 @@ def validate(profile: Profile) -> list[Finding]:
 
 
 __all__ = [
+    "MAX_PROFILE_BYTES",
     "ReadProfile",
     "compile_profile",
     "docker_default",
     "filter_text",
     "libseccomp_knows",
     "libseccomp_version",
+    "load_profile",
     "read_profile",
+    "read_profile_text",
     "resolve",
     "review",
     "validate",

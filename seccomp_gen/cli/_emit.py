@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 EXIT_DIFFERENT = 1
 EXIT_STRICT = 1
-SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class FormatChoice(str, enum.Enum):
@@ -318,19 +317,6 @@ def emit(
 # --- check ----------------------------------------------------------------------------------------
 
 
-def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ProfileError(f"{str(path)!r}: cannot read: {exc.strerror}") from None
-    if data.startswith(SQLITE_MAGIC):
-        raise ProfileError(f"{str(path)!r} is a state database, not a profile")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ProfileError(f"{str(path)!r}: not UTF-8 text (byte {exc.start})") from None
-
-
 def check(
     profile: Annotated[Path, typer.Argument(help="Docker/Kubernetes profile JSON or OCI config.json.")],
     strict: StrictOption = False,
@@ -346,10 +332,10 @@ def check(
 
         seccomp-gen check --strict bundle/config.json
     """
-    from seccomp_gen.lint import libseccomp_version, read_profile, validate
+    from seccomp_gen.lint import libseccomp_version, load_profile, validate
 
     source = str(profile)
-    read = read_profile(_read_text(profile), source)
+    read = load_profile(profile)
     warnings = _say(read.findings) + _say(validate(read.profile))
     arches = ", ".join(read.profile.architectures)
     typer.echo(
@@ -372,16 +358,24 @@ class _Loaded:
 
 
 def _load(path: Path) -> _Loaded:
+    from seccomp_gen.lint import load_profile
+
+    if _is_state(path):
+        return _Loaded(path, observations=_observations(path))
+    return _Loaded(path, profile=load_profile(path).profile)
+
+
+def _is_state(path: Path) -> bool:
+    """A regular file that starts like SQLite. A pipe (``<(...)``) is never opened here: that would eat it."""
+    from seccomp_gen.lint import SQLITE_MAGIC
+
+    if not path.is_file():
+        return False
     try:
         with path.open("rb") as handle:
-            head = handle.read(len(SQLITE_MAGIC))
-    except OSError as exc:
-        raise ProfileError(f"{str(path)!r}: cannot read: {exc.strerror}") from None
-    if head == SQLITE_MAGIC:
-        return _Loaded(path, observations=_observations(path))
-    from seccomp_gen.lint import read_profile
-
-    return _Loaded(path, profile=read_profile(_read_text(path), str(path)).profile)
+            return handle.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    except OSError:
+        return False  # reading it as a profile says why
 
 
 def _allowlist(loaded: _Loaded) -> dict[str, frozenset[str]]:
