@@ -289,10 +289,10 @@ class Learner:
             self.result.notes.append(text)
             self.reporter.note(text)
         if chunk.data:
+            self._touch()  # the batch is due a flush interval after its lines arrived, not after parsing
             parser = self._parser(source)
             for item in parser.feed_chunk(chunk.data):
                 self._item(item, source)
-            self._touch()
         for loss in chunk.losses:
             self._loss(loss, source)
         if chunk.position is not None:
