@@ -55,7 +55,8 @@ def iter_chunks(
         if last < 0:
             carry += data
         else:
-            yield carry + data[: last + 1]
+            whole = data if last == len(data) - 1 else data[: last + 1]  # no copy when the block ends a line
+            yield carry + whole if carry else whole
             carry = data[last + 1 :]
         if len(carry) > max_line:
             carry, dropping = b"", True
