@@ -32,6 +32,7 @@ import enum
 import hashlib
 import os
 import re
+import stat
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -223,7 +224,8 @@ def trust_of(kind: SourceKind, event: SeccompEvent, *, root_owned: bool = False)
     root-owned file nobody else can write. Text framings (syslog, ``journalctl -o short``, a
     ``kernel:`` or ``audit[PID]:`` tag) can be forged by any local user with ``logger``: untrusted.
     journald JSON is trusted from the journal itself, from stdin (``journalctl -o json |``) and from
-    a root-owned file. Forgery heuristics (``seccomp_gen.trust``) are applied after this.
+    a root-owned file. (``Learner`` judges stdin redirected from a file, ``learn < FILE``, as that
+    file.) Forgery heuristics (``seccomp_gen.trust``) are applied after this.
     """
     transport = event.transport
     if transport is Transport.JOURNAL_OTHER:
@@ -248,6 +250,11 @@ def _root_owned(path: Path) -> bool:
         st = path.stat()
     except OSError:
         return False
+    return _owned_by_root(st)
+
+
+def _owned_by_root(st: os.stat_result) -> bool:
+    """Owned by root and writable by nobody else."""
     return st.st_uid == 0 and not st.st_mode & 0o022
 
 
@@ -266,7 +273,7 @@ class Learner:
         self._parsers: dict[int, tuple[RecordParser, dict[str, int]]] = {}
         self._resolved: dict[tuple[int | None, int], tuple[str, str | None]] = {}
         self._actions: dict[Action, str] = {}
-        self._root_owned: dict[int, bool] = {}
+        self._origins: dict[int, tuple[SourceKind, bool]] = {}
 
     # -- timing ---------------------------------------------------------------------------------
 
@@ -315,7 +322,8 @@ class Learner:
 
     def _event(self, event: SeccompEvent, source: Source) -> None:
         self.result.records += 1
-        trusted = trust_of(source.kind, event, root_owned=self._is_root_owned(source))
+        kind, root_owned = self._origin(source)
+        trusted = trust_of(kind, event, root_owned=root_owned)
         if trusted is None:
             self._count("rejected", "journal-other-transport", self.result.rejected)
             return
@@ -349,12 +357,19 @@ class Learner:
             agg.add(event.timestamp, event.pid)
         self._pending += 1
 
-    def _is_root_owned(self, source: Source) -> bool:
-        owned = self._root_owned.get(id(source))
-        if owned is None:
+    def _origin(self, source: Source) -> tuple[SourceKind, bool]:
+        """(kind, root-owned) for ``trust_of``; stdin redirected from a file (``learn < F``) is the file."""
+        origin = self._origins.get(id(source))
+        if origin is None:
             path = getattr(source, "path", None)
-            owned = self._root_owned[id(source)] = isinstance(path, Path) and _root_owned(path)
-        return owned
+            origin = (source.kind, isinstance(path, Path) and _root_owned(path))
+            if isinstance(source, StdinSource):
+                with contextlib.suppress(OSError):
+                    st = os.fstat(source.fd)
+                    if stat.S_ISREG(st.st_mode):
+                        origin = (SourceKind.FILE, _owned_by_root(st))
+            self._origins[id(source)] = origin
+        return origin
 
     def _warn_once(self, text: str) -> None:
         if text not in self.result.warnings:

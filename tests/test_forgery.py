@@ -14,6 +14,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -274,6 +275,37 @@ def test_journald_json_file_written_by_another_user_is_untrusted(tmp_path: Path)
     os.chown(entries, 65534, 65534)
     assert main(["learn", "--state", str(tmp_path / "other.db"), str(entries)]) == 0
     assert counts(tmp_path / "other.db") == {("x86_64", 101, False): 1}
+
+
+def test_stdin_redirected_from_a_file_is_judged_as_that_file(tmp_path: Path) -> None:
+    """`learn < FILE` gets no more trust than `learn FILE`; a pipe from journalctl stays trusted."""
+    need_root()
+    entries = tmp_path / "journal.json"
+    entries.write_text(_json(RECORD) + "\n")
+    command = [sys.executable, "-m", "seccomp_gen", "learn", "--state"]
+    runs = {}
+    for name, owner in (("root", 0), ("nobody", 65534)):
+        os.chown(entries, owner, owner)
+        with entries.open("rb") as redirected:
+            done = subprocess.run(
+                [*command, str(tmp_path / f"{name}.db")],
+                stdin=redirected,
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+        assert done.returncode == 0, done.stderr
+        runs[name] = counts(tmp_path / f"{name}.db")
+    piped = subprocess.run(
+        [*command, str(tmp_path / "pipe.db")],
+        input=entries.read_bytes(),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert runs == {"root": {("x86_64", 101, True): 1}, "nobody": {("x86_64", 101, False): 1}}
+    assert counts(tmp_path / "pipe.db") == {("x86_64", 101, True): 1}
 
 
 # --- the real forgery: logger as nobody into rsyslog ---------------------------------------------
