@@ -269,6 +269,11 @@ class Learner:
         self.batch = Batch()
         self._pending = 0
         self._pending_since: float | None = None
+        o = options
+        self._filtering = bool(
+            o.action is not ActionFilter.ALL or o.comm or o.exe or o.pid or o.uid or o.subj
+            or o.since is not None or o.until is not None
+        )  # fmt: skip
         self._known = {(o.abi, o.number) for o in store.observations()}
         self._parsers: dict[int, tuple[RecordParser, dict[str, int]]] = {}
         self._resolved: dict[tuple[int | None, int], tuple[str, str | None]] = {}
@@ -382,6 +387,8 @@ class Learner:
     def _filtered_by(self, event: SeccompEvent) -> str | None:
         """The first filter ``event`` fails, or None when it passes them all."""
         opts = self.options
+        if not self._filtering:
+            return None
         if opts.action is not ActionFilter.ALL and event.action.kind.denies != (
             opts.action is ActionFilter.DENIED
         ):
