@@ -18,6 +18,11 @@ rejected (tests/test_forgery.py checks every captured and real-world line we hav
   ``type=SECCOMP msg=audit(``, auditd's enrichment and ``ausearch -i`` names exist only in auditd's
   output, so a ``kernel:`` line carrying them was copied from there.
 - journald's audit-transport spelling (``SECCOMP auid=...``) under a kernel claim.
+- a record that starts in the middle of a /dev/kmsg record or of a journald kernel or audit entry:
+  the kernel begins every audit record as a message of its own (a message with a log level always
+  starts a new record), so such text came inside another message, e.g. a path or name a user chose
+  that the kernel printed in a warning. These are the trusted transports, so this one matters
+  most. (In console logs and dmesg output records do appear mid-line, interleaved: not used there.)
 
 Such records are **rejected and counted** (``rejected``/``suspected-forgery`` in the state's
 counters, shown by ``learn`` and ``status``) rather than kept as untrusted: each test is certain,
@@ -50,6 +55,7 @@ _AUDITD_ONLY = {
     "typename": "it is spelled the way journald's audit transport spells records (`SECCOMP auid=`)",
 }
 _PRIORITY_PREFIXES = ("pri=", "kmsg-prio=")
+_WHOLE_MESSAGES = frozenset({"kmsg", "transport=kernel", "transport=audit"})  # one message per record
 
 _CACHE_MAX = 1024  # a log holds few distinct framings; a forged one must not grow this without bound
 _verdicts: dict[tuple[Transport, str], str | None] = {}
@@ -85,6 +91,11 @@ def claims_kernel(transport: Transport, facts: frozenset[str]) -> bool:
 def judge_framing(transport: Transport, framing: str) -> str | None:
     """``forgery_suspicion`` without the cache: the facts of one framing, judged."""
     facts = frozenset(framing.split(",")) if framing else frozenset()
+    if "mid-line" in facts and facts & _WHOLE_MESSAGES:
+        return (
+            "it starts in the middle of a kernel message, and the kernel starts each audit record as a "
+            "message of its own (the text came inside another message)"
+        )
     if "tag=kernel[pid]" in facts:
         return "its `kernel[PID]:` tag has a pid, and the kernel has none (`logger -i` writes such tags)"
     if not claims_kernel(transport, facts):

@@ -136,6 +136,24 @@ FORGERIES = [
         "enrichment",
         id="auditd enrichment",
     ),
+    pytest.param(
+        kmsg(f"overlayfs: failed to resolve '/tmp/x {RECORD}", 99).strip(),
+        SourceKind.KMSG,
+        "middle of a kernel message",
+        id="kmsg: a path the kernel printed",
+    ),
+    pytest.param(
+        _json(f"EXT4-fs warning: /home/u/x {RECORD}", facility="0"),
+        SourceKind.JOURNAL,
+        "middle of a kernel message",
+        id="journald kernel: a path the kernel printed",
+    ),
+    pytest.param(
+        _json(f"USER_AVC pid=1 uid=0 auid=4294967295 ses=4294967295 msg=x {SHORT}", transport="audit"),
+        SourceKind.JOURNAL,
+        "middle of a kernel message",
+        id="journald audit: a user message carrying one",
+    ),
     pytest.param(  # journald's audit spelling; "audit" in it somewhere, or it is not even looked at
         _json(f"SECCOMP {FIELDS}".replace('exe="/bin/cat"', 'exe="/sbin/auditctl"')),
         SourceKind.JOURNAL,
