@@ -696,3 +696,42 @@ def test_auditd_other_types_in_a_dense_chunk_read_as_by_line(fmt: Format) -> Non
     assert by_chunk.stats == by_line.stats
     if fmt is not Format.SYSLOG:
         assert by_line.stats.skipped["other-audit-type"] >= 4
+
+
+AUDITD_OTHERS = [
+    "type=SYSCALL msg=audit(1625740283.502:574): arch=c000003e syscall=257 success=yes exit=3",
+    'type=CWD msg=audit(1625740283.502:574): cwd="/root"',
+    "type=PROCTITLE msg=audit(1625740283.502:574): proctitle=636174",
+    'type=ANOM_ABEND msg=audit(1625740283.502:575): auid=0 pid=1 comm="x" reason="memory violation" sig=11',
+]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        pytest.param([], id="well-formed"),
+        pytest.param(
+            [AUDITD.replace("uid=0", "uid=x", 1), f"{AUDITD}\x1dARCH=x86_64 SYSCALL=close"], id="odd records"
+        ),
+        pytest.param(
+            [AUDITD.replace("type=SECCOMP", "type=1701").replace(" sig=", ' reason="seccomp" sig=')],
+            id="1701",
+        ),
+        pytest.param(["type=PATH msg=audit(1.000:5): " + "x" * MAX_LINE], id="a line over MAX_LINE"),
+        pytest.param(["node=web1 " + AUDITD_OTHERS[0]], id="node="),
+        pytest.param(["type=PATH msg=audit(1.000:5) : x"], id="other stamp spacing"),
+        pytest.param(["", "noise"], id="blank and noise"),
+    ],
+)
+@pytest.mark.parametrize("fmt", [Format.AUTO, Format.AUDITD], ids=lambda fmt: fmt.value)
+def test_auditd_log_chunk_reads_as_by_line(extra: list[str], fmt: Format) -> None:
+    """A chunk of auditd's log (other types counted in bulk when every line is well-formed) reads as
+    the general path reads it line by line, with or without a final newline.
+    """
+    lines = [*AUDITD_OTHERS, AUDITD, *AUDITD_OTHERS, *extra, AUDITD, *AUDITD_OTHERS]
+    for data in ("\n".join(lines), "\n".join(lines) + "\n"):
+        by_chunk, by_line = RecordParser(fmt), RecordParser(fmt)
+        chunk_results = by_chunk.feed_chunk(data.encode())
+        assert chunk_results == [result for line in lines if (result := by_line.feed_line(line)) is not None]
+        assert by_chunk.stats == by_line.stats
+        assert by_line.stats.skipped["other-audit-type"] >= 10
