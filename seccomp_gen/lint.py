@@ -388,11 +388,12 @@ def _build_filter(profile: Profile, abis: Sequence[str]) -> Any:
     tokens = [_arch_token(abi) for abi in abis]
     native = pyseccomp.system_arch()
     try:
+        if native not in tokens:
+            # First: a filter holds one byte order, and the native one would refuse s390x on x86_64.
+            flt.remove_arch(native)
         for token in tokens:
             if token != native:
                 flt.add_arch(token)
-        if native not in tokens:
-            flt.remove_arch(native)
     except OSError as exc:
         raise ProfileError(
             f"libseccomp {libseccomp_version()} cannot build a filter for {where}: {exc.strerror}"
