@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from seccomp_gen.cli import main
-from tests._learn_support import counts, record, syslog
+from tests._learn_support import counts, kmsg, record, syslog
 from tests.realpath import need_program
 
 GOOD = ("x86_64", 0, False)  # read, learned from a syslog line before every bad input
@@ -349,6 +349,15 @@ def _variant(old: str, new: str, serial: int) -> str:
     return syslog(line.replace(old, new, 1))
 
 
+# The same record text in each framing: the fast path and the general one must both skip it.
+FRAMINGS: dict[str, Callable[[str], str]] = {
+    "syslog": syslog,
+    "kmsg": lambda text: kmsg(text, 7),
+    "auditd": lambda text: text.replace("audit: type=1326 audit(", "type=SECCOMP msg=audit(", 1) + "\n",
+    "journald-json": lambda text: json.dumps({"MESSAGE": text, "_TRANSPORT": "kernel"}) + "\n",
+}
+
+
 BAD_LINES = [
     pytest.param("uid=0 gid", "uid=4294967296 gid", "number-out-of-range", id="uid out of range"),
     pytest.param("pid=1234", "pid=-5", "negative-number", id="negative pid"),
@@ -364,15 +373,28 @@ BAD_LINES = [
 ]
 
 
+@pytest.mark.parametrize("framing", sorted(FRAMINGS))
 @pytest.mark.parametrize(("old", "new", "reason"), BAD_LINES)
 def test_bad_record_line_is_skipped_and_counted(
-    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], *, old: str, new: str, reason: str
+    state: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    *,
+    old: str,
+    new: str,
+    reason: str,
+    framing: str,
 ) -> None:
+    frame = FRAMINGS[framing]
+    line = record(11, serial=1)
+    assert old in line
     bad = tmp_path / "bad.log"
-    bad.write_text(_variant(old, new, 1) + syslog(record(12, serial=2)))
+    bad.write_text(frame(line.replace(old, new, 1)) + frame(record(12, serial=2)))
     code, _, err = _run(capsys, "learn", "--state", str(state), str(bad))
     assert code == 0, err
-    assert counts(state) == {GOOD: 1, ("x86_64", 12, False): 1}  # the good line after it is still read
+    learned = counts(state)
+    assert learned.pop(GOOD) == 1
+    assert [(abi, number, n) for (abi, number, _trusted), n in learned.items()] == [("x86_64", 12, 1)]
     assert _skipped(capsys, state) == {reason: 1}
     code, out, err = _run(capsys, "explain", str(bad))
     assert code == 0
