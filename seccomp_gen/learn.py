@@ -183,6 +183,7 @@ class LearnResult:
     records: int = 0
     learned: int = 0
     duplicates: int = 0
+    untrusted: int = 0  # records kept from lines any local user could have written (syslog text...)
     filtered: dict[str, int] = field(default_factory=dict)
     rejected: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
@@ -344,6 +345,8 @@ class Learner:
         if reason is not None:
             self._count("filtered", reason, self.result.filtered)
             return
+        if not trusted:
+            self.result.untrusted += 1
         abi, name = self._resolve(event.arch, event.syscall)
         action = self._actions.get(event.action)
         if action is None:

@@ -225,7 +225,7 @@ def test_untrusted_only_syscalls_are_kept_listed_and_dropped_by_trusted_only(
     syslog_file.write_text(f"{HEADER} kernel: {RECORD}\n")  # what `logger -t kernel` gives: untrusted
     assert main(["learn", "--state", str(state), str(syslog_file)]) == 0
     assert counts(state) == {("x86_64", 0, True): 1, ("x86_64", 101, False): 1}
-    capsys.readouterr()
+    assert "1 record came from text any local user can write" in capsys.readouterr().err
 
     assert main(["status", "--state", str(state)]) == 0
     text = capsys.readouterr().out
@@ -283,13 +283,16 @@ def test_journald_json_trust_by_source(kind: SourceKind, root_owned: bool, trust
     assert trust_of(kind, event, root_owned=root_owned) is trusted
 
 
-def test_journald_json_file_written_by_another_user_is_untrusted(tmp_path: Path) -> None:
+def test_journald_json_file_written_by_another_user_is_untrusted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     need_root()
     entries = tmp_path / "journal.json"
     entries.write_text(_json(RECORD) + "\n")
     state = tmp_path / "state.db"
     assert main(["learn", "--state", str(state), str(entries)]) == 0
     assert counts(state) == {("x86_64", 101, True): 1}
+    assert "any local user" not in capsys.readouterr().err
     os.chown(entries, 65534, 65534)
     assert main(["learn", "--state", str(tmp_path / "other.db"), str(entries)]) == 0
     assert counts(tmp_path / "other.db") == {("x86_64", 101, False): 1}

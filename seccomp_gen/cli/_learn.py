@@ -211,6 +211,11 @@ def _summary(result: LearnResult, path: Path) -> str:
     names = [f"{n.label} ({n.abi})" for n in result.new_syscalls]
     shown = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
     parts.append(f". {_plural(len(names), 'new syscall')}{': ' + shown if names else ''}.")
+    if result.untrusted:
+        parts.append(
+            f" {_plural(result.untrusted, 'record')} came from text any local user can write (syslog, stdin):"
+            " `emit` warns about calls only such lines show, `emit --trusted-only` leaves them out."
+        )
     if result.skipped:
         parts.append(
             f" Skipped {_plural(sum(result.skipped.values()), 'line')} ({_reasons(result.skipped)})."
