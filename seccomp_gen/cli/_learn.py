@@ -297,8 +297,8 @@ def _status_lines(s: StateSummary) -> list[str]:
     forged = s.counters.get(("rejected", SUSPECTED_FORGERY), 0)
     if forged:
         lines.append(
-            f"suspected forgeries: {_plural(forged, 'record')} rejected (lines claiming to be the kernel's "
-            "with signs the kernel never writes; see seccomp_gen.trust)"
+            f"suspected forgeries: {_plural(forged, 'record')} rejected (lines that claim to be the "
+            "kernel's but show what the kernel never writes; learn's warnings said which)"
         )
     counted = {k: n for k, n in s.counters.items() if n}
     if counted:
