@@ -343,6 +343,7 @@ template(name="withpri" type="list") {{
 }}
 *.* action(type="omfile" file="{dir}/syslog" template="RSYSLOG_FileFormat")
 *.* action(type="omfile" file="{dir}/syslog-pri" template="withpri")
+*.* action(type="omfile" file="{dir}/syslog-3164" template="RSYSLOG_TraditionalFileFormat")
 """
 NOBODY = "65534"
 
@@ -391,11 +392,12 @@ def test_logger_forgery_through_real_rsyslog(tmp_path: Path, capsys: pytest.Capt
         _logger_as_nobody(directory / "log", "-t", "kernel", "-p", "kern.notice", f"[22242.881695] {as_kern}")
         written = lambda: all(  # noqa: E731
             (directory / name).exists() and (directory / name).read_text().count(comm) == 3
-            for name in ("syslog", "syslog-pri")
+            for name in ("syslog", "syslog-pri", "syslog-3164")
         )
         assert wait_for(written, 10), "rsyslogd did not write the three lines"
         syslog_text = (directory / "syslog").read_text()
         with_pri = (directory / "syslog-pri").read_text()
+        traditional = (directory / "syslog-3164").read_text()
     assert f" kernel: {plain}" in syslog_text  # indistinguishable from `journalctl -o short-iso` output
     assert " kernel[" in syslog_text
     assert all(
@@ -425,6 +427,13 @@ def test_logger_forgery_through_real_rsyslog(tmp_path: Path, capsys: pytest.Capt
     assert main(["learn", "--state", str(pri_state), str(pri_file)]) == 0
     assert "3 rejected (suspected-forgery 3)" in capsys.readouterr().err
     assert _learned(pri_state, comm) == set()
+
+    old_format = tmp_path / "syslog-3164"  # RFC 3164 stamps, as older Debian and most others write
+    old_format.write_text(traditional)
+    old_state = tmp_path / "3164.db"
+    assert main(["learn", "--state", str(old_state), str(old_format)]) == 0
+    assert "1 rejected (suspected-forgery 1)" in capsys.readouterr().err
+    assert _learned(old_state, comm) == {("ptrace", 0), ("reboot", 0)}
 
 
 def _learned(state: Path, comm: str) -> set[tuple[str, int]]:
