@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 import json
 import os
 import random
@@ -23,6 +24,8 @@ from pathlib import Path
 import pytest
 
 from seccomp_gen.cli import main
+from seccomp_gen.cli._learn import _Feedback
+from seccomp_gen.learn import NewSyscall
 from tests._learn_support import counts, kmsg, record, syslog
 from tests.realpath import need_program
 
@@ -437,4 +440,32 @@ def test_timestamp_past_year_9999_is_rejected_not_a_crash(
     code, out, _ = _run(capsys, "explain", str(bad))
     assert code == 0
     assert out.splitlines()[0].startswith("- ")  # no date to show
+    _assert_kept(capsys, state)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_terminal_escapes_in_comm_and_exe_never_reach_the_terminal(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Any process names itself: the kernel hex-encodes such names, decoding must not replay them raw."""
+    comm, exe = "\x1b[31mevil\x07", "\x1b]0;owned\x07/bin/sh"
+    line = record(15, serial=70).replace('comm="cat"', f"comm={comm.encode().hex().upper()}")
+    line = line.replace('exe="/bin/cat"', f"exe={exe.encode().hex().upper()}")
+    bad = tmp_path / "escapes.log"
+    bad.write_text(syslog(line))
+    assert main(["learn", "--state", str(state), str(bad)]) == 0
+    code, out, _ = _run(capsys, "status", "--state", str(state))
+    assert code == 0
+    assert "\x1b" not in out
+    assert "\x07" not in out
+    assert '"\\u001b[31mevil\\u0007" "\\u001b]0;owned\\u0007/bin/sh"' in out
+    code, out, _ = _run(capsys, "explain", str(bad))
+    assert "\x1b" not in out
+    terminal = _Terminal()
+    _Feedback(terminal).learned(NewSyscall("x86_64", 15, "rt_sigreturn", comm, False))
+    assert terminal.getvalue() == '+ rt_sigreturn (x86_64) by "\\u001b[31mevil\\u0007"  [untrusted source]\n'
     _assert_kept(capsys, state)

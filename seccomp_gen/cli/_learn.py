@@ -161,7 +161,7 @@ class _Feedback(Reporter):
         """``+ openat (x86_64) by http-echo``."""
         if self.tty:
             trust = "" if new.trusted else "  [untrusted source]"
-            self._line(f"+ {new.label} ({new.abi}) by {new.comm or '?'}{trust}")
+            self._line(f"+ {new.label} ({new.abi}) by {_shown(new.comm)}{trust}")
 
     def loss(self, report: LossReport, first: bool) -> None:
         """Loud, once per kind and place; the summary has the totals."""
@@ -185,6 +185,16 @@ class _Feedback(Reporter):
         )
         self.stream.flush()
         self._drawn = True
+
+
+def _shown(text: str | None) -> str:
+    """A process's comm or exe for the terminal: as is when printable, else quoted with escapes.
+
+    Both come from the record (any process names itself), so raw they could carry terminal escapes.
+    """
+    if not text:
+        return "?"
+    return text if text.isprintable() else json.dumps(text)
 
 
 def _plural(n: int, word: str) -> str:
@@ -278,7 +288,7 @@ def _status_lines(s: StateSummary) -> list[str]:
         lines.append("processes:")
         for p in s.processes:
             counts = f"{_plural(p.syscalls, 'syscall')}, {_plural(p.records, 'record')}"
-            lines.append(f"  {p.comm or '?':<16} {p.exe or '?'}  {counts}")
+            lines.append(f"  {_shown(p.comm):<16} {_shown(p.exe)}  {counts}")
     if s.positions:
         lines.append("sources:")
         lines += [f"  {_position_text(p)}" for p in s.positions]
