@@ -252,3 +252,15 @@ def test_a_profile_allowing_nothing_is_valid_and_warned_about(
     code, out, _ = run(capsys, ["merge", str(empty), str(good_profile(tmp_path)), "-f", "oci"])
     assert code == 0
     assert json.loads(out)["syscalls"] == GOOD["syscalls"]
+
+
+def test_an_unknown_runtime_base_is_one_error_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``emit --base`` names a shipped runtime set, not a file: anything else is refused."""
+    from tests.test_emit import make_state
+    from tests.test_profile import fixed_observations
+
+    state = make_state(tmp_path / "state.db", fixed_observations())
+    code, out, err = run(capsys, ["emit", "--state", str(state), "--base", "./profile.json"])
+    assert_one_line_error(code, out, err, "unknown runtime base './profile.json': choose one of crun, runc")
