@@ -56,7 +56,13 @@ class ReadProfile:
 
 def load_profile(path: Path) -> ReadProfile:
     """Read the profile file at ``path`` (see ``read_profile_text``) and parse it (``read_profile``)."""
-    return read_profile(read_profile_text(path), str(path))
+    return read_profile(read_profile_text(path), display_path(path))
+
+
+def display_path(path: Path) -> str:
+    """``path`` for a message: as is, or quoted when it holds a newline or another control character."""
+    text = str(path)
+    return repr(text) if _CONTROL.search(text) else text
 
 
 def read_profile_text(path: Path) -> str:
@@ -587,6 +593,7 @@ __all__ = [
     "MAX_PROFILE_BYTES",
     "ReadProfile",
     "compile_profile",
+    "display_path",
     "docker_default",
     "filter_text",
     "libseccomp_knows",

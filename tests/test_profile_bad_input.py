@@ -264,3 +264,12 @@ def test_an_unknown_runtime_base_is_one_error_line(
     state = make_state(tmp_path / "state.db", fixed_observations())
     code, out, err = run(capsys, ["emit", "--state", str(state), "--base", "./profile.json"])
     assert_one_line_error(code, out, err, "unknown runtime base './profile.json': choose one of crun, runc")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_file_name_with_a_newline_stays_on_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: Callable[[str, str], list[str]]
+) -> None:
+    bad = tmp_path / "bad\nerror: forged.json"
+    bad.write_bytes(b"{ nope")
+    assert_one_line_error(*run(capsys, command(str(bad), str(good_profile(tmp_path)))), r"bad\\nerror")

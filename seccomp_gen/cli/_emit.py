@@ -332,10 +332,10 @@ def check(
 
         seccomp-gen check --strict bundle/config.json
     """
-    from seccomp_gen.lint import libseccomp_version, load_profile, validate
+    from seccomp_gen.lint import display_path, libseccomp_version, load_profile, validate
 
-    source = str(profile)
     read = load_profile(profile)
+    source = display_path(profile)
     warnings = _say(read.findings) + _say(validate(read.profile))
     arches = ", ".join(read.profile.architectures)
     typer.echo(
