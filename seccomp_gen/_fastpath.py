@@ -1,11 +1,19 @@
-"""The hot loop of ``RecordParser.feed_chunk``: find candidate lines in a big chunk, parse the usual ones.
+"""The hot loops of ``RecordParser.feed_chunk``: find the lines that matter in a chunk, read the usual ones.
 
-One compiled bytes pattern finds the next candidate (a record, another audit type, a loss marker)
-anywhere in the chunk, so noise lines are never split or decoded. A candidate line whose shape is
-the everyday one (printk, kmsg, syslog ``host kernel:``, auditd; fields in kernel order, values in
-range) is taken apart by a second anchored pattern and turned into a ``SeccompEvent`` without
-decoding the line. Anything else goes to the general, slower path in ``records``, which is the
-reference: both give equal results for every line (the tests check it).
+``FastPath.scan`` picks one of three loops per chunk:
+
+- mostly noise (``_sparse``): candidate lines (holding ``audit``, ``ssed `` or a MESSAGE byte array)
+  are found with ``bytes.find``; the other lines are only counted, never split or decoded;
+- mostly audit lines (``_dense``): the chunk is split into lines in one call and each is read;
+- auditd's log made only of well-formed ``type=T msg=audit(...): `` lines (``_auditd_log``): the
+  lines of other audit types are counted with one regex count, only the seccomp-typed ones are read.
+
+A record line of the everyday shape (printk, kmsg, syslog ``host kernel:``, auditd; fields in
+kernel order, values in range) is read by ``_quick``: cut at its fixed separators, its repeating
+parts (framing, ``auid..subj``, ``comm..compat``, ``code``) read once by the anchored pattern
+``_FAST`` and kept as a prototype, its varying parts (stamp, ``pid``, ``ip``) checked against the
+shapes ``_FAST`` asks for. Anything else goes to ``_FAST`` alone, then to the general, slower path
+in ``records``, which is the reference: all give equal results for every line (the tests check it).
 """
 
 from __future__ import annotations
@@ -93,9 +101,9 @@ _set = object.__setattr__
 def _constructor() -> Callable[..., SeccompEvent]:
     """``SeccompEvent(*values)`` without the frozen dataclass's per-field ``object.__setattr__`` calls.
 
-    The generated function fills the new instance's ``__dict__`` from one dict display, which is
-    what the dataclass's own ``__init__`` ends with, minus the call overhead (about 4x faster). The
-    tests check that its events equal the general path's, field for field.
+    The generated function fills the new instance's ``__dict__`` from one dict display: the state
+    the dataclass's own ``__init__`` ends with, at a fraction of its cost. The tests check that its
+    events equal the general path's, field for field.
     """
     names = [f.name for f in dataclasses.fields(SeccompEvent)]
     namespace: dict[str, Any] = {"_new": object.__new__, "_cls": SeccompEvent}

@@ -37,7 +37,7 @@ class LossKind(enum.Enum):
     KMSG_OVERWRITTEN = "kmsg-overwritten"  # EPIPE reading /dev/kmsg: the ring buffer wrapped
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True)  # no slots: the parser's fast path fills an instance's __dict__ in one step
 class SeccompEvent:
     """One seccomp audit record (type 1326 / SECCOMP), fields as the kernel printed them.
 
