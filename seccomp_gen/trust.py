@@ -58,7 +58,7 @@ _PRIORITY_PREFIXES = ("pri=", "kmsg-prio=")
 _WHOLE_MESSAGES = frozenset({"kmsg", "transport=kernel", "transport=audit"})  # one message per record
 
 _CACHE_MAX = 1024  # a log holds few distinct framings; a forged one must not grow this without bound
-_verdicts: dict[tuple[Transport, str], str | None] = {}
+_verdicts: dict[str, tuple[Transport, str | None]] = {}  # framing → (transport, verdict)
 
 
 def forgery_suspicion(event: SeccompEvent) -> str | None:
@@ -67,15 +67,14 @@ def forgery_suspicion(event: SeccompEvent) -> str | None:
     A ``str`` names the reason in words, for a warning. Cheap: one dictionary look-up per record
     (the verdict depends only on the transport and the framing facts, and a log has few of those).
     """
-    key = (event.transport, event.framing)
-    try:
-        return _verdicts[key]
-    except KeyError:
-        pass
-    verdict = judge_framing(event.transport, event.framing)
+    framing, transport = event.framing, event.transport
+    known = _verdicts.get(framing)  # keyed by the string alone: hashing an Enum runs Python code
+    if known is not None and known[0] is transport:
+        return known[1]
+    verdict = judge_framing(transport, framing)
     if len(_verdicts) >= _CACHE_MAX:
         _verdicts.clear()
-    _verdicts[key] = verdict
+    _verdicts[framing] = (transport, verdict)
     return verdict
 
 
