@@ -30,12 +30,14 @@ and an untrusted record still widens the default profile (with a warning), which
 must not. A forger who copies the kernel's framing exactly (``kernel: [ 1234.567890] audit: ...``)
 is not caught here: that line stays *untrusted*, so ``emit`` warns about every syscall it alone
 adds and ``emit --trusted-only`` leaves it out. Only sources a user cannot write to are trusted:
-/dev/kmsg, journald's own fields, a root-owned audit.log.
+/dev/kmsg (what a program with write access puts there is marked facility user, see above),
+journald's own fields, a root-owned audit.log.
 
 What is *not* used, on purpose: a syslog ``kernel:`` line without the kernel's ``[uptime]`` stamp
 (``journalctl -o short`` prints real kernel lines that way, and rsyslog's imklog may drop it), a
-record in the middle of a line (console logs interleave), a missing ``audit:`` prefix (kernels
-before 3.16 printed none), the header's time against the record's (clocks step).
+record in the middle of a syslog or console line (console logs interleave), a missing ``audit:``
+prefix (kernels before 3.16 printed none), the header's time against the record's (clocks step),
+the shape of the uptime stamp (the parser's fast path does not keep it).
 """
 
 from __future__ import annotations
