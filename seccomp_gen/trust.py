@@ -36,7 +36,7 @@ journald's own fields, a root-owned audit.log.
 What is *not* used, on purpose: a syslog ``kernel:`` line without the kernel's ``[uptime]`` stamp
 (``journalctl -o short`` prints real kernel lines that way, and rsyslog's imklog may drop it), a
 record in the middle of a syslog or console line (console logs interleave), a missing ``audit:``
-prefix (kernels before 3.16 printed none), the header's time against the record's (clocks step),
+prefix (older kernels printed none), the header's time against the record's (clocks step),
 the shape of the uptime stamp (the parser's fast path does not keep it).
 """
 
