@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 from seccomp_gen.errors import StateError
 
@@ -148,9 +148,11 @@ class Aggregate:
             self.sample_pid = pid
 
 
-@dataclass(frozen=True, slots=True)
-class IdentifiedRecord:
-    """A pending record that carries an event id: written only if the id is new to the state."""
+class IdentifiedRecord(NamedTuple):
+    """A pending record that carries an event id: written only if the id is new to the state.
+
+    A named tuple, not a dataclass: one is built per record read, and a tuple is built ~3x faster.
+    """
 
     ts_ms: int
     serial: int
