@@ -479,8 +479,8 @@ def test_emit_through_the_cli_writes_a_profile_check_accepts_or_one_error_line(
 def test_a_profile_for_a_foreign_byte_order_alone_checks(tmp_path: Path, arch: str) -> None:
     """libseccomp refused to add a big-endian architecture next to this host's little-endian one."""
     path = tmp_path / "p.json"
-    document = {"defaultAction": "SCMP_ACT_ERRNO", "architectures": [arch], "syscalls": []}
-    document["syscalls"] = [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}]
+    rule = {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}
+    document = {"defaultAction": "SCMP_ACT_ERRNO", "architectures": [arch], "syscalls": [rule]}
     path.write_text(json.dumps(document))
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
