@@ -93,6 +93,17 @@ def test_reader_gone_before_the_first_write_exits_141_silently(
     assert done.stderr == _stderr_to_devnull(commands[name])  # nothing beyond the usual notes
 
 
+def _start_into_a_small_pipe(argv: list[str]) -> tuple[int, subprocess.Popen[bytes]]:
+    """Run ``argv`` writing into a pipe of one page, which every output here overflows."""
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, F_SETPIPE_SZ, SMALL_PIPE)  # before the child exists: it cannot have written
+    try:
+        proc = subprocess.Popen(argv, stdout=write_end, stderr=subprocess.PIPE)
+    finally:
+        os.close(write_end)
+    return read_end, proc
+
+
 def _read_one_line(fd: int) -> bytes:
     """Read byte by byte up to the first newline, as a reader that wants one line and then leaves."""
     line = b""
@@ -107,11 +118,9 @@ def _read_one_line(fd: int) -> bytes:
 def test_reader_leaving_after_one_line_ends_the_writer_with_141(
     commands: dict[str, list[str]], name: str
 ) -> None:
-    writer = subprocess.Popen(commands[name], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert writer.stdout is not None
-    fcntl.fcntl(writer.stdout.fileno(), F_SETPIPE_SZ, SMALL_PIPE)  # the output cannot fit in it
-    assert _read_one_line(writer.stdout.fileno())
-    writer.stdout.close()
+    read_end, writer = _start_into_a_small_pipe(commands[name])
+    assert _read_one_line(read_end)
+    os.close(read_end)
     _, err = writer.communicate(timeout=60)
     assert writer.returncode == EXIT_SIGPIPE, err
     assert err == _stderr_to_devnull(commands[name])
@@ -208,16 +217,16 @@ def test_signal_while_emit_is_blocked_on_a_full_pipe(
 ) -> None:
     argv = command("emit", "--state", str(big_state), "--arch", "x86_64")
     usual = _stderr_to_devnull(argv)
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None
-    fcntl.fcntl(proc.stdout.fileno(), F_SETPIPE_SZ, SMALL_PIPE)
+    read_end, proc = _start_into_a_small_pipe(argv)
     try:
-        full = wait_for(lambda: _bytes_waiting(proc.stdout.fileno()) >= SMALL_PIPE, 30)  # type: ignore[union-attr]
-        assert full, "emit never filled the pipe"
+        assert wait_for(lambda: _bytes_waiting(read_end) >= SMALL_PIPE, 30), "emit never filled the pipe"
         assert proc.poll() is None, "emit must be blocked writing the rest"
         proc.send_signal(signum)
-        _, err = proc.communicate(timeout=15)  # reads the pipe: the interpreter's last flush completes
+        while os.read(read_end, 65536):  # the reader stays: the interpreter's last flush completes
+            pass
+        _, err = proc.communicate(timeout=15)
     finally:
+        os.close(read_end)
         if proc.poll() is None:
             proc.kill()
             proc.wait()
