@@ -151,9 +151,10 @@ class FastPath:
     def scan(self, data: bytes, out: list[SeccompEvent | LossEvent], slow: _Slow) -> int:
         """Parse the candidate lines of ``data`` into ``out``; return how many lines were looked at.
 
-        A chunk where most lines are audit lines (records, auditd's other types) is split into lines
-        and each is read in turn (see ``_dense``); otherwise candidate lines are found with
-        ``bytes.find`` and only those are read.
+        A chunk of auditd's log made of well-formed lines has its other types counted in bulk
+        (``_auditd_log``); another chunk where most lines are audit lines is split into lines and
+        each is read in turn (``_dense``); otherwise candidate lines are found with ``bytes.find``
+        and only those are read (``_sparse``).
         """
         clean = b"\x00" not in data
         # Which loop is faster depends on how many lines are audit lines: a sample tells.
