@@ -58,9 +58,9 @@ _FAST = re.compile(
     rb"^(?:(?:(\d{1,4}),\d{1,20},\d{1,20},[^;\n]{0,16};"  # 1 kmsg level
     rb"|(?:<(\d{1,3})>)?"  # 2 PRI
     rb"(?:(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?()"  # 3 RFC 3339
-    rb"|[A-Z][a-z]{2} [ 0-3]?\d \d\d:\d\d:\d\d) +([^\s:]+) +kernel: ?)?)"  # 4 host
+    rb"|[A-Z][a-z]{2} [ 0-3]?\d \d\d:\d\d:\d\d) +([!-9;-~]+) +kernel: ?)?)"  # 4 host
     rb"(?:\[ *\d{1,10}\.\d{1,9}\] ?())?(?:\[ *[TC]\d{1,10}\] ?())?"  # 5 uptime, 6 caller
-    rb"audit: type=1326 |(?:node=(\S+) )?type=SECCOMP msg=())"  # 7 node, 8 auditd
+    rb"audit: type=1326 |(?:node=([!-~]+) )?type=SECCOMP msg=())"  # 7 node, 8 auditd
     rb"audit\((\d{1,20}\.\d{3}):(\d{1,10})\): "  # 9 seconds, 10 serial
     rb"auid=(\d{1,10} uid=\d{1,10} gid=\d{1,10} ses=\d{1,10})"  # 11
     rb"(?: subj=([^\n\x1d]*?))? pid=(\d{1,10}) "  # 12 subj, 13 pid
@@ -74,19 +74,17 @@ _CACHE_MAX = 4096
 _SAMPLE = 64 * 1024
 # An auditd line of the everyday shape, after the newline before it (see FastPath._auditd_log).
 _AUDITD_LINE = re.compile(rb"\ntype=[A-Z0-9_]{1,32} msg=audit\([0-9.:]{1,64}\): ")
-_SECCOMP_LINES = tuple(
-    b"\n" + kind for kind in (b"type=1326 ", b"type=SECCOMP ", b"type=1701 ", b"type=ANOM_ABEND ")
-)
+_SECCOMP_LINES = tuple(b"\n" + kind for kind in _SECCOMP_TYPES)
 # The framing before a record's `audit(`, matched against the line's shape (digits turned into 0):
 # _FAST's framing with every character class either holding all digits or none, so that a shape
-# matches exactly when the line does, except RFC 3164's day `[ 0-3]?\d`, checked apart (group 4).
+# matches exactly when the line does, except RFC 3164's day `[ 0-3]?\d`, checked apart (group 3).
 _HEAD = re.compile(
     rb"(?:(\d{1,4}),\d{1,20},\d{1,20},[^;\n]{0,16};"  # 1 kmsg level
     rb"|(?:<(\d{1,3})>)?"  # 2 PRI
     rb"(?:(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?"
-    rb"|[A-Z][a-z]{2} ([ \d])?\d \d\d:\d\d:\d\d) +([^\s:]+) +kernel: ?)?)"  # 3 day, 4 host
+    rb"|[A-Z][a-z]{2} ([ \d])?\d \d\d:\d\d:\d\d) +([!-9;-~]+) +kernel: ?)?)"  # 3 day, 4 host
     rb"(?:\[ *\d{1,10}\.\d{1,9}\] ?)?(?:\[ *[TC]\d{1,10}\] ?)?"
-    rb"(?:audit: type=(0000) |(?:node=(\S+) )?type=(SECCOMP) msg=)"  # 5 1326 (checked apart), 6 node, 7
+    rb"(?:audit: type=(0000) |(?:node=([!-~]+) )?type=(SECCOMP) msg=)"  # 5 1326 (checked apart), 6 node, 7
     rb"()audit\(\d{1,20}\.\d{3}():(\d{1,10})"  # 8 end of the framing, 9 end of the seconds, 10 serial
 )
 _KINDS = (b"1326", b"SECCOMP")

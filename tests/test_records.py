@@ -591,12 +591,19 @@ RFC3339_HEAD = "2026-11-28T11:00:00.468493+00:00 vm1 kernel: [22675.017521] "
             id="rfc3164 days (first digit 0-3 only)",
         ),
         pytest.param(
-            [f"{RFC3339_HEAD.replace('vm1', host)}{BARE}" for host in ("vm1", "vm2", "a0", "v")], id="hosts"
+            [
+                f"{RFC3339_HEAD.replace('vm1', host)}{BARE}"
+                for host in ("vm1", "vm2", "a0", "v", "vm\x1d", "vm\xa0", "vm\x85", "v\u3000m")
+            ],
+            id="hosts (with characters str patterns call spaces)",
         ),
         pytest.param([f"<{pri}>[  270.853767] {BARE}" for pri in (5, 6, 12, 1234)], id="PRI values"),
         pytest.param([f"{level},27,2267,-;{BARE}" for level in (5, 6, 14, 12345)], id="kmsg levels"),
         pytest.param(
-            [f"node={node} {AUDITD}" for node in ("web1", "web2", "w 1", "audit(x")]
+            [
+                f"node={node} {AUDITD}"
+                for node in ("web1", "web2", "w 1", "audit(x", "web1\x1d", "\x1fweb", "w\xa0")
+            ]
             + [f"{AUDITD}\x1dARCH=x86_64"],
             id="auditd nodes",
         ),
