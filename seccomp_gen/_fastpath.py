@@ -45,6 +45,7 @@ CANDIDATE = (
     r"|rate limit exceeded|queue overflow|Suppressed \d|Missed \d)"
 )
 _CANDIDATE = re.compile(CANDIDATE.encode())
+_NODE = re.compile(rb"node=[!-~]+ ")
 _OTHER = re.compile(rb"type=\w{1,32} (?:msg=)?audit\([^()\n]{0,64}\) ?: ")
 _SECCOMP_TYPES = (b"type=1326 ", b"type=SECCOMP ", b"type=1701 ", b"type=ANOM_ABEND ")
 # A line is a candidate only if it holds one of these literals (found with bytes.find, far faster
@@ -547,7 +548,12 @@ def _only_another_type(line: bytes) -> bool:
     """True for an auditd line holding a record of another type (SYSCALL, PATH, ...): in auditd's log a
     line is one record, so its first ``type=`` decides (the general path reads it the same way).
     """
-    start = line.find(b" ") + 1 if line.startswith(b"node=") else 0
+    start = 0
+    if line.startswith(b"node="):
+        node = _NODE.match(line)  # a name of printable ASCII: the general path reads others differently
+        if node is None:
+            return False
+        start = node.end()
     if not line.startswith(b"type=", start) or line.startswith(_SECCOMP_TYPES, start):
         return False
     return len(line) <= MAX_LINE and b"\x00" not in line and _OTHER.match(line, start) is not None
