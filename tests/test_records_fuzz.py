@@ -128,3 +128,104 @@ def test_hex_comm_and_exe_round_trip(name: str) -> None:
     assert (event.comm, event.exe) == (name, name)
     [by_chunk] = RecordParser().feed_chunk(line.encode())
     assert by_chunk == event
+
+
+FIELDS = RECORD.split("): ", 1)[1]
+WHOLE = [  # everyday record and auditd lines: the fast paths' own shapes, before mutation
+    RECORD,
+    f"2026-11-28T11:00:00.468493+00:00 vm1 kernel: [22675.017521] {RECORD}",
+    f"Jul 16 15:37:40 h2 kernel: {RECORD}",
+    f"<5>[  463.512820][   T27] {RECORD}",
+    f"5,2749,22675017521,-;{RECORD}",
+    f"type=SECCOMP msg=audit(1795888524.926:4081): {FIELDS}",
+    f"node=web1 type=SECCOMP msg=audit(1795888524.926:4081): {FIELDS}\x1dARCH=x86_64 SYSCALL=close",
+    "type=SYSCALL msg=audit(1795888524.926:4081): arch=c000003e syscall=257 success=yes",
+    'type=CWD msg=audit(1795888524.926:4081): cwd="/"',
+]
+# Characters where bytes patterns and str patterns could part: separators, digits, hex, spaces
+# that only str patterns call spaces, non-ASCII digits and letters, bytes that are not UTF-8.
+MUTANTS = [
+    "0",
+    "9",
+    "a",
+    "F",
+    "(",
+    ")",
+    ":",
+    " ",
+    "=",
+    '"',
+    "\x1d",
+    "\x1f",
+    "\r",
+    "\xa0",
+    "\u3000",
+    "٣",
+    "\x00",
+]
+# An edit lands next to a separator (where fields and framing begin and end), at a character.
+EDITS = st.lists(
+    st.tuples(
+        st.integers(0, 10**6), st.sampled_from(["insert", "replace", "delete"]), st.sampled_from(MUTANTS)
+    ),
+    max_size=4,
+)
+
+
+def _edit(line: str, edits: list[tuple[int, str, str]]) -> str:
+    for where, how, text in edits:
+        edges = [at + side for at, char in enumerate(line) if char in " =(:;[]" for side in (0, 1)] or [0]
+        at = edges[where % len(edges)]
+        line = line[:at] + ("" if how == "delete" else text) + line[at + (how != "insert") :]
+    return line
+
+
+@SETTINGS
+@given(
+    st.lists(st.tuples(st.sampled_from(WHOLE), EDITS), min_size=1, max_size=12),
+    st.integers(0, 40),
+    st.sampled_from(list(Format)),
+    st.booleans(),
+)
+def test_mutated_records_read_alike_by_chunk_and_by_line(
+    picks: list[tuple[str, list[tuple[int, str, str]]]], noise: int, fmt: Format, final_newline: bool
+) -> None:
+    """Everyday lines, a few characters changed: the chunk's fast loops (dense, sparse with ``noise``
+    lines, auditd's bulk count) read every line exactly as the general path does, line by line.
+    """
+    lines = [_edit(line, edits) for line, edits in picks] + ["noise"] * noise
+    data = ("\n".join(lines) + ("\n" if final_newline else "")).encode()
+    by_chunk, by_line = RecordParser(fmt), RecordParser(fmt)
+    chunk_results = by_chunk.feed_chunk(data)
+    pieces = data.split(b"\n")
+    if not pieces[-1]:
+        pieces.pop()
+    line_results = [r for line in pieces if (r := by_line.feed_line(line.decode("utf-8", "replace")))]
+    assert chunk_results == line_results
+    assert by_chunk.stats == by_line.stats
+
+
+NAMED = [  # framings that carry a name: syslog host, auditd node
+    "2026-11-28T11:00:00.468493+00:00 {name} kernel: [22675.017521] " + RECORD,
+    "Jul 16 15:37:40 {name} kernel: " + RECORD,
+    "node={name} type=SECCOMP msg=audit(1795888524.926:4081): " + FIELDS,
+    "node={name} type=SYSCALL msg=audit(1795888524.926:4081): arch=c000003e syscall=257",
+]
+
+
+@SETTINGS
+@given(st.text(st.characters(blacklist_characters="\n"), min_size=1, max_size=6), st.sampled_from(NAMED))
+def test_any_host_or_node_name_reads_alike_by_chunk_and_by_line(name: str, template: str) -> None:
+    """Whatever characters a host or node name holds (spaces only str patterns know, non-ASCII,
+    colons), the fast loops read its line as the general path does, alone or among records.
+    """
+    line = template.format(name=name)
+    for lines in ([line], [line, RECORD, RECORD, line]):
+        data = "\n".join(lines).encode("utf-8", "surrogatepass")
+        by_chunk, by_line = RecordParser(), RecordParser()
+        chunk_results = by_chunk.feed_chunk(data)
+        line_results = [
+            r for piece in data.split(b"\n") if (r := by_line.feed_line(piece.decode("utf-8", "replace")))
+        ]
+        assert chunk_results == line_results
+        assert by_chunk.stats == by_line.stats
