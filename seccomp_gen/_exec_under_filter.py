@@ -121,11 +121,15 @@ def build_filter(profile: Profile) -> Any:
             seccomp_filter.add_arch(token)
     if tokens and native not in tokens:
         seccomp_filter.remove_arch(native)
+    added = set()  # libseccomp's time grows with the square of repeats of one rule: add each once
     for rule in profile.rules:
         if rule.action == profile.default_action or rule.conditional:
             continue
         args = [pyseccomp.Arg(a.index, _OPERATORS[a.op], a.value, a.value_two) for a in rule.args]
         for name in rule.names:
+            if (name, rule.action, rule.args) in added:
+                continue
+            added.add((name, rule.action, rule.args))
             number = int(pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name))
             if number != -1:
                 seccomp_filter.add_rule(_code(rule.action), number, *args)

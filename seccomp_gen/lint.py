@@ -39,7 +39,7 @@ _OPERATORS = {
 _NR_SCMP_ERROR = -1
 _QUOTE_MAX = 60
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-MAX_PROFILE_BYTES = 16 << 20
+MAX_PROFILE_BYTES = 4 << 20  # 200 times Docker's default profile; bounds the time check spends too
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -404,17 +404,26 @@ def _build_filter(profile: Profile, abis: Sequence[str]) -> Any:
         raise ProfileError(
             f"libseccomp {libseccomp_version()} cannot build a filter for {where}: {exc.strerror}"
         ) from None
+    added: set[tuple[str, Action, tuple[ArgCondition, ...]]] = set()
     for rule in profile.rules:
         if rule.action != profile.default_action:
-            _add_rule(flt, rule, abis)
+            _add_rule(flt, rule, abis, added)
     return flt
 
 
-def _add_rule(flt: Any, rule: Rule, abis: Sequence[str]) -> None:
+def _add_rule(
+    flt: Any, rule: Rule, abis: Sequence[str], added: set[tuple[str, Action, tuple[ArgCondition, ...]]]
+) -> None:
+    """Add each name of ``rule`` once: libseccomp takes time quadratic in repeats of the same rule
+    (a 14 MB profile repeating four names ran for minutes), and a repeat changes nothing."""
     import pyseccomp
 
     args = [pyseccomp.Arg(a.index, _OPERATORS[a.op], a.value, a.value_two) for a in rule.args]
     for name in rule.names:
+        key = (name, rule.action, rule.args)
+        if key in added:
+            continue
+        added.add(key)
         number = _number_for(name)
         if number is None:
             continue
