@@ -27,6 +27,7 @@ from seccomp_gen.cli import main
 from seccomp_gen.cli._learn import _Feedback
 from seccomp_gen.learn import NewSyscall
 from tests._learn_support import counts, kmsg, record, syslog
+from tests._rss import MeasuredRun
 from tests.realpath import need_program
 
 GOOD = ("x86_64", 0, False)  # read, learned from a syslog line before every bad input
@@ -178,13 +179,14 @@ def _big_line() -> Iterator[bytes]:
 
 def _measured(command: list[str], stdin: Iterable[bytes] = ()) -> tuple[int, str, float]:
     """Run the CLI with ``command``, ``stdin`` streamed to it; (exit status, stderr + stdout, peak RSS MB)."""
-    proc = subprocess.Popen(
+    run = MeasuredRun(
         [sys.executable, "-m", "seccomp_gen", *command],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=Path(__file__).parent.parent,
     )
+    proc = run.proc
     streams = (proc.stdin, proc.stdout, proc.stderr)
     assert streams[0] is not None
     assert streams[1] is not None
@@ -202,14 +204,13 @@ def _measured(command: list[str], stdin: Iterable[bytes] = ()) -> tuple[int, str
             writer.write(piece)
     with contextlib.suppress(BrokenPipeError):
         writer.close()
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    run.wait()
     for reader in readers:
         reader.join(timeout=30)
     out.close()
     err.close()
     text = output.get("err", b"").decode() + output.get("out", b"").decode()
-    return proc.returncode, text, usage.ru_maxrss / 1024
+    return proc.returncode, text, run.peak_kib() / 1024
 
 
 def _check_big_line_run(

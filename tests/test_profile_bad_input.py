@@ -9,7 +9,6 @@ the legacy ``name`` (one string) is read as ``names``, and naming both is an err
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import pytest
 
 from seccomp_gen.cli import main
 from seccomp_gen.lint import MAX_PROFILE_BYTES
+from tests._rss import MeasuredRun
 
 TOO_LARGE = f"larger than {MAX_PROFILE_BYTES >> 20} MiB"
 
@@ -178,12 +178,13 @@ def test_enormous_file_is_refused_by_its_size(
 def test_enormous_json_through_a_pipe_keeps_memory_bounded() -> None:
     """200 MB of valid JSON on stdin: refused after reading the cap, never held whole."""
     head = b'{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"action": "SCMP_ACT_ALLOW", "names": ['
-    proc = subprocess.Popen(
+    run = MeasuredRun(
         [sys.executable, "-m", "seccomp_gen", "check", "/dev/stdin"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    proc = run.proc
     assert proc.stdin is not None
     assert proc.stderr is not None
 
@@ -201,8 +202,7 @@ def test_enormous_json_through_a_pipe_keeps_memory_bounded() -> None:
 
     feeder = threading.Thread(target=feed)
     feeder.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    run.wait()
     feeder.join(timeout=30)
     err = proc.stderr.read().decode()
     proc.stderr.close()
@@ -211,7 +211,7 @@ def test_enormous_json_through_a_pipe_keeps_memory_bounded() -> None:
     assert proc.returncode == 2, err
     assert err.startswith(f"error: '/dev/stdin' is {TOO_LARGE}"), err
     assert err.count("\n") == 1
-    assert usage.ru_maxrss * 1024 < 4 * MAX_PROFILE_BYTES + (120 << 20), "memory grew with the input"
+    assert run.peak_kib() * 1024 < 4 * MAX_PROFILE_BYTES + (120 << 20), "memory grew with the input"
 
 
 # --- accepted on purpose ------------------------------------------------------------------------
