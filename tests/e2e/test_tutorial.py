@@ -19,6 +19,7 @@ import pytest
 from seccomp_gen.sandbox import KmsgTap
 from tests.e2e.bundle import APPLETS, AUDIT_PROFILE, VIOLATION_PROFILE, Bundle, expected_output
 from tests.e2e.conftest import (
+    SEEN_TIMEOUT,
     Learner,
     allowed_names,
     emitted,
@@ -61,7 +62,10 @@ def recording(bundle: Bundle, rsyslog: Path, tmp_path_factory: pytest.TempPathFa
     work = tmp_path_factory.mktemp("recording")
     kmsg_state, syslog_state = work / "kmsg.db", work / "syslog.db"
     quiet_syslog_tail(rsyslog)
-    since = f"{time.time() - 1:.3f}"
+    # Records of earlier tests' containers must not count: the kmsg learner reads the ring buffer from
+    # its start, so it takes only records stamped after a quiet moment that lies between its start and
+    # the workload's (the syslog pipe starts at the markers above).
+    since = f"{time.time() + 0.5:.3f}"
     kmsg = Learner(
         [*_cli(), "learn", "--kmsg", "--follow", "--since", since, "--state", str(kmsg_state)],
     )
@@ -71,7 +75,9 @@ def recording(bundle: Bundle, rsyslog: Path, tmp_path_factory: pytest.TempPathFa
     runs = [bundle.run() for _ in range(AUDIT_RUNS)]
     done = runs[0]
     wait_for(lambda: _learned(syslog_state) >= _learned(kmsg_state) > 0, "both learners to see the run")
-    time.sleep(1.5)  # a record is durable within a second; let the last batch land
+    # The syslog path lags (kernel → rsyslogd → file → tail → learn): wait until both sets agree and
+    # stay so; if they never do, test_syslog_path_learns_the_same_profile shows the difference.
+    _settle(kmsg_state, syslog_state)
     _, kmsg_err = kmsg.stop()
     _, syslog_err = syslog.stop()
     assert _learned(kmsg_state) > 0, kmsg_err
@@ -83,6 +89,30 @@ def _cli() -> list[str]:
     import sys
 
     return [sys.executable, "-m", "seccomp_gen"]
+
+
+def _settle(a: Path, b: Path, quiet: float = 1.5, timeout: float = SEEN_TIMEOUT) -> None:
+    """Wait until states ``a`` and ``b`` hold the same syscalls for ``quiet`` seconds (or ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    agreed_since: float | None = None
+    while time.monotonic() < deadline:
+        now = time.monotonic()
+        if _numbers(a) == _numbers(b):
+            agreed_since = now if agreed_since is None else agreed_since
+            if now - agreed_since >= quiet:
+                return
+        else:
+            agreed_since = None
+        time.sleep(0.1)
+
+
+def _numbers(state: Path) -> set[tuple[str, int]]:
+    """The (ABI, number) pairs a state holds (empty while it cannot be read yet)."""
+    try:
+        with sqlite3.connect(f"file:{state}?mode=ro", uri=True) as db:
+            return set(db.execute("SELECT DISTINCT abi, number FROM observations"))
+    except sqlite3.Error:
+        return set()
 
 
 def _learned(state: Path) -> int:
