@@ -26,6 +26,15 @@ _UPTIME = re.compile(r"\[ *(\d{1,10}\.\d{1,9})\] ?")
 _CALLER = re.compile(r"\[ *[TC]\d{1,10}\] ?")
 _DMESG_T = re.compile(r"\[[^\[\]]{0,64}\d\d:\d\d:\d\d[^\[\]]{0,64}\] ?")
 _NODE = re.compile(r"node=(\S+) ")
+_HOST = re.compile(r"([^\s:\[\]]+) +")
+# journalctl's other -o short* stamps (systemd 252), before `host tag: `: (fact, pattern). Only
+# journalctl writes them. short-full (and with-unit) ends with the zone's abbreviation.
+_JOURNAL_STAMPS = (
+    ("short-precise", re.compile(r"[A-Z][a-z]{2} [ 0-3]?\d \d\d:\d\d:\d\d\.\d{6} +")),
+    ("short-full", re.compile(r"[A-Z][a-z]{2} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ([A-Za-z0-9+-]{1,10}) +")),
+    ("short-unix", re.compile(r"(\d{1,12}\.\d{6}) +")),
+    ("short-delta", re.compile(r"\[ *\d{1,10}\.\d{6} <[ \d.]{1,24}>\] +")),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,17 +122,39 @@ def _header(text: str, facts: tuple[str, ...], journal: bool) -> Framing | None:
 
 
 def _monotonic_header(text: str, facts: tuple[str, ...], journal: bool) -> Framing | None:
-    """``journalctl -o short-monotonic``: ``[  270.853767] host kernel: ...``."""
-    uptime = _UPTIME.match(text)
-    if uptime is None:
-        return None
-    host = re.compile(r"([^\s:\[\]]+) +").match(text, uptime.end())
+    """``journalctl -o short-monotonic``: ``[  270.853767] host kernel: ...``; and the other stamps only
+    journalctl writes (``_JOURNAL_STAMPS``): ``-o short-precise``, ``short-full``, ``short-unix``,
+    ``short-delta``. The tag must be ``kernel`` or carry a pid (``audit[PID]``).
+    """
+    del journal  # these stamps are journalctl's own, whatever the caller says
+    stamp = _UPTIME.match(text)
+    fact, time = "monotonic", None
+    if stamp is None:
+        for fact, pattern in _JOURNAL_STAMPS:
+            stamp = pattern.match(text)
+            if stamp is not None:
+                time = _journal_time(fact, stamp)
+                break
+        else:
+            return None
+    host = _HOST.match(text, stamp.end())
     if host is None:
         return None
     tag = _TAG.match(text, host.end())
     if tag is None or not (tag.group(1) == "kernel" or tag.group(2)):
         return None
-    return _tagged(text[tag.end() :], host.group(1), tag, (*facts, "monotonic"), journal=True, time=None)
+    return _tagged(text[tag.end() :], host.group(1), tag, (*facts, fact), journal=True, time=time)
+
+
+def _journal_time(fact: str, stamp: re.Match[str]) -> float | None:
+    """Epoch seconds of a short-unix stamp, or of a short-full one in UTC (other zones' abbreviations
+    are not ours to map); None for the stamps without a date or a zone.
+    """
+    if fact == "short-unix":
+        return float(stamp.group(1))
+    if fact == "short-full" and stamp.group(2) == "UTC":
+        return _rfc3339_time(stamp.group(1).replace(" ", "T") + "+00:00")
+    return None
 
 
 def _tagged(

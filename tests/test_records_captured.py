@@ -5,6 +5,7 @@ The expected values come from what each workload did (its filter and its calls),
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,11 @@ WORKLOADS = [
 ]
 
 
+def _lines(name: str) -> list[str]:
+    """The file's lines, cut at newlines only (``str.splitlines`` also cuts at auditd's 0x1D)."""
+    return (DATA / name).read_text().removesuffix("\n").split("\n")
+
+
 def _events(name: str) -> list[SeccompEvent]:
     parser = RecordParser()
     events = parser.feed_chunk((DATA / name).read_bytes())
@@ -43,9 +49,7 @@ def _events(name: str) -> list[SeccompEvent]:
     assert parser.stats.noise == 0
     records = [event for event in events if isinstance(event, SeccompEvent)]
     by_line = [
-        parser_event
-        for line in (DATA / name).read_text().splitlines()
-        if (parser_event := RecordParser().feed_line(line)) is not None
+        parser_event for line in _lines(name) if (parser_event := RecordParser().feed_line(line)) is not None
     ]
     assert by_line == events
     return records
@@ -81,6 +85,11 @@ def test_kernel_log_captures(name: str, transport: Transport, hostname: str | No
         pytest.param("captured-journal-short.log", Transport.SYSLOG, id="short"),
         pytest.param("captured-journal-short-iso.log", Transport.SYSLOG, id="short-iso"),
         pytest.param("captured-journal-short-monotonic.log", Transport.JOURNAL_KERNEL, id="short-monotonic"),
+        pytest.param("captured-journal-short-precise.log", Transport.JOURNAL_KERNEL, id="short-precise"),
+        pytest.param("captured-journal-short-iso-precise.log", Transport.SYSLOG, id="short-iso-precise"),
+        pytest.param("captured-journal-short-full.log", Transport.JOURNAL_KERNEL, id="short-full"),
+        pytest.param("captured-journal-short-unix.log", Transport.JOURNAL_KERNEL, id="short-unix"),
+        pytest.param("captured-journal-short-delta.log", Transport.JOURNAL_KERNEL, id="short-delta"),
     ],
 )
 def test_journal_captures(name: str, kernel: Transport) -> None:
@@ -124,3 +133,99 @@ def test_syslog_capture_framing_facts() -> None:
     """rsyslog on Debian 12 keeps the kernel's uptime stamp: a fact a forged `logger` line lacks."""
     facts = {event.framing for event in _events("captured-syslog.log")}
     assert facts == {"rfc3339,tag=kernel,uptime,audit-prefix"}
+
+
+@pytest.mark.parametrize(
+    "mode",
+    ["short", "short-iso", "short-iso-precise", "short-precise", "short-full", "short-unix", "short-delta"],
+)
+def test_journal_short_modes_read_as_json(mode: str) -> None:
+    """Every ``-o short*`` rendering of the journal gives the records ``-o json`` gives, field for field
+    (the audit transport's stamp aside: only JSON carries it), each framed by its own header, not
+    found mid-line in an unknown one.
+    """
+    json_events = _events("captured-journal-json.log")
+    events = _events(f"captured-journal-{mode}.log")
+    assert [_fields(e) for e in events] == [_fields(e) for e in json_events]
+    assert not any("mid-line" in event.framing for event in events)
+    audit = [event for event in events if event.transport is Transport.JOURNAL_AUDIT]
+    assert len(audit) == len(WORKLOADS)
+    assert all(event.framing.endswith("tag=audit[pid],typename") for event in audit)
+
+
+def _fields(event: SeccompEvent) -> tuple[object, ...]:
+    return (*_shape(event), event.pid, event.exe, event.ip, event.uid, event.auid, event.hostname)
+
+
+def test_dmesg_t_in_five_locales() -> None:
+    """``dmesg -T`` under de_DE, fr_FR, ja_JP, ru_RU and zh_CN (day and month names in each), the same
+    kernel records as plain ``dmesg`` prints them: each reads as the plain line does.
+    """
+    events = _events("captured-dmesg-T-locales.log")
+    plain = {e.event_id: e for e in events if e.framing == "uptime,audit-prefix"}
+    localised = [e for e in events if e.framing == "dmesg-time,audit-prefix"]
+    assert len(plain) == 3
+    assert len(localised) == 5 * 3
+    for event in localised:
+        assert replace(event, framing="uptime,audit-prefix") == plain[event.event_id]
+
+
+def _records(name: str) -> tuple[list[SeccompEvent], RecordParser]:
+    """The records of a file read by chunk (which must equal reading it line by line), and the parser."""
+    parser = RecordParser()
+    events = parser.feed_chunk((DATA / name).read_bytes())
+    by_line = RecordParser()
+    assert [r for line in _lines(name) if (r := by_line.feed_line(line))] == events
+    assert by_line.stats == parser.stats
+    return [event for event in events if isinstance(event, SeccompEvent)], parser
+
+
+def test_ausearch_plain_layout() -> None:
+    """Plain ``ausearch`` (3.0.9): ``----`` and ``time->`` lines are noise, its records the input's own,
+    except that it drops auditd's enrichment after 0x1D (and keeps a glued one, which is not 0x1D)."""
+    events, parser = _records("ausearch.log")
+    given = {e.serial: e for e in _events("ausearch-input.log")}
+    assert len(events) == len(given) == 22
+    assert (parser.stats.noise, parser.stats.skipped) == (44, {})
+    for event in events:
+        assert event == given[event.serial] or (
+            event.serial == 5006 and event == replace(given[5006], framing="")
+        )
+
+
+def test_ausearch_interpreted() -> None:
+    """``ausearch -i`` (3.0.9) of the same input: names back to numbers, ``unknown-syscall(N)`` for the
+    x32 call, ``unknown(N)`` ids, every action's name, the record's trailing space. What -i cannot
+    carry is gone: the time's zone (no timestamp), errno data, KILL_PROCESS (printed ``kill``), names
+    of users this machine does not know. Two lines are skipped: ausearch read the code glued to
+    auditd's enrichment as ``user-notify`` and kept the enrichment after it.
+    """
+    events, parser = _records("ausearch-i.log")
+    given = {e.serial: e for e in _events("ausearch-input.log")}
+    assert (parser.stats.records, parser.stats.noise, parser.stats.skipped) == (
+        20,
+        22,
+        {"malformed-fields": 2},
+    )
+    assert {serial for serial in given if serial not in {e.serial for e in events}} == {6461, 836036}
+    for event in events:
+        source = given[event.serial]
+        assert event.transport is Transport.AUDITD
+        assert event.timestamp is None
+        assert "interpreted" in event.framing
+        assert (event.syscall, event.arch, event.compat, event.pid, event.comm, event.exe, event.ip) == (
+            source.syscall, source.arch, source.compat, source.pid, source.comm, source.exe, source.ip
+        )  # fmt: skip
+        assert event.sig == source.sig
+        assert (event.auid, event.ses, event.subj) == (source.auid, source.ses, source.subj)
+        kind = source.action.kind
+        assert event.action == Action(ActionKind.KILL_THREAD if kind is ActionKind.KILL_PROCESS else kind)
+    by_serial = {e.serial: e for e in events}
+    assert by_serial[4082].syscall == 0x40000027  # x32 getpid, printed unknown-syscall(1073741863)
+    assert (by_serial[10262].auid, by_serial[10262].uid, by_serial[10262].gid) == (20003, 22, None)
+    assert {by_serial[s].action.kind for s in (5001, 5002, 5003, 5004)} == {
+        ActionKind.ERRNO,
+        ActionKind.USER_NOTIF,
+        ActionKind.TRACE,
+        ActionKind.ALLOW,
+    }
