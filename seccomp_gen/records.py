@@ -20,13 +20,18 @@ Decisions worth knowing:
 - ``ausearch -i`` output carries names: ``arch=x86_64 syscall=openat`` are mapped back to numbers
   through ``seccomp_gen.abi``/``seccomp_gen.syscalls`` (a name no table knows is skipped as
   ``unknown-syscall-name``); its local-time date is not converted (``timestamp`` None, ``serial``
-  kept), user names other than ``root``/``unset`` become None, and its action names carry no data
-  (``errno`` decodes as ``ERRNO(0)``, ``kill`` as ``KILL_THREAD``). Such events have the fact
-  ``interpreted`` in ``framing``.
-- ``journalctl -o short`` kernel lines look exactly like syslog lines: ``Format.AUTO`` calls them
-  SYSLOG; ``Format.JOURNAL`` calls them JOURNAL_KERNEL. ``audit[PID]: SECCOMP ...`` is always
-  JOURNAL_AUDIT (only journald writes it). In ``-o json`` the ``_TRANSPORT`` field decides, and
-  the audit transport's ``_SOURCE_REALTIME_TIMESTAMP``/``_AUDIT_ID`` give the stamp.
+  kept), ``unknown(N)``/``unknown-syscall(N)`` are read as N, user names other than
+  ``root``/``unset`` become None (they are the names of the machine ausearch ran on), and its action
+  names carry no data: ``errno`` decodes as ``ERRNO(0)``, and ``kill``, which auparse prints for
+  both KILL_THREAD and KILL_PROCESS, as ``KILL_THREAD``. Such events have the fact ``interpreted``.
+- ``journalctl -o short`` and ``short-iso*`` kernel lines look exactly like syslog lines:
+  ``Format.AUTO`` calls them SYSLOG; ``Format.JOURNAL`` calls them JOURNAL_KERNEL. The stamps only
+  journalctl writes (``short-monotonic``, ``-precise``, ``-full``, ``-unix``, ``-delta``) are
+  JOURNAL_KERNEL either way. ``audit[PID]: SECCOMP ...`` is always JOURNAL_AUDIT (only journald
+  writes it). In ``-o json`` the ``_TRANSPORT`` field decides, and the audit transport's
+  ``_SOURCE_REALTIME_TIMESTAMP``/``_AUDIT_ID`` give the stamp; the record itself is read from
+  MESSAGE, which holds every field (journald's ``_AUDIT_FIELD_*``, ``_COMM``, ``_EXE`` ... are
+  copies of some of them).
 - ``audit_lost=N`` is the kernel's running total, reported as is.
 - A line is looked at only if it holds ``audit`` (every record, auditd line, kauditd and audit_lost
   marker, journald audit or kernel entry), journald's ``Suppressed N``/``Missed N``, or a MESSAGE

@@ -110,6 +110,45 @@ PARSED = [
         id="journal short-monotonic kernel",
     ),
     pytest.param(
+        f"Nov 28 17:56:03.059786 vm kernel: {BARE}",
+        {
+            "transport": Transport.JOURNAL_KERNEL,
+            "hostname": "vm",
+            "framing": "short-precise,tag=kernel,audit-prefix",
+        },
+        id="journal short-precise kernel",
+    ),
+    pytest.param(
+        f"Nov 28 17:56:03.050000 vm audit[4709]: SECCOMP {FIELDS}",
+        {"transport": Transport.JOURNAL_AUDIT, "framing": "short-precise,tag=audit[pid],typename", **NOSTAMP},
+        id="journal short-precise audit",
+    ),
+    pytest.param(
+        f"2026-11-28T17:56:03.059786+0000 vm kernel: {BARE}",
+        {"transport": Transport.SYSLOG, "framing": "rfc3339,tag=kernel,audit-prefix"},
+        id="journal short-iso-precise kernel",
+    ),
+    pytest.param(
+        f"Sat 2026-11-28 17:56:03 UTC vm kernel: {BARE}",
+        {"transport": Transport.JOURNAL_KERNEL, "framing": "short-full,tag=kernel,audit-prefix"},
+        id="journal short-full kernel",
+    ),
+    pytest.param(
+        f"Sat 2026-11-28 17:56:03 CET vm audit[4709]: SECCOMP {FIELDS}",
+        {"transport": Transport.JOURNAL_AUDIT, "framing": "short-full,tag=audit[pid],typename", **NOSTAMP},
+        id="journal short-full audit",
+    ),
+    pytest.param(
+        f"1795888563.059786 vm kernel: {BARE}",
+        {"transport": Transport.JOURNAL_KERNEL, "framing": "short-unix,tag=kernel,audit-prefix"},
+        id="journal short-unix kernel",
+    ),
+    pytest.param(
+        f"[22713.164350 <    0.019629 >] vm audit[4709]: SECCOMP {FIELDS}",
+        {"transport": Transport.JOURNAL_AUDIT, "framing": "short-delta,tag=audit[pid],typename", **NOSTAMP},
+        id="journal short-delta audit",
+    ),
+    pytest.param(
         f"Nov 28 17:56:03 vm someapp[99]: {BARE}",
         {"transport": Transport.SYSLOG, "framing": "rfc3164,tag=someapp[pid],audit-prefix"},
         id="syslog record under another tag: facts say so",
@@ -175,6 +214,14 @@ PARSED = [
         id="ausearch -i i386, user name",
     ),
     pytest.param(
+        "type=SECCOMP msg=audit(11/28/26 17:55:24.926:4082) : auid=unknown(20003) uid=root gid=voice "
+        "ses=unset pid=26871 comm=sg log é exe=/root/.pyenv/versions/3.11.7/bin/python3.11 sig=SIG0 "
+        "arch=x86_64 syscall=unknown-syscall(1073741863) compat=0 ip=0x7fc30ab1f829 code=user-notify ",
+        {"syscall": 0x40000027, "arch": X86_64, "auid": 20003, "gid": None, "serial": 4082, "timestamp": None}
+        | {"action": Action(ActionKind.USER_NOTIF), "framing": "interpreted"},
+        id="ausearch -i as printed: unknown-syscall(N), unknown(N), trailing space",
+    ),
+    pytest.param(
         f"audit: type=1326 {STAMP}" + _fields(comm="72756E6320322E31", exe="2F746D702F612062"),
         {"comm": "runc 2.1", "exe": "/tmp/a b"},
         id="hex comm and exe",
@@ -231,6 +278,29 @@ PARSED = [
         f"audit: type=1326 {STAMP}" + _fields(code="0x50001"),
         {"action": Action(ActionKind.ERRNO, 1)},
         id="errno 1",
+    ),
+    pytest.param(
+        f"audit: type=1326 {STAMP}" + _fields(code="0x0", sig="31"),
+        {"action": Action(ActionKind.KILL_THREAD), "sig": 31},
+        id="kill thread",
+    ),
+    pytest.param(
+        f"audit: type=1326 {STAMP}" + _fields(code="0x30000"), {"action": Action(ActionKind.TRAP)}, id="trap"
+    ),
+    pytest.param(
+        f"audit: type=1326 {STAMP}" + _fields(code="0x7ff00007"),
+        {"action": Action(ActionKind.TRACE, 7)},
+        id="trace with data",
+    ),
+    pytest.param(
+        f"audit: type=1326 {STAMP}" + _fields(code="0x7fc00000"),
+        {"action": Action(ActionKind.USER_NOTIF)},
+        id="user notif",
+    ),
+    pytest.param(
+        f"audit: type=1326 {STAMP}" + _fields(code="0x7fff0000"),
+        {"action": Action(ActionKind.ALLOW)},
+        id="allow",
     ),
     pytest.param(
         f"audit: type=1326 {STAMP}" + _fields(syscall="1073741863"),
@@ -332,6 +402,13 @@ SKIPPED = [
         id="ausearch -i unknown arch",
     ),
     pytest.param("\ufffd\ufffdaudit: type=1326 \ufffd", "malformed-record", id="binary junk"),
+    pytest.param(
+        "type=SECCOMP msg=audit(02/17/21 21:11:57.899:6461) : auid=unset uid=root gid=root ses=unset "
+        "pid=2039886 comm=ls exe=/bin/ls sig=SIG0 arch=x86_64 syscall=close compat=0 ip=0x7f62dce3d4c7 "
+        'code=user-notify UID="root" GID="root" ARCH=x86_64 SYSCALL=close ',
+        "malformed-fields",
+        id="ausearch -i misreading a code glued to auditd's enrichment",
+    ),
 ]
 
 
@@ -422,6 +499,14 @@ def test_loss_time_from_rfc3339_and_journal() -> None:
     assert next(iter(parse_lines([syslog]))) == LossEvent(
         LossKind.PRINTK_SUPPRESSED, 690, 1795888068.191805, syslog
     )
+    for header, stamp in (
+        ("1795888068.191805 vm kernel: ", 1795888068.191805),  # journalctl -o short-unix
+        ("Sat 2026-11-28 17:47:48 UTC vm kernel: ", 1795888068.0),  # -o short-full, UTC
+        ("Sat 2026-11-28 18:47:48 CET vm kernel: ", None),  # a zone's abbreviation is not mapped
+    ):
+        loss = next(iter(parse_lines([header + "kauditd_printk_skb: 3 callbacks suppressed"])))
+        assert isinstance(loss, LossEvent)
+        assert loss.timestamp == stamp
     journal = _journal("kauditd_printk_skb: 7 callbacks suppressed")
     loss = next(iter(parse_lines([journal])))
     assert isinstance(loss, LossEvent)
