@@ -565,6 +565,15 @@ def _review_defaults(profile: Profile) -> list[Finding]:
                     f"{_spell(rule.action)}: runc skips it",
                 )
             )
+    if profile.default_action == Action(ActionKind.ERRNO, 0):
+        findings.append(
+            Finding(
+                Severity.WARNING,
+                "errno-zero",
+                "the default action SCMP_ACT_ERRNO(0) makes every denied call return 0, as if it had "
+                "succeeded without running",
+            )
+        )
     allowing = {ActionKind.ALLOW, ActionKind.LOG}
     if profile.default_action.kind not in allowing and not any(
         rule.action.kind in allowing and rule.names for rule in profile.rules

@@ -419,9 +419,19 @@ def _enosys_rule(
     options: BuildOptions, rules: Sequence[Rule], abis: Sequence[str], findings: list[Finding]
 ) -> list[Rule]:
     """Unobserved ``clone3`` (etc.) returns ENOSYS so the C library falls back to the older call."""
+    from seccomp_gen.syscalls import numbers_of
+
     allowed = {name for rule in rules for name in rule.names}
     wanted = sorted({canonical_syscall(n) for n in options.enosys} - allowed)
-    wanted = [name for name in wanted if any(name_exists(abi, name) for abi in abis)]
+    for name in wanted:
+        if not numbers_of(name):
+            raise UnknownSyscallError(f"--enosys {name!r}: no architecture has a syscall of that name")
+    absent = [name for name in wanted if not any(name_exists(abi, name) for abi in abis)]
+    if absent:
+        findings.append(
+            Finding(Severity.NOTE, "enosys-absent", f"--enosys: no {', '.join(absent)} on {', '.join(abis)}")
+        )
+    wanted = [name for name in wanted if name not in absent]
     if not wanted or options.default_action == Action(ActionKind.ERRNO, ENOSYS):
         return []
     findings.append(

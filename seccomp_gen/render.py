@@ -24,6 +24,9 @@ SPO_API_VERSION = "security-profiles-operator.x-k8s.io/v1beta1"
 KUBELET_PROFILES = "/var/lib/kubelet/seccomp/profiles"
 _UNIT_WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Kubernetes object names: a Pod or SeccompProfile is a DNS-1123 subdomain, a container a DNS-1123 label.
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 # systemd's own architecture names (SystemCallArchitectures=), by libseccomp architecture.
 SYSTEMD_ARCH = {
@@ -135,9 +138,11 @@ def render(profile: Profile, fmt: Format, options: RenderOptions | None = None) 
     if fmt is Format.OCI:
         return dump_json(profile_document(profile))
     if fmt is Format.SPO:
+        _check_kubernetes_name(opts.name, _DNS_SUBDOMAIN, 253, "a SeccompProfile")
         return _render_spo(profile, opts)
     if fmt is Format.POD:
-        _check_text("profile path", opts.localhost_profile)
+        _check_kubernetes_name(opts.name, _DNS_LABEL, 63, "a Pod and its container")
+        _check_localhost_profile(opts.localhost_profile)
         return _fill("pod.yaml.j2", name=opts.name, image=opts.image, profile_path=opts.localhost_profile)
     if fmt is Format.KIND:
         _check_text("profiles directory", opts.profiles_dir)
@@ -176,6 +181,26 @@ def write_atomically(path: Path, text: str) -> None:
 def _check_text(what: str, value: str) -> None:
     if not value or _CONTROL.search(value):
         raise ProfileError(f"{what} {value!r} is empty or has control characters")
+
+
+def _check_kubernetes_name(name: str, pattern: re.Pattern[str], limit: int, what: str) -> None:
+    """The API server refuses other names; say so now rather than at ``kubectl apply``."""
+    if len(name) > limit or not pattern.fullmatch(name):
+        raise ProfileError(
+            f"--name {name!r} cannot name {what}: use at most {limit} lowercase letters, digits and '-'"
+            + (" or '.'" if pattern is _DNS_SUBDOMAIN else "")
+            + ", starting and ending with a letter or digit"
+        )
+
+
+def _check_localhost_profile(path: str) -> None:
+    """Kubernetes wants a descending path relative to the kubelet's seccomp directory."""
+    _check_text("profile path", path)
+    if path.startswith("/") or ".." in path.split("/"):
+        raise ProfileError(
+            f"--profile-path {path!r}: a Pod's localhostProfile must be a path below the kubelet's "
+            "seccomp directory (/var/lib/kubelet/seccomp), relative and without '..'"
+        )
 
 
 def _render_spo(profile: Profile, opts: RenderOptions) -> str:
