@@ -575,10 +575,21 @@ def _review_defaults(profile: Profile) -> list[Finding]:
             )
         )
     allowing = {ActionKind.ALLOW, ActionKind.LOG}
-    if profile.default_action.kind not in allowing and not any(
-        rule.action.kind in allowing and rule.names for rule in profile.rules
-    ):
-        findings.append(Finding(Severity.WARNING, "empty-allowlist", "the profile allows no syscall at all"))
+    if profile.default_action.kind not in allowing:
+        named = [n for rule in profile.rules if rule.action.kind in allowing for n in rule.names]
+        if not named:
+            findings.append(
+                Finding(Severity.WARNING, "empty-allowlist", "the profile allows no syscall at all")
+            )
+        elif not any(resolve(abi, n) >= 0 for n in dict.fromkeys(named) for abi in profile.architectures):
+            findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "empty-allowlist",
+                    f"none of the allowed names is a syscall libseccomp {libseccomp_version()} knows on "
+                    f"{', '.join(profile.architectures)}: here the profile denies everything",
+                )
+            )
     return findings
 
 

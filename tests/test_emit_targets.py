@@ -220,6 +220,14 @@ def test_errno_zero_is_warned_about() -> None:
     assert [f.code for f in review(profile)] == ["errno-zero"]
 
 
+def test_allowing_only_names_absent_here_counts_as_an_empty_allowlist() -> None:
+    profile = Profile(Action(ActionKind.ERRNO, 1), ("x86_64",), (Rule(("socketcall",), ALLOW),))
+    found = {f.code: f.message for f in review(profile)}
+    assert "here the profile denies everything" in found["empty-allowlist"]
+    allowed = Profile(Action(ActionKind.ERRNO, 1), ("x86_64", "i386"), (Rule(("socketcall",), ALLOW),))
+    assert "empty-allowlist" not in {f.code for f in review(allowed)}
+
+
 def test_name_the_installed_libseccomp_lacks_is_kept_and_named(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -235,6 +243,10 @@ def test_name_the_installed_libseccomp_lacks_is_kept_and_named(
     assert name in json.loads(out)["syscalls"][0]["names"]
     assert f"warning: {name} is unknown to the installed libseccomp" in err
     assert run(capsys, "emit", "--state", str(path), "--strict")[:2] == (1, "")
+    alone = make_state(tmp_path / "alone.db", [obs("x86_64", number, None)])
+    code, out, err = run(capsys, "emit", "--state", str(alone))
+    assert code == 0
+    assert "here the profile denies everything" in err
 
 
 # --- determinism ----------------------------------------------------------------------------------
