@@ -22,6 +22,7 @@ from seccomp_gen.profile import Profile, Rule
 
 SPO_API_VERSION = "security-profiles-operator.x-k8s.io/v1beta1"
 KUBELET_PROFILES = "/var/lib/kubelet/seccomp/profiles"
+SYSTEMD_MAX_ERRNO = 4095
 _UNIT_WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Kubernetes object names: a Pod or SeccompProfile is a DNS-1123 subdomain, a container a DNS-1123 label.
@@ -222,6 +223,11 @@ def _render_systemd(profile: Profile) -> str:
         raise ProfileError(
             f"systemd can only answer denied calls with an errno or kill the process, not {default}: "
             "use --default-action errno or kill-process"
+        )
+    if default.kind is ActionKind.ERRNO and not 1 <= default.data <= SYSTEMD_MAX_ERRNO:
+        raise ProfileError(
+            f"systemd's SystemCallErrorNumber= takes errno 1-{SYSTEMD_MAX_ERRNO}, not {default.data} "
+            "(it ignores the line and kills the process instead)"
         )
     if any(rule.args or rule.conditional for rule in profile.rules):
         raise ProfileError("systemd's SystemCallFilter= cannot express argument filters or conditions")

@@ -77,6 +77,12 @@ def test_systemd_reads_the_emitted_drop_in_without_complaint(
     assert "Service may execute system calls with multiple ABIs" in security  # x86 and x86-64
 
 
+def test_systemd_refuses_an_errno_it_would_ignore(capsys: pytest.CaptureFixture[str], state: Path) -> None:
+    code, out, err = run(capsys, "emit", "--state", str(state), "-f", "systemd", "--errno", "0")
+    assert (code, out) == (2, "")
+    assert "SystemCallErrorNumber= takes errno 1-4095, not 0" in err
+
+
 # --- Kubernetes names and paths -------------------------------------------------------------------
 
 
