@@ -41,6 +41,7 @@ CANDIDATE = (
     r"(?P<rec>type=(?:1326|SECCOMP|1701|ANOM_ABEND) |SECCOMP auid=|AUDIT1326 |AUDIT1701 )"
     r"|(?P<other>type=\w{1,32} (?:msg=)?audit\([^()\n]{0,64}\) ?: )"
     r'|(?P<bytes>"MESSAGE": ?\[)'  # journald's MESSAGE as an array of bytes (not UTF-8)
+    r'|(?P<nulled>"MESSAGE": ?null)'  # journalctl -o json: a field over 4096 bytes is shown as null
     r"|(?P<loss>callbacks suppressed|printk limit exceeded|audit_lost=|backlog limit exceeded"
     r"|rate limit exceeded|queue overflow|Suppressed \d|Missed \d)"
 )

@@ -207,10 +207,14 @@ def journal_json(line: str) -> Framing:
         raise SkipLine("malformed-json") from None
     if not isinstance(entry, dict):
         raise SkipLine("malformed-json")
+    name = entry.get("_TRANSPORT")
     message = _json_text(entry.get("MESSAGE"))
     if message is None:
-        raise SkipLine("malformed-json")
-    name = entry.get("_TRANSPORT")
+        if "MESSAGE" in entry and entry["MESSAGE"] is None:
+            _nulled(entry)
+            message = ""  # another message journalctl did not show: nothing of ours
+        else:
+            raise SkipLine("malformed-json")
     transport = _JOURNAL_TRANSPORTS.get(name, Transport.JOURNAL_OTHER) if isinstance(name, str) else None
     host = entry.get("_HOSTNAME")
     audit_type = entry.get("_AUDIT_TYPE")
@@ -227,6 +231,23 @@ def journal_json(line: str) -> Framing:
         _audit_stamp(entry) if transport is Transport.JOURNAL_AUDIT else None,
         audit_type if isinstance(audit_type, str) else None,
     )
+
+
+def _nulled(entry: dict[str, object]) -> None:
+    """A MESSAGE ``journalctl -o json`` showed as null (over 4096 bytes, no ``--all``): a seccomp record
+    of journald's audit transport is skipped and counted, not rebuilt from journald's copies of its
+    fields (``_AUDIT_FIELD_*``, ``_SELINUX_CONTEXT`` ...: journald cuts a value at a space, so a
+    ``subj`` such as ``lbl (enforce)`` would be read wrong).
+    """
+    kind = entry.get("_AUDIT_TYPE")
+    reason = entry.get("_AUDIT_FIELD_REASON")
+    if entry.get("_TRANSPORT") == "audit" and (
+        kind == "1326" or (kind == "1701" and reason in _SECCOMP_REASONS)
+    ):
+        raise SkipLine("message-not-shown")
+
+
+_SECCOMP_REASONS = ("seccomp", '"seccomp"')
 
 
 def _json_text(value: object) -> str | None:

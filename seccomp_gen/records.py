@@ -31,7 +31,8 @@ Decisions worth knowing:
   writes it). In ``-o json`` the ``_TRANSPORT`` field decides, and the audit transport's
   ``_SOURCE_REALTIME_TIMESTAMP``/``_AUDIT_ID`` give the stamp; the record itself is read from
   MESSAGE, which holds every field (journald's ``_AUDIT_FIELD_*``, ``_COMM``, ``_EXE`` ... are
-  copies of some of them).
+  copies of some of them, cut at spaces). A seccomp record whose MESSAGE journalctl showed as null
+  (over 4096 bytes, without ``--all``) is skipped as ``message-not-shown``, not rebuilt from them.
 - ``audit_lost=N`` is the kernel's running total, reported as is.
 - A line is looked at only if it holds ``audit`` (every record, auditd line, kauditd and audit_lost
   marker, journald audit or kernel entry), journald's ``Suppressed N``/``Missed N``, or a MESSAGE

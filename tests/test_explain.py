@@ -211,6 +211,23 @@ def test_cli_forced_format_notes_skips(capsys: pytest.CaptureFixture[str]) -> No
     assert "wrong-format: 11" in captured.err
 
 
+def test_cli_names_the_fix_for_a_nulled_journal_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A record journalctl -o json showed as ``"MESSAGE":null``: counted, and the note says how to see it."""
+    entries = [json.loads(line) for line in (DATA / "captured-journal-json.log").read_text().splitlines()]
+    audit = next(entry for entry in entries if entry["_TRANSPORT"] == "audit")
+    log = tmp_path / "journal.json"
+    log.write_text(json.dumps({**audit, "MESSAGE": None}) + "\n" + json.dumps(audit) + "\n")
+    assert main(["explain", "--summary", str(log)]) == 0
+    assert "skipped: 1 lines (message-not-shown: 1)" in capsys.readouterr().out
+    assert main(["explain", str(log)]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 1
+    assert "message-not-shown: 1" in captured.err
+    assert "run it with --all" in captured.err
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [

@@ -37,7 +37,7 @@ def _fields(**changes: str) -> str:
     return text
 
 
-def _journal(message: str | list[int], transport: str = "kernel", **extra: str) -> str:
+def _journal(message: str | list[int] | None, transport: str = "kernel", **extra: str) -> str:
     entry: dict[str, Any] = {"MESSAGE": message, "_TRANSPORT": transport, "_HOSTNAME": "node1"}
     entry.update(extra)
     entry["__REALTIME_TIMESTAMP"] = "1625740283510000"
@@ -388,6 +388,16 @@ SKIPPED = [
     pytest.param("\x00\x00\x00" + BARE, "nul-byte", id="NUL run before record"),
     pytest.param(BARE.replace(STAMP, "audit(garbage:1): "), "malformed-stamp", id="bad stamp"),
     pytest.param('{"MESSAGE": "audit: type=1326 audit(', "malformed-json", id="broken json"),
+    pytest.param(
+        _journal(None, "audit", _AUDIT_TYPE="1326", _AUDIT_FIELD_SYSCALL="13", _AUDIT_FIELD_ARCH="c000003e"),
+        "message-not-shown",
+        id="journal json audit record with MESSAGE null (over 4096 bytes)",
+    ),
+    pytest.param(
+        _journal(None, "audit", _AUDIT_TYPE="1701", _AUDIT_FIELD_REASON='"seccomp"', _AUDIT_FIELD_SIG="31"),
+        "message-not-shown",
+        id="journal json 1701 seccomp with MESSAGE null",
+    ),
     pytest.param(BARE + " " + "x" * MAX_LINE, "too-long", id="over-long line"),
     pytest.param(
         "type=SECCOMP msg=audit(11/28/2026 17:55:24.926:4081) : auid=unset uid=root gid=root ses=unset pid=1 "
@@ -523,6 +533,14 @@ NOISE = [
     pytest.param("audit: type=1326", id="type alone is not a record candidate"),
     pytest.param("type=1326 syscall=1", id="no 'audit' at all: not a candidate"),
     pytest.param(f"Nov 28 17:56:03 vm myapp: SECCOMP {FIELDS}", id="SECCOMP under another tag, no 'audit'"),
+    pytest.param(
+        _journal(None, "audit", _AUDIT_TYPE="1300"), id="journal json MESSAGE null, other audit type"
+    ),
+    pytest.param(
+        _journal(None, "audit", _AUDIT_TYPE="1701", _AUDIT_FIELD_REASON='"memory violation"'),
+        id="journal json MESSAGE null, 1701 of another reason",
+    ),
+    pytest.param(_journal(None, "kernel", SYSLOG_IDENTIFIER="audit"), id="journal json MESSAGE null, kernel"),
 ]
 
 

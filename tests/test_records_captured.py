@@ -5,6 +5,7 @@ The expected values come from what each workload did (its filter and its calls),
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -101,6 +102,39 @@ def test_journal_captures(name: str, kernel: Transport) -> None:
     assert [_shape(event) for event in by_audit] == WORKLOADS
     assert {event.hostname for event in events} == {"vm"}
     assert by_audit[-1].exe == BUSYBOX
+
+
+def test_journal_json_audit_fields_agree_with_message() -> None:
+    """journald's copies of an audit-transport record's fields (``_AUDIT_FIELD_*``, ``_PID``, ``_COMM``
+    ...) hold the values read from its MESSAGE: MESSAGE is the whole record, so it is what is read.
+    """
+    entries = [json.loads(line) for line in _lines("captured-journal-json.log")]
+    audit = [entry for entry in entries if entry["_TRANSPORT"] == "audit"]
+    assert len(audit) == len(WORKLOADS)
+    for entry in audit:
+        event = RecordParser().feed_line(json.dumps(entry))
+        assert isinstance(event, SeccompEvent)
+        assert entry["_AUDIT_TYPE"] == "1326"
+        assert (int(entry["_AUDIT_FIELD_SYSCALL"]), int(entry["_AUDIT_FIELD_ARCH"], 16)) == (
+            event.syscall,
+            event.arch,
+        )
+        assert (int(entry["_AUDIT_FIELD_SIG"]), int(entry["_AUDIT_FIELD_COMPAT"])) == (
+            event.sig,
+            event.compat,
+        )
+        assert (int(entry["_AUDIT_FIELD_IP"], 16), int(entry["_AUDIT_FIELD_CODE"], 16)) == (
+            event.ip,
+            event.action.code,
+        )
+        assert (int(entry["_PID"]), int(entry["_UID"]), int(entry["_GID"])) == (
+            event.pid,
+            event.uid,
+            event.gid,
+        )
+        assert (int(entry["_AUDIT_LOGINUID"]), int(entry["_AUDIT_SESSION"])) == (event.auid, event.ses)
+        assert (entry["_COMM"], entry["_EXE"]) == (event.comm, event.exe)
+        assert (int(entry["_AUDIT_ID"]), event.transport) == (event.serial, Transport.JOURNAL_AUDIT)
 
 
 def test_journal_json_stamps_agree_across_transports() -> None:

@@ -91,6 +91,12 @@ def explain(
         typer.echo(
             f"note: skipped {stats.skipped_total} lines that were not valid records ({reasons})", err=True
         )
+    if stats.skipped.get("message-not-shown"):
+        typer.echo(
+            "note: journalctl -o json showed the MESSAGE of some seccomp records as null (over 4096 bytes): "
+            "run it with --all",
+            err=True,
+        )
     return 0
 
 
