@@ -132,7 +132,7 @@ _SECCOMP_TYPES = frozenset({"1326", "SECCOMP"})
 _ABEND_TYPES = frozenset({"1701", "ANOM_ABEND"})
 _NAMED_TYPES = frozenset({"SECCOMP", "ANOM_ABEND"})
 _LOSS = re.compile(
-    r"kauditd_printk_skb: (?P<printk>\d{1,24}) callbacks suppressed"
+    r"(?:kauditd|audit)_printk_skb: (?P<printk>\d{1,24}) callbacks suppressed"  # audit_: older kernels
     r"|(?P<limit>audit: printk limit exceeded)"
     r"|audit_lost=(?P<lost>\d{1,24})"
     r"|(?P<backlog>audit: backlog limit exceeded)"

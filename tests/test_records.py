@@ -458,6 +458,12 @@ LOSSES = [
     pytest.param(
         _journal("kauditd_printk_skb: 7 callbacks suppressed"), LossKind.PRINTK_SUPPRESSED, 7, id="json"
     ),
+    pytest.param(
+        "[  249.267125] audit_printk_skb: 9 callbacks suppressed",
+        LossKind.PRINTK_SUPPRESSED,
+        9,
+        id="older kernels' name (forums-1701.log)",
+    ),
     pytest.param("[   10.0] audit: printk limit exceeded", LossKind.PRINTK_LIMIT, None, id="printk limit"),
     pytest.param(
         "Jul  6 15:37:40 h kernel: audit: audit_lost=5 audit_rate_limit=0 audit_backlog_limit=64",

@@ -140,3 +140,34 @@ def test_snapd_journal_audit_lines() -> None:
 @pytest.mark.parametrize("name", sorted(path.name for path in DATA.glob("*.log")))
 def test_every_fixture_reads_the_same_by_line_and_by_chunk(name: str) -> None:
     _read(name)
+
+
+def test_forum_legacy_1701_lines() -> None:
+    """Kernel logs users posted in 2012 (tests/data/records/README.md): ``type=1701 ... reason="seccomp"``
+    records, some without ``compat=``, none with ``arch=`` or ``exe=``, and the older loss marker
+    ``audit_printk_skb: N callbacks suppressed``. Values as the lines state them.
+    """
+    parser = RecordParser()
+    path = DATA.parent / "forums-1701.log"
+    results = parser.feed_chunk(path.read_bytes())
+    assert (parser.stats.records, parser.stats.losses, parser.stats.skipped) == (6, 2, {})
+    losses = [r for r in results if isinstance(r, LossEvent)]
+    assert [(loss.kind, loss.count) for loss in losses] == [
+        (LossKind.PRINTK_SUPPRESSED, 36),
+        (LossKind.PRINTK_SUPPRESSED, 9),
+    ]
+    events = [r for r in results if isinstance(r, SeccompEvent)]
+    assert [(e.serial, e.pid, e.syscall, e.compat) for e in events] == [
+        (24, 3403, 39, 0),
+        (25, 3506, 39, 0),
+        (15, 2381, 20, None),
+        (16, 2421, 20, None),
+        (17, 5143, 20, None),
+        (18, 5183, 20, None),
+    ]
+    assert {(e.arch, e.exe, e.comm, e.uid, e.sig, e.action) for e in events} == {
+        (None, None, "chrome", 1000, 0, Action(ActionKind.ERRNO, 1))
+    }
+    assert [e.transport for e in events[:2]] == [Transport.SYSLOG] * 2
+    assert events[0].hostname == "larry-Dell-DXP051"
+    assert events[0].timestamp == 1349747801.109
