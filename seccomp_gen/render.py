@@ -24,7 +24,9 @@ SPO_API_VERSION = "security-profiles-operator.x-k8s.io/v1beta1"
 KUBELET_PROFILES = "/var/lib/kubelet/seccomp/profiles"
 SYSTEMD_MAX_ERRNO = 4095
 _UNIT_WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]*")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters, and what YAML 1.1 also takes for a line break (NEL, U+2028, U+2029): a value
+# holding one would end a template's comment line and start YAML of its own.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 # Kubernetes object names: a Pod or SeccompProfile is a DNS-1123 subdomain, a container a DNS-1123 label.
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")

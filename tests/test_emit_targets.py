@@ -9,6 +9,7 @@ import os
 import random
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -17,6 +18,7 @@ import yaml
 
 from seccomp_gen.abi import get_abi
 from seccomp_gen.actions import Action, ActionKind
+from seccomp_gen.errors import ProfileError
 from seccomp_gen.lint import compile_profile, docker_default, read_profile, resolve, review
 from seccomp_gen.profile import ALLOW, BuildOptions, Profile, Rule, base_names, build_profile, runtime_bases
 from seccomp_gen.render import Format, RenderOptions, render
@@ -121,6 +123,23 @@ def test_names_kubernetes_refuses_are_refused(
     code, out, err = run(capsys, "emit", "--state", str(state), "-f", fmt, "--name", name)
     assert (code, out) == (2, "")
     assert f"--name {name!r} cannot name" in err
+
+
+@pytest.mark.parametrize("brk", ["\u2028", "\u2029", "\x85"], ids=["LS", "PS", "NEL"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param(lambda v: RenderOptions(profile_path=f"p{v}kind: Secret"), id="pod-profile-path"),
+        pytest.param(lambda v: RenderOptions(profiles_dir=f"p{v}kind: Secret"), id="kind-profiles-dir"),
+    ],
+)
+def test_yaml_line_breaks_in_values_are_refused(brk: str, options: Callable[[str], RenderOptions]) -> None:
+    """Values reach template comments too; YAML 1.1 (PyYAML) ends a line at NEL, U+2028 and U+2029."""
+    opts = options(brk)
+    fmt = Format.POD if opts.profile_path else Format.KIND
+    profile = Profile(Action(ActionKind.ERRNO, 1), ("x86_64",), (Rule(("read",), ALLOW),))
+    with pytest.raises(ProfileError, match="control characters"):
+        render(profile, fmt, opts)
 
 
 def test_spo_name_may_have_dots(capsys: pytest.CaptureFixture[str], state: Path) -> None:
