@@ -359,6 +359,13 @@ SKIPPED = [
     ),
     pytest.param("audit: type=1326 syscall=1", "malformed-record", id="no stamp"),
     pytest.param(BARE.replace("auid=4294967295", "auid4294967295"), "malformed-fields", id="auid typo"),
+    pytest.param(  # as posted in a blog ("NVIDIA Jetson issue 및 해결", 2025-11-03): aarch64, `=` lost
+        "jetson audit: type=1326 audit(1761640322.080:4): auid4294967295 uid=0 gid=0 ses=4294967295 pid=1644 "
+        'comm="cups-browsed" exe="/snap/cups/1113/sbin/cups-browsed" sig=0 arch=c00000b7 syscall=274 '
+        "compat=0 ip=0xffff9dcf5b68 code=0x50000",
+        "malformed-fields",
+        id="auid typo as posted",
+    ),
     pytest.param(BARE.replace("uid=0 gid=0 ", ""), "missing-field", id="no uid gid"),
     pytest.param(BARE.replace(" uid=0", " uid=invalid"), "malformed-number", id="uid not a number"),
     pytest.param(BARE.replace("syscall=13", "syscall=-1"), "negative-number", id="negative syscall"),
