@@ -458,13 +458,17 @@ def docker_default() -> Mapping[str, Any]:
     return data
 
 
-def review(profile: Profile) -> list[Finding]:
-    """Every warning and note about ``profile``, each naming its offender."""
+def review(profile: Profile, on_purpose: frozenset[str] = frozenset()) -> list[Finding]:
+    """Every warning and note about ``profile``, each naming its offender.
+
+    ``on_purpose``: names the user allowed deliberately (``emit --allow``); that Docker's default
+    limits them is then a note, not a warning, so ``--strict`` can pass once a risk is accepted.
+    """
     findings: list[Finding] = []
     findings += _review_names(profile)
     findings += _review_duplicates(profile)
     findings += _review_defaults(profile)
-    findings += _review_risky(profile)
+    findings += _review_risky(profile, on_purpose)
     findings += _review_flags(profile)
     return findings
 
@@ -599,7 +603,7 @@ def _spell(action: Action) -> str:
     return action.kind.scmp_name
 
 
-def _review_risky(profile: Profile) -> list[Finding]:
+def _review_risky(profile: Profile, on_purpose: frozenset[str]) -> list[Finding]:
     docker = docker_default()
     unconditional = set(docker["unconditional"])
     conditional: Mapping[str, str] = docker["conditional"]
@@ -608,14 +612,18 @@ def _review_risky(profile: Profile) -> list[Finding]:
     for name in sorted(allowed - unconditional):
         why = conditional.get(name)
         detail = f"allows it only conditionally ({why})" if why else "does not allow it"
-        findings.append(Finding(Severity.WARNING, "risky", f"{name}: Docker's default profile {detail}"))
+        if name in on_purpose:
+            message = f"{name}: Docker's default profile {detail}; allowed on purpose (--allow)"
+            findings.append(Finding(Severity.NOTE, "risky", message))
+        else:
+            findings.append(Finding(Severity.WARNING, "risky", f"{name}: Docker's default profile {detail}"))
     return findings
 
 
-def validate(profile: Profile) -> list[Finding]:
-    """Compile (``ProfileError`` when libseccomp cannot) and review ``profile``."""
+def validate(profile: Profile, on_purpose: frozenset[str] = frozenset()) -> list[Finding]:
+    """Compile (``ProfileError`` when libseccomp cannot) and review ``profile`` (see ``review``)."""
     compile_profile(profile)
-    return review(profile)
+    return review(profile, on_purpose)
 
 
 __all__ = [

@@ -274,6 +274,18 @@ def test_name_the_installed_libseccomp_lacks_is_kept_and_named(
     assert "here the profile denies everything" in err
 
 
+def test_a_risk_allowed_on_purpose_passes_strict(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = make_state(tmp_path / "s.db", [obs("x86_64", 0, "read"), obs("x86_64", 101, "ptrace")])
+    code, out, err = run(capsys, "emit", "--state", str(path), "--strict", "--allow", "ptrace")
+    assert code == 0
+    assert "ptrace" in json.loads(out)["syscalls"][0]["names"]
+    assert "note: ptrace: Docker's default profile allows it only conditionally" in err
+    assert "allowed on purpose (--allow)" in err
+    code, _, err = run(capsys, "emit", "--state", str(path), "--strict", "--allow", "getpid")
+    assert code == 1
+    assert "warning: ptrace: Docker's default profile" in err
+
+
 # --- determinism ----------------------------------------------------------------------------------
 
 

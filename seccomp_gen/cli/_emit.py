@@ -102,7 +102,10 @@ BaseOption = Annotated[
 AllowOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--allow", help="Allow these names on purpose (repeatable or comma-separated).", show_default=False
+        "--allow",
+        help="Allow these names on purpose (repeatable or comma-separated); that Docker's default "
+        "limits one is then a note, not a --strict failure.",
+        show_default=False,
     ),
 ]
 CommOption = Annotated[
@@ -233,12 +236,13 @@ def _finish(
     output: Path | None,
     strict: bool,
     warnings: int,
+    on_purpose: frozenset[str] = frozenset(),
 ) -> int:
     """Compile and review ``profile``, then write it unless ``--strict`` finds warnings."""
     from seccomp_gen.lint import validate
     from seccomp_gen.render import render
 
-    warnings += _say(validate(profile))
+    warnings += _say(validate(profile, on_purpose))
     text = render(profile, fmt, render_options)
     if strict and warnings:
         typer.echo(f"error: {warnings} warning(s) and --strict: nothing written", err=True)
@@ -293,7 +297,7 @@ def emit(
 
         seccomp-gen emit --comm nginx --base runc --log-denials --strict -o nginx.json
     """
-    from seccomp_gen.profile import BuildOptions, ObservationFilter, build_profile
+    from seccomp_gen.profile import BuildOptions, ObservationFilter, build_profile, canonical_syscall
 
     options = BuildOptions(
         abis=_split(arch),
@@ -310,7 +314,13 @@ def emit(
     warnings = _report_build(build)
     render_options = _render_options(name, profile_path, profiles_dir, image)
     return _finish(
-        build.profile, _format(fmt), render_options, output=output, strict=strict, warnings=warnings
+        build.profile,
+        _format(fmt),
+        render_options,
+        output=output,
+        strict=strict,
+        warnings=warnings,
+        on_purpose=frozenset(canonical_syscall(name) for name in options.allow),
     )
 
 
