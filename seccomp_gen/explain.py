@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass, field
 
 from seccomp_gen.actions import Action, ActionKind
-from seccomp_gen.events import LossEvent, SeccompEvent
+from seccomp_gen.events import LossEvent, LossKind, SeccompEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +166,9 @@ class _Group:
     last: str | None = None
 
 
+_RUNNING_TOTAL = LossKind.AUDIT_LOST.value  # audit_lost=N is the kernel's running total, not a delta
+
+
 @dataclass(slots=True)
 class Summary:
     """Counts by process and syscall, losses by kind, and the parser's skipped lines."""
@@ -182,6 +185,8 @@ class Summary:
             counts[0] += 1
             if item.count is None:
                 self.unknown_losses[item.kind] = self.unknown_losses.get(item.kind, 0) + 1
+            elif item.kind == _RUNNING_TOTAL:
+                counts[1] = max(counts[1], item.count)  # each marker states the total so far
             else:
                 counts[1] += item.count
             return
@@ -214,6 +219,10 @@ class Summary:
         for kind, (markers, count) in sorted(self.losses.items()):
             unknown = self.unknown_losses.get(kind, 0)
             what = f"{count} records" + (f" and {unknown} markers of unknown size" if unknown else "")
+            if kind == _RUNNING_TOTAL:
+                what = f"at least {count} records (the kernel's running total)" + (
+                    f" and {unknown} markers of unknown size" if unknown else ""
+                )
             out.append(f"lost ({kind}): {what}, {markers} markers")
         skipped_total = sum(skipped.values())
         reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(skipped.items()))

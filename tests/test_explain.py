@@ -153,6 +153,24 @@ def test_summary_groups_by_process_and_syscall() -> None:
     assert text[-1] == "records: 4 in 9 lines (1 lines without records)"
 
 
+def test_summary_takes_audit_lost_as_a_running_total() -> None:
+    """``audit_lost=N`` states the kernel's total so far: two markers of 1 and 40 mean at least 40 lost,
+    not 41. The first two lines are a real capture (tests/data/records/captured-ratelimit-kmsg.log).
+    """
+    summary = Summary()
+    lines = [*(DATA / "captured-ratelimit-kmsg.log").read_text().splitlines()]
+    lines.append("5,163990,64856570911,-;audit: audit_lost=40 audit_rate_limit=5 audit_backlog_limit=64")
+    for item in parse_lines(lines):
+        summary.add(explain(item))
+    doc = summary.to_json(lines=3, skipped={}, noise=0)
+    assert doc["losses"] == [{"kind": "audit-lost", "markers": 3, "count": 40, "unknown": 1}]
+    text = summary.text(lines=3, skipped={}, noise=0)
+    assert (
+        "lost (audit-lost): at least 40 records (the kernel's running total) and 1 markers of unknown size, "
+        "3 markers" in text
+    )
+
+
 def _count(name: str, number: int, count: int) -> dict[str, object]:
     stamp = "2026-11-28T17:55:24.926Z"
     return {"abi": "x86_64", "syscall": name, "number": number, "action": "LOG", "count": count,

@@ -163,6 +163,19 @@ def test_loss_captures(name: str, counts: list[int]) -> None:
     assert parser.stats.losses == len(counts)
 
 
+def test_audit_rate_limit_capture() -> None:
+    """The kernel's own lines when audit's rate limit drops records (``auditctl -r 5``, a burst):
+    ``audit: audit_lost=1 ...`` (the running total when it printed) and ``audit: rate limit exceeded``.
+    """
+    parser = RecordParser()
+    losses = parser.feed_chunk((DATA / "captured-ratelimit-kmsg.log").read_bytes())
+    assert [(loss.kind, loss.count) for loss in losses if isinstance(loss, LossEvent)] == [
+        (LossKind.AUDIT_LOST, 1),
+        (LossKind.AUDIT_LOST, None),
+    ]
+    assert (parser.stats.losses, parser.stats.lines) == (2, 2)
+
+
 def test_syslog_capture_framing_facts() -> None:
     """rsyslog on Debian 12 keeps the kernel's uptime stamp: a fact a forged `logger` line lacks."""
     facts = {event.framing for event in _events("captured-syslog.log")}

@@ -3,6 +3,8 @@
     python3 tests/data/records/capture_tools.py journal JOURNAL_DIR   # journalctl's other -o short* modes
     python3 tests/data/records/capture_tools.py ausearch AUSEARCH     # plain `ausearch` and `ausearch -i`
     python3 tests/data/records/capture_tools.py locales                # `dmesg -T` in five locales
+    flock /tmp/seccomp-gen-realpath.lock \
+    python3 tests/data/records/capture_tools.py ratelimit AUDITCTL    # audit_lost=N, rate limit exceeded
 
 - ``journal``: reads the journal ``capture.py --journal`` wrote (``journalctl -D JOURNAL_DIR``) in
   the modes not captured then, keeping the entries of the same workload processes.
@@ -11,17 +13,23 @@
   plain and with ``-i``. ``AUSEARCH`` is the binary (it needs no running auditd).
 - ``locales``: ``dmesg`` and ``dmesg -T`` under locales built with ``localedef`` into a temporary
   directory, the same kernel records in each.
+- ``ratelimit``: sets the kernel's audit rate limit to 5 records/s (``AUDITCTL -r 5``; no auditd
+  needed), runs two bursts of 200 logged calls (``capture.py``'s ``_burst``), restores the old limit
+  whatever happens, and keeps the /dev/kmsg lines that say records were lost. It changes a setting of
+  the whole kernel for about three seconds: run it under the real-path lock.
 
 It is not a test: the committed files are its output.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -99,6 +107,29 @@ def _dmesg(args: list[str], locpath: str, locale: str) -> list[str]:
     ).stdout.splitlines()
 
 
+def ratelimit(auditctl: str) -> None:
+    sys.path.insert(0, str(HERE))
+    capture = importlib.import_module("capture")  # capture.py beside this file
+
+    status = subprocess.run([auditctl, "-s"], capture_output=True, text=True, check=True).stdout
+    found = re.search(r"^rate_limit (\d+)$", status, re.MULTILINE)
+    assert found is not None, status
+    seq = capture._kmsg_last_seq()
+    try:
+        subprocess.run([auditctl, "-r", "5"], capture_output=True, check=True)
+        capture._run(capture._burst)
+        time.sleep(1.5)
+        capture._run(capture._burst)
+    finally:
+        subprocess.run([auditctl, "-r", found.group(1)], capture_output=True, check=True)
+    time.sleep(1.0)
+    markers = ("audit_lost=", "limit exceeded", "callbacks suppressed")
+    _write(
+        "captured-ratelimit-kmsg.log",
+        [ln for ln in capture._kmsg_since(seq) if any(m in ln for m in markers)],
+    )
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["journal"] and len(argv) == 2:
         journal(argv[1])
@@ -106,6 +137,8 @@ def main(argv: list[str]) -> int:
         ausearch(argv[1])
     elif argv == ["locales"]:
         locales()
+    elif argv[:1] == ["ratelimit"] and len(argv) == 2:
+        ratelimit(argv[1])
     else:
         print(__doc__, file=sys.stderr)
         return 2
