@@ -131,8 +131,19 @@ _ADVICE = {
         "`sysctl -w kernel.printk_ratelimit=0` (restore it afterwards), or run auditd and learn from "
         "/var/log/audit/audit.log"
     ),
-    LossKind.PRINTK_LIMIT: "audit's own rate limit dropped records; lift it with `auditctl -r 0`",
-    LossKind.AUDIT_LOST: "the audit backlog overflowed; raise it with `auditctl -b 8192`",
+    # Older kernels (before 4.11) say "audit: printk limit exceeded" where newer ones say
+    # "kauditd_printk_skb: N callbacks suppressed": both are printk_ratelimit() refusing a record.
+    LossKind.PRINTK_LIMIT: (
+        "the kernel's printk rate limit dropped audit records; while learning run "
+        "`sysctl -w kernel.printk_ratelimit=0` (restore it afterwards), or run auditd and learn from "
+        "/var/log/audit/audit.log"
+    ),
+    # audit_lost=N counts every drop: audit's rate limit ("audit: rate limit exceeded"), a full backlog
+    # or hold queue, and (older kernels) the printk limit.
+    LossKind.AUDIT_LOST: (
+        "the audit subsystem dropped records (`auditctl -s` shows its rate and backlog limits); lift the "
+        "rate limit with `auditctl -r 0` and raise the backlog with `auditctl -b 8192`"
+    ),
     LossKind.BACKLOG_LIMIT: "the audit backlog overflowed; raise it with `auditctl -b 8192`",
     LossKind.JOURNAL_SUPPRESSED: (
         "journald rate-limited messages; set RateLimitIntervalSec=0 in /etc/systemd/journald.conf and "
@@ -612,7 +623,7 @@ def _check_auditd(result: LearnResult, sources: Sequence[Source]) -> None:
     """No records from the kernel log while auditd runs: auditd has them."""
     if result.records or not any(s.kind is not SourceKind.GZIP for s in sources) or not auditd_running():
         return
-    if any("audit" in s.name for s in sources):
+    if any("audit" in Path(s.name).name for s in sources):  # auditd's own log (not just a path via audit/)
         return
     result.warnings.append(AUDITD_ADVICE)
 

@@ -621,12 +621,19 @@ def _uri_path(path: Path) -> str:
 
 
 def _create_private(path: Path) -> None:
-    """Create the parent directory (mode 0700) and the file (mode 0600) if they do not exist yet."""
+    """Create the missing directories (mode 0700) and the file (mode 0600) if they do not exist yet."""
     parent = path.parent
     if not parent.exists():
+        # Every directory created on the way is private (mkdir's mode only reaches the last one): the
+        # XDG base directory spec asks 0700 of $XDG_STATE_HOME, and a state reveals what ran here.
+        missing = [d for d in (parent, *parent.parents) if not d.exists()]
         try:
-            parent.mkdir(parents=True, mode=0o700)
-            parent.chmod(0o700)
+            for directory in reversed(missing):
+                try:
+                    directory.mkdir(mode=0o700)
+                except FileExistsError:
+                    continue  # another learner made it meanwhile
+                directory.chmod(0o700)  # mkdir's mode passes through the umask
         except OSError as exc:
             raise sqlite3.OperationalError(
                 f"cannot create directory {str(parent)!r}: {exc.strerror}"

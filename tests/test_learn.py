@@ -211,3 +211,22 @@ def test_reporter_hears_each_new_syscall_once(store: Store) -> None:
 def test_kmsg_lines_as_a_kmsg_source_are_trusted(store: Store) -> None:
     learn_lines(store, [kmsg(record(0), 1)], kind=SourceKind.KMSG)
     assert [o.trusted for o in store.observations()] == [True]
+
+
+def test_records_are_written_in_batches_with_their_aggregates(store: Store) -> None:
+    """Not one transaction per record: a batch is due after ``flush_interval`` or ``batch_records``."""
+    lines = [
+        syslog(record(257 if n % 2 else 0, serial=n + 1, ts=TS + n, pid=100 + n % 7, comm="w"))
+        for n in range(5000)
+    ]
+    once = learn_lines(store, lines, LearnOptions(flush_interval=3600))
+    assert (once.learned, once.flushes) == (5000, 1)
+    by_number = {o.number: o for o in store.observations()}
+    assert {n: o.count for n, o in by_number.items()} == {0: 2500, 257: 2500}
+    assert (by_number[0].first_seen, by_number[0].last_seen) == (TS, TS + 4998)
+    assert (by_number[257].first_seen, by_number[257].last_seen) == (TS + 1, TS + 4999)
+    assert all(o.sample_pid in range(100, 107) for o in by_number.values())
+    again = [syslog(record(1, serial=10_000 + n, ts=TS + n)) for n in range(5000)]
+    several = learn_lines(store, again, LearnOptions(flush_interval=3600, batch_records=1000))
+    assert several.learned == 5000
+    assert 2 <= several.flushes <= 5  # checked between chunks of lines, so a batch may hold a chunk more

@@ -365,3 +365,211 @@ def test_real_journal_is_read_trusted_and_resumed(state: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert "Read 0 lines" in again.stderr.decode()  # resumed after the saved cursor
     assert counts(state) == learned
+
+
+# -- the state's path, the sources' error messages, losses, batching (audit of issue 4) ------------
+
+
+def test_state_path_defaults_and_private_directories(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--state, else $SECCOMP_GEN_STATE, else $XDG_STATE_HOME/seccomp-gen, else ~/.local/state/seccomp-gen."""
+    log = _log(tmp_path / "syslog", syslog(record(0, serial=1)))
+    home, xdg, env = tmp_path / "home", tmp_path / "xdg" / "state", tmp_path / "env" / "dir" / "s.db"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    monkeypatch.delenv("SECCOMP_GEN_STATE", raising=False)
+    monkeypatch.setattr(os, "umask", os.umask)  # restored by monkeypatch
+    os.umask(0o022)
+    default = home / ".local" / "state" / "seccomp-gen" / "state.db"
+    assert main(["learn", str(log)]) == 0
+    assert total(default) == 1
+    for directory in (home, home / ".local", home / ".local" / "state", default.parent):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory  # every one it created
+    assert stat.S_IMODE(default.stat().st_mode) == 0o600
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(xdg))
+    assert main(["learn", "--from-start", str(log)]) == 0
+    assert total(xdg / "seccomp-gen" / "state.db") == 1
+    assert stat.S_IMODE(xdg.stat().st_mode) == 0o700
+
+    monkeypatch.setenv("SECCOMP_GEN_STATE", str(env))
+    assert main(["learn", "--from-start", str(log)]) == 0
+    assert total(env) == 1
+    assert stat.S_IMODE(env.parent.stat().st_mode) == 0o700
+    capsys.readouterr()
+    assert main(["status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["state"] == str(env)
+
+    chosen = tmp_path / "chosen.db"  # --state wins over the variables, on every command that has a state
+    assert main(["learn", str(log), "--state", str(chosen)]) == 0
+    assert total(chosen) == 1
+    assert main(["status", "--json", "--state", str(chosen)]) == 0
+    assert json.loads(capsys.readouterr().out)["state"] == str(chosen)
+    assert main(["emit", "--state", str(chosen)]) == 0
+    assert '"read"' in capsys.readouterr().out
+    assert main(["forget", "read", "--state", str(chosen)]) == 0
+    assert total(chosen) == 0
+    assert main(["reset", "--yes", "--state", str(chosen)]) == 0
+    assert f"reset {chosen}" in capsys.readouterr().err
+    assert total(env) == 1  # and nothing touched the default one
+
+
+def test_kmsg_without_permission_is_a_one_line_error(
+    state: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What an unprivileged user gets under kernel.dmesg_restrict=1 (open fails with EPERM)."""
+    import errno
+
+    real_open = os.open
+
+    def refuse_kmsg(path: object, flags: int, *args: int, **kwargs: object) -> int:
+        if str(path) == "/dev/kmsg":
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
+        return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", refuse_kmsg)
+    assert _learn(state, "--kmsg") == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "error: cannot read /dev/kmsg: permission denied (run as root, or set kernel.dmesg_restrict=0)\n"
+    )
+
+
+LOSS_FIXES = {
+    "printk-suppressed": "sysctl -w kernel.printk_ratelimit=0",
+    "printk-limit": "sysctl -w kernel.printk_ratelimit=0",  # printk_ratelimit() refused it (kernel < 4.11)
+    "audit-lost": "auditctl -r 0",
+    "backlog-limit": "auditctl -b 8192",
+    "journal-suppressed": "RateLimitIntervalSec=0",
+    "kmsg-gap": "log_buf_len=16M",
+    "kmsg-overwritten": "log_buf_len=16M",
+}
+
+
+@pytest.mark.parametrize("kind", list(LOSS_FIXES))
+def test_every_kind_of_loss_is_reported_with_count_place_and_fix(kind: str) -> None:
+    from seccomp_gen.events import LossKind
+    from seccomp_gen.learn import LossReport
+
+    message = LossReport(LossKind(kind), 7, "/var/log/syslog").message()
+    assert message.startswith(f"7 records lost ({kind}) in /var/log/syslog: ")
+    assert LOSS_FIXES[kind] in message
+    assert set(LOSS_FIXES) == {k.value for k in LossKind}  # a new kind needs its fix here too
+
+
+@pytest.mark.parametrize(
+    ("line", "fix"),
+    [
+        pytest.param(
+            "audit: printk limit exceeded", "kernel.printk_ratelimit=0", id="printk limit (old kernels)"
+        ),
+        pytest.param("audit: rate limit exceeded", "auditctl -r 0", id="audit rate limit"),
+        pytest.param("audit: backlog limit exceeded", "auditctl -b 8192", id="audit backlog"),
+        pytest.param(
+            "audit: audit_lost=5 audit_rate_limit=0 audit_backlog_limit=64", "auditctl -s", id="audit_lost"
+        ),
+    ],
+)
+def test_kernel_loss_lines_warn_with_the_right_fix(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, fix: str
+) -> None:
+    log = _log(tmp_path / "syslog", syslog(line), syslog(record(0, serial=1)))
+    assert _learn(state, str(log)) == 0
+    err = capsys.readouterr().err
+    warning = next(w for w in err.splitlines() if w.startswith("warning: "))
+    assert f"in {log}: " in warning
+    assert fix in warning
+    assert "LOSSES: " in err.splitlines()[-1]
+
+
+def test_auditd_owning_the_records_is_a_warning_naming_its_log(
+    state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from seccomp_gen import learn as learn_module
+
+    monkeypatch.setattr(learn_module, "auditd_running", lambda: True)
+    quiet = _log(tmp_path / "syslog", "2026-11-28T17:48:12+00:00 vm sshd[1]: nothing to see\n")
+    assert _learn(state, str(quiet)) == 0
+    err = capsys.readouterr().err
+    assert "warning: auditd is running" in err
+    assert "seccomp-gen learn /var/log/audit/audit.log" in err
+    audit_log = _log(tmp_path / "audit.log", "type=SERVICE_START msg=audit(1795888092.790:1): pid=1\n")
+    assert _learn(state, str(audit_log)) == 0  # reading auditd's own log: nothing to warn about
+    assert "auditd is running" not in capsys.readouterr().err
+    monkeypatch.setattr(learn_module, "auditd_running", lambda: False)
+    assert _learn(state, "--from-start", str(quiet)) == 0
+    assert "auditd is running" not in capsys.readouterr().err
+
+
+def test_journal_follow_is_live_and_saves_its_cursor_on_sigint(state: Path, tmp_path: Path) -> None:
+    """``learn --journal --follow``: each entry durable within a second; SIGINT keeps the cursor."""
+    import signal
+    import time
+
+    from tests._learn_support import state_ready, wait_for
+
+    fifo = tmp_path / "entries"
+    os.mkfifo(fifo)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "journalctl"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/calls\nexec cat {fifo}\n')
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    proc = subprocess.Popen(
+        learn_command(state, "--journal", "--follow"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    writer = -1
+    try:
+        assert wait_for(lambda: state_ready(state), 15)
+        writer = os.open(fifo, os.O_WRONLY)  # journalctl (cat) has it open for reading by now
+        for n in range(1, 4):
+            os.write(writer, _journal_entry(record(n, serial=n), "audit", n).encode())
+            sent = time.monotonic()
+            assert wait_for(lambda n=n: total(state) == n, 1.0), (  # type: ignore[misc]
+                f"entry {n} not in the state {time.monotonic() - sent:.2f}s after journalctl printed it"
+            )
+        assert proc.poll() is None, "--follow keeps reading while journalctl runs"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=15)
+    finally:
+        if writer >= 0:
+            os.close(writer)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert b"Stopped by SIGINT" in err
+    assert b"Traceback" not in err
+    assert counts(state) == {("x86_64", n, True): 1 for n in range(1, 4)}
+    from seccomp_gen.store import Store
+
+    with Store.open(state, readonly=True) as store:
+        [position] = store.positions("journal")
+    assert position.cursor == "s=ab;i=3"
+    args = (tmp_path / "calls").read_text().split()
+    assert {"-o", "json", "--follow", "--no-tail"} <= set(args)
+
+
+def test_forget_takes_several_names(state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = _log(tmp_path / "syslog", *(syslog(record(n, serial=n + 1)) for n in (0, 1, 2, 257)))
+    assert _learn(state, str(log)) == 0
+    assert main(["forget", "read", "openat", "write", "--state", str(state)]) == 0
+    assert counts(state) == {("x86_64", 2, False): 1}
+    err = capsys.readouterr().err
+    assert "forgot read: 1 record" in err
+    assert "forgot openat: 1 record" in err
+    assert main(["forget", "open", "ptrace", "--state", str(state)]) == 1  # one was never learned
+    assert "'ptrace' was not learned" in capsys.readouterr().err
+    assert total(state) == 0
+
+
+def test_learn_dash_reads_stdin(state: Path) -> None:
+    done = subprocess.run(
+        learn_command(state, "-"), input=syslog(record(3, serial=1)).encode(), capture_output=True,
+        timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert b"from stdin" in done.stderr
+    assert counts(state) == {("x86_64", 3, False): 1}

@@ -288,3 +288,18 @@ def test_a_version_1_state_is_migrated_and_keeps_what_it_learned(tmp_path: Path)
         store.write(batch)  # the same marker again
         assert [(r.markers, r.records) for r in store.losses()] == [(1, 4)]
         assert store.counters()[("duplicate", "loss-marker")] == 1
+
+
+def test_a_batch_that_fails_half_way_writes_nothing(state: Path) -> None:
+    with Store.open(state) as store:
+        store.write(_batch((OPENAT, "openat", 1, 1.0)))
+        before = (store.observations(), store.counters(), store.positions())
+        bad = _batch((OPENAT, "openat", 5, 2.0), (READ, "read", 1, 2.0))
+        bad.count("skipped", "noise", 3)
+        bad.positions[("file", "/x")] = Position("file", "/x", offset=10)
+        bad.add_loss(LossRow(None, "here", 1, 1, 0))  # type: ignore[arg-type]  # NOT NULL: fails last
+        with pytest.raises(StateError, match="cannot write state"):
+            store.write(bad)
+        assert (store.observations(), store.counters(), store.positions()) == before
+        store.write(_batch((READ, "read", 1, 3.0)))  # and the store still takes the next batch
+        assert [o.name for o in store.observations()] == ["read", "openat"]
