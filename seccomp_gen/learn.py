@@ -57,7 +57,16 @@ from seccomp_gen.sources import (
     follow_files,
     is_gzip,
 )
-from seccomp_gen.store import UNKNOWN_ABI, Aggregate, Batch, IdentifiedRecord, LossRow, ObservationKey, Store
+from seccomp_gen.store import (
+    UNKNOWN_ABI,
+    Aggregate,
+    Batch,
+    IdentifiedRecord,
+    LossRow,
+    ObservationKey,
+    Position,
+    Store,
+)
 from seccomp_gen.trust import SUSPECTED_FORGERY, forgery_suspicion
 
 FLUSH_INTERVAL = 0.5
@@ -540,7 +549,12 @@ def open_sources(spec: SourceSpec, store: Store, options: LearnOptions) -> list[
     sources: list[Source] = []
     files = spec.files if not spec.stdin_only else (Path("-"),)
     for path in files:
-        sources.append(_file_source(path, store, options))
+        source = _file_source(path, store, options)
+        if isinstance(source, FileSource) and not options.from_start:
+            rotated = rotated_predecessor(source.path, store.position("file", source.name), files)
+            if rotated is not None:  # its unread end first, as it was written first
+                sources.append(FileSource(rotated, saved=store.positions("file")))
+        sources.append(source)
     if spec.journal:
         saved = store.position("journal", JournalSource().key)
         cursor = None if options.from_start or saved is None else saved.cursor
@@ -554,6 +568,43 @@ def open_sources(spec: SourceSpec, store: Store, options: LearnOptions) -> list[
     if options.follow and len(sources) > 1 and any(s.kind is not SourceKind.FILE for s in sources):
         raise SourceError("--follow reads files, stdin, the journal or /dev/kmsg: one kind at a time")
     return sources
+
+
+def rotated_predecessor(path: Path, saved: Position | None, given: Sequence[Path]) -> Path | None:
+    """The file the last run read as ``path``, when rotation renamed it (``syslog`` → ``syslog.1``).
+
+    What was written to it between the last run and the rotation is read from there (its saved
+    position still applies: same device and inode). Only the directory of ``path`` is searched; a file
+    already named on the command line is read anyway; a compressed one is not found (learn the .gz).
+    """
+    if saved is None or saved.inode is None:
+        return None
+    try:
+        st = path.stat()
+        if (st.st_dev, st.st_ino) == (saved.dev, saved.inode):
+            return None  # not rotated
+        entries = list(path.parent.iterdir())
+    except OSError:
+        return None
+    named = set()
+    for other in given:
+        with contextlib.suppress(OSError):
+            named.add((other.stat().st_dev, other.stat().st_ino))
+    if (saved.dev, saved.inode) in named:
+        return None
+    for entry in entries:
+        with contextlib.suppress(OSError):
+            est = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(est.st_mode) and (est.st_dev, est.st_ino) == (saved.dev, saved.inode):
+                return entry if _same_head(entry, saved) else None  # else: the inode was reused
+    return None
+
+
+def _same_head(path: Path, saved: Position) -> bool:
+    """The file still starts with the bytes the saved position's fingerprint was taken of."""
+    with path.open("rb") as fh:
+        head = fh.read(saved.fingerprint_len or 0)
+    return hashlib.sha256(head).hexdigest() == saved.fingerprint
 
 
 def _file_source(path: Path, store: Store, options: LearnOptions) -> Source:

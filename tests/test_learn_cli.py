@@ -65,6 +65,31 @@ def test_rotated_file_and_its_successor(state: Path, tmp_path: Path) -> None:
     assert counts(state) == {("x86_64", n, False): 1 for n in range(3)}
 
 
+def test_rotation_between_runs_reads_the_rest_of_the_renamed_file(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``learn syslog`` after logrotate renamed it: what the old file got after the last run is read too."""
+    log = _log(tmp_path / "syslog", syslog(record(0, serial=0)))
+    assert _learn(state, str(log)) == 0
+    _log(log, syslog(record(1, serial=0)))  # written after that run, just before rotation
+    log.rename(tmp_path / "syslog.1")
+    _log(log, syslog(record(2, serial=0)))
+    _log(tmp_path / "unrelated.log", syslog(record(5, serial=0)))
+    capsys.readouterr()
+    assert _learn(state, str(log)) == 0
+    assert counts(state) == {("x86_64", n, False): 1 for n in range(3)}  # serial 0: positions alone
+    assert f"from {tmp_path / 'syslog.1'}, {log}: 2 records" in capsys.readouterr().err
+    assert _learn(state, str(tmp_path / "syslog.1"), str(log)) == 0  # both named: nothing new, nothing twice
+    assert _learn(state, str(log)) == 0
+    assert total(state) == 3
+    _log(log, syslog(record(3, serial=0)))
+    log.rename(tmp_path / "syslog.0")  # compressed or deleted by now: only the new file is there
+    (tmp_path / "syslog.0").unlink()
+    _log(log, syslog(record(4, serial=0)))
+    assert _learn(state, str(log)) == 0
+    assert counts(state) == {("x86_64", n, False): 1 for n in (0, 1, 2, 4)}
+
+
 def test_copytruncate_rotation_reads_the_new_content(state: Path, tmp_path: Path) -> None:
     log = _log(tmp_path / "syslog", syslog(record(0, serial=0)), syslog(record(1, serial=0)))
     assert _learn(state, str(log)) == 0
