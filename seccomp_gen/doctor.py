@@ -136,7 +136,13 @@ def check_libseccomp(probe: Callable[[], kernel.LibseccompInfo]) -> list[Check]:
     """pyseccomp must load libseccomp for record/run/emit; its syscall table limits what it can filter."""
     try:
         info = probe()
-    except (ImportError, OSError, RuntimeError, SeccompGenError) as exc:
+    except ImportError as exc:
+        if exc.name == "pyseccomp":  # the module itself is not installed (not: libseccomp under it)
+            return [Check("pyseccomp", Status.FAIL, f"cannot import: {exc}", "pip install pyseccomp")]
+        return [
+            Check("pyseccomp", Status.FAIL, f"cannot load libseccomp: {exc}", "apt-get install libseccomp2")
+        ]
+    except (OSError, RuntimeError, SeccompGenError) as exc:
         return [
             Check("pyseccomp", Status.FAIL, f"cannot load libseccomp: {exc}", "apt-get install libseccomp2")
         ]

@@ -151,3 +151,87 @@ def test_cli_doctor_json(capsys: pytest.CaptureFixture[str]) -> None:
         "/dev/kmsg",
         "libseccomp",
     }
+
+
+@pytest.mark.parametrize(
+    ("running", "journalctl", "status", "detail_has"),
+    [
+        pytest.param(True, "/usr/bin/journalctl", Status.OK, "learn --journal", id="running"),
+        pytest.param(False, "/usr/bin/journalctl", Status.INFO, "not running", id="installed-only"),
+        pytest.param(False, None, Status.INFO, "not installed", id="absent"),
+    ],
+)
+def test_journald_row(running: bool, journalctl: str | None, status: Status, detail_has: str) -> None:
+    row = doctor.check_journald(running, journalctl)
+    assert (row.name, row.status) == ("journald", status)
+    assert detail_has in row.detail
+
+
+@pytest.mark.parametrize(
+    ("daemon", "files", "status", "detail_has"),
+    [
+        pytest.param(
+            "rsyslogd",
+            (Path("/var/log/syslog"), Path("/var/log/kern.log")),
+            Status.OK,
+            "rsyslogd writes kernel lines to /var/log/syslog, /var/log/kern.log",
+            id="rsyslog-files",
+        ),
+        pytest.param("rsyslogd", (), Status.INFO, "no file receives kernel lines", id="no-kern-file"),
+        pytest.param(None, (Path("/var/log/syslog"),), Status.INFO, "no syslog daemon", id="not-running"),
+    ],
+)
+def test_syslog_row_names_the_files_kernel_lines_go_to(
+    daemon: str | None, files: tuple[Path, ...], status: Status, detail_has: str
+) -> None:
+    row = doctor.check_syslog(daemon, files)
+    assert row.status is status
+    assert detail_has in row.detail
+
+
+def test_kmsg_row() -> None:
+    assert doctor.check_kmsg(True).status is Status.OK
+    row = doctor.check_kmsg(False)
+    assert row.status is Status.WARN
+    assert "dmesg_restrict=0" in row.fix
+
+
+def test_kmsg_readable_reads_the_device(tmp_path: Path) -> None:
+    readable = tmp_path / "kmsg"
+    readable.write_text("")
+    assert kernel.kmsg_readable(readable)
+    assert not kernel.kmsg_readable(tmp_path / "absent")
+
+
+def test_pyseccomp_that_cannot_be_imported_says_how_to_install_it() -> None:
+    def missing() -> kernel.LibseccompInfo:
+        raise ModuleNotFoundError("No module named 'pyseccomp'", name="pyseccomp")
+
+    (row,) = doctor.check_libseccomp(missing)
+    assert row.status is Status.FAIL
+    assert "pip install pyseccomp" in row.fix
+
+
+def test_doctor_fails_with_each_fix_when_learning_cannot_work(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A host whose kernel does not log SCMP_ACT_LOG and whose records nobody can read.
+    monkeypatch.setattr(kernel, "actions_logged", lambda: ("kill_process", "errno"))
+    monkeypatch.setattr(kernel, "rate_limit", lambda: kernel.RateLimit(5, 10))
+    monkeypatch.setattr(kernel, "auditd_running", lambda: False)
+    monkeypatch.setattr(kernel, "journald_running", lambda: False)
+    monkeypatch.setattr(kernel, "journalctl_path", lambda: None)
+    monkeypatch.setattr(kernel, "syslog_daemon", lambda: None)
+    monkeypatch.setattr(kernel, "kmsg_readable", lambda: False)
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    fixes = [line.strip() for line in out if line.strip().startswith("fix: ")]
+    assert 'fix: sysctl -w kernel.seccomp.actions_logged="kill_process errno log"' in fixes
+    assert "fix: sysctl -w kernel.printk_ratelimit=0 (or: seccomp-gen record --fix-ratelimit)" in fixes
+    assert "fix: run as root, or sysctl -w kernel.dmesg_restrict=0" in fixes
+    assert any(line.startswith("FAIL  records readable from") for line in out)
+    assert main(["doctor", "--json"]) == 1
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["ready"] is False
+    failed = {c["check"] for c in payload["checks"] if c["status"] == "fail"}
+    assert failed == {"kernel.seccomp.actions_logged", "records readable from"}
