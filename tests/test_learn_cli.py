@@ -598,3 +598,68 @@ def test_learn_dash_reads_stdin(state: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert b"from stdin" in done.stderr
     assert counts(state) == {("x86_64", 3, False): 1}
+
+
+def test_every_filter_option_through_the_cli_is_applied_and_counted(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = {"comm": "web", "exe": "/srv/web", "pid": 10, "uid": 1000, "subj": "app_t"}
+    variants: list[dict[str, object]] = [
+        {},  # kept
+        {"comm": "sh"},
+        {"exe": "/bin/web"},
+        {"pid": 11},
+        {"uid": 0},
+        {"subj": "init_t"},
+        {"code": "0x50001"},  # ERRNO(EPERM): a denial, not a LOG
+        {"ts": TS - 100},
+        {"ts": TS + 100},
+    ]
+    log = _log(
+        tmp_path / "syslog",
+        *(syslog(record(n, serial=n + 1, **{**base, **v})) for n, v in enumerate(variants)),  # type: ignore[arg-type]
+    )
+    args = ["--comm", "w*", "--exe", "/srv/*", "--pid", "10", "--uid", "1000", "--subj", "app_*"]
+    args += ["--action", "log", "--since", f"@{TS - 1}", "--until", f"@{TS + 1}"]
+    assert _learn(state, *args, str(log)) == 0
+    assert counts(state) == {("x86_64", 0, False): 1}
+    reasons = {"comm": 1, "exe": 1, "pid": 1, "uid": 1, "subj": 1, "action": 1, "since": 1, "until": 1}
+    assert "8 filtered out (" + ", ".join(f"{r} 1" for r in sorted(reasons)) + ")" in capsys.readouterr().err
+    assert main(["status", "--json", "--state", str(state)]) == 0
+    counters = json.loads(capsys.readouterr().out)["counters"]
+    assert {k.split(":", 1)[1]: n for k, n in counters.items() if k.startswith("filtered:")} == reasons
+
+
+def test_status_shows_positions_and_the_last_update(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    log = _log(tmp_path / "syslog", syslog(record(0, serial=1)), syslog(record(1, serial=2)))
+    gz = tmp_path / "old.gz"
+    gz.write_bytes(gzip.compress(syslog(record(2, serial=3)).encode()))
+    before = time.time()
+    assert _learn(state, str(log), str(gz)) == 0
+    capsys.readouterr()
+    assert main(["status", "--json", "--state", str(state)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert before - 1 <= doc["updated"] <= time.time()
+    by_kind = {s["kind"]: s for s in doc["sources"]}
+    st = log.stat()
+    plain = by_kind["file"]
+    assert (plain["key"], plain["inode"], plain["dev"], plain["offset"]) == (
+        str(log),
+        st.st_ino,
+        st.st_dev,
+        st.st_size,
+    )
+    assert plain["fingerprint_len"] == min(1024, st.st_size)
+    assert len(plain["fingerprint"]) == 64
+    assert (by_kind["gzip"]["cursor"], by_kind["gzip"]["complete"]) == (str(gz), True)
+    assert main(["status", "--state", str(state)]) == 0
+    text = capsys.readouterr().out
+    assert time.strftime("last update %Y-%m-%d", time.gmtime(doc["updated"])) in text
+    assert f"file {log}: offset {st.st_size} (inode {st.st_ino})" in text
+    assert f"gzip {gz}: read" in text
+    assert "x86_64       3 syscalls, 3 records" in text
+    assert "cat              /bin/cat  3 syscalls, 3 records" in text
