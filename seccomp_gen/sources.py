@@ -341,8 +341,14 @@ class FileSource(Source):
             self._offset += len(data)
             yield Chunk(self.splitter.push(data), self, self.position())
 
-    def finish(self) -> Chunk:
-        """End of input: the last line even without its newline."""
+    def finish(self, *, stopped: bool = False) -> Chunk:
+        """End of input: the last line even without its newline.
+
+        When reading was ``stopped`` (a signal), the line is most likely cut by the read size or still
+        being written: it is left for the next run, which resumes before it.
+        """
+        if stopped:
+            return Chunk(b"", self, self.position())
         return Chunk(self.splitter.finish(), self, self.position())
 
     def check_rotation(self) -> tuple[str, ...]:
@@ -373,7 +379,7 @@ class FileSource(Source):
             if notes:
                 yield Chunk(b"", self, notes=notes)
             yield from self.read_available(ctl.stop)
-            yield self.finish()
+            yield self.finish(stopped=ctl.stop.is_set())
         finally:
             self.close()
 
@@ -481,7 +487,7 @@ def follow_files(sources: Sequence[FileSource], ctl: ReadControl) -> Iterator[Ch
                 notes = source.check_rotation()
                 yield Chunk(b"", source, source.position(), notes=notes)
         for source in sources:
-            yield source.finish()
+            yield source.finish(stopped=True)  # only a stop ends following
     finally:
         for source in sources:
             source.close()

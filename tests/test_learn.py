@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,14 +14,18 @@ from seccomp_gen.events import LossKind, SeccompEvent, Transport
 from seccomp_gen.learn import (
     ActionFilter,
     LearnOptions,
+    LearnResult,
     LossReport,
     NewSyscall,
     Reporter,
+    SourceSpec,
     learn_lines,
+    learn_source,
+    open_sources,
     resolve_syscall,
     trust_of,
 )
-from seccomp_gen.sources import SourceKind
+from seccomp_gen.sources import SourceKind, StopFlag
 from seccomp_gen.store import Store
 from tests._learn_support import ERRNO_EPERM, KILL_PROCESS, TS, kmsg, record, syslog
 
@@ -230,3 +235,42 @@ def test_records_are_written_in_batches_with_their_aggregates(store: Store) -> N
     several = learn_lines(store, again, LearnOptions(flush_interval=3600, batch_records=1000))
     assert several.learned == 5000
     assert 2 <= several.flushes <= 5  # checked between chunks of lines, so a batch may hold a chunk more
+
+
+class _StopAfterFirstBatch(Reporter):
+    def __init__(self, stop: StopFlag) -> None:
+        self.stop = stop
+
+    def progress(self, result: LearnResult) -> None:
+        self.stop.set(signal.SIGINT)
+
+
+@pytest.mark.parametrize("follow", [False, True], ids=["read", "follow"])
+def test_a_stop_mid_file_leaves_the_cut_line_for_the_next_run(
+    store: Store, tmp_path: Path, follow: bool
+) -> None:
+    """SIGINT while reading a file: the line cut by the read size (or half written) is not taken as a line
+    of its own and then skipped past; the next run reads it whole. Serial 0: only positions protect it."""
+    log = tmp_path / "syslog"
+    lines = [syslog(record(n % 300, serial=0, pid=1000 + n)) for n in range(4000)]  # ~1.2 MB: several reads
+    log.write_text("".join(lines) + lines[0][:100])  # and a last line still being written
+    options = LearnOptions(flush_interval=0.0, follow=follow)
+    stop = StopFlag()
+    try:
+        first = learn_source(
+            store, open_sources(SourceSpec(files=(log,)), store, options), options,
+            reporter=_StopAfterFirstBatch(stop), stop=stop,
+        )  # fmt: skip
+    finally:
+        stop.close()
+    assert first.stopped_by == signal.SIGINT
+    assert 0 < first.records < 4000
+    assert first.skipped == {}
+    assert first.lines == first.records  # no piece of a line counted as a line
+    with log.open("a") as fh:
+        fh.write(lines[0][100:])  # the writer finishes its line
+    options = LearnOptions()
+    rest = learn_source(store, open_sources(SourceSpec(files=(log,)), store, options), options)
+    assert rest.skipped == {}
+    assert first.records + rest.records == 4001
+    assert sum(o.count for o in store.observations()) == 4001
