@@ -575,7 +575,9 @@ class JournalSource(Source):
                 lines = self.splitter.push(data)
                 self._advance(lines)
                 yield Chunk(lines, self, self.position())
-            last = self.splitter.finish()
+            # Stopped: an entry journalctl was still printing is left for the next run (the cursor
+            # stays at the last whole one), not cut and skipped past.
+            last = b"" if ctl.stop.is_set() else self.splitter.finish()
             self._advance(last)
             yield Chunk(last, self, self.position())
         finally:

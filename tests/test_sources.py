@@ -271,3 +271,24 @@ def test_kmsg_sequence_accounting(
 def test_kmsg_without_permission_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="cannot read"):
         list(KmsgSource(path=str(tmp_path / "nope")).chunks(ReadControl(StopFlag())))
+
+
+def test_a_stopped_journal_keeps_the_cursor_of_the_last_whole_entry(tmp_path: Path) -> None:
+    """journalctl cut off mid-entry by a stop: the cut entry's cursor is not saved (it is read next time)."""
+    whole = '{"MESSAGE":"a","__CURSOR":"s=1;i=1"}\n{"MESSAGE":"b","__CURSOR":"s=1;i=2"}\n'
+    (tmp_path / "out.json").write_text(whole + '{"__CURSOR":"s=1;i=3","MESS')
+    script = tmp_path / "journalctl"
+    script.write_text(f"#!/bin/sh\ncat {tmp_path}/out.json\nexec sleep 30\n")
+    script.chmod(0o755)
+    source = JournalSource(program=str(script), follow=True)
+    stop = StopFlag()
+    data = b""
+    try:
+        for chunk in source.chunks(ReadControl(stop, lambda: 0.05)):
+            data += chunk.data
+            if data.count(b"\n") == 2:
+                stop.set()
+    finally:
+        stop.close()
+    assert data == whole.encode()
+    assert source.cursor == "s=1;i=2"
