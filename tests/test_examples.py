@@ -142,3 +142,39 @@ def test_root_blocks_run(workdir: Path) -> None:
             "no-socket-demo",
         ):
             subprocess.run(["runc", "delete", "--force", name], capture_output=True, check=False)
+
+
+POD_PROFILES = {
+    "audit-pod": ("Localhost", "profiles/audit.json"),
+    "violation-pod": ("Localhost", "profiles/violation.json"),
+    "fine-pod": ("Localhost", "profiles/fine-grained.json"),
+    "default-pod": ("RuntimeDefault", None),
+}
+
+
+def test_pods_are_the_tutorials_four_and_their_profiles_load_onto_the_kind_node() -> None:
+    import yaml
+
+    from seccomp_gen.lint import load_profile
+
+    kind = yaml.safe_load((ROOT / "examples" / "emitted" / "kind.yaml").read_text())
+    assert (kind["apiVersion"], kind["kind"]) == ("kind.x-k8s.io/v1alpha4", "Cluster")
+    mounts = {m["containerPath"]: m["hostPath"] for node in kind["nodes"] for m in node["extraMounts"]}
+    # kubelet resolves localhostProfile under /var/lib/kubelet/seccomp; kind mounts ./profiles below it.
+    host_dir = mounts["/var/lib/kubelet/seccomp/profiles"]
+    assert host_dir == "./profiles"
+    found = {}
+    for path in sorted((ROOT / "examples" / "pods").glob("*.yaml")):
+        pod = yaml.safe_load(path.read_text())
+        assert (pod["apiVersion"], pod["kind"]) == ("v1", "Pod")
+        seccomp = pod["spec"]["securityContext"]["seccompProfile"]
+        found[pod["metadata"]["name"]] = (seccomp["type"], seccomp.get("localhostProfile"))
+        assert path.stem == pod["metadata"]["name"]
+    assert found == POD_PROFILES
+    # `cp examples/profiles/*.json profiles/` (the README's cluster step) puts each one where its Pod looks.
+    defaults = {}
+    for _, localhost in POD_PROFILES.values():
+        if localhost is not None:
+            profile = ROOT / "examples" / localhost
+            defaults[profile.stem] = load_profile(profile).profile.default_action.kind.name
+    assert defaults == {"audit": "LOG", "violation": "ERRNO", "fine-grained": "ERRNO"}
