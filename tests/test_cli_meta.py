@@ -41,3 +41,26 @@ def test_every_command_has_help_with_an_example(name: str, capsys: pytest.Captur
 def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["no-such-command"]) == 2
     assert "No such command" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        pytest.param(["no-such-command"], "No such command 'no-such-command'", id="command"),
+        pytest.param(["learn", "--no-such-option"], "No such option: --no-such-option", id="option"),
+        pytest.param(["emit", "--format", "xml"], "'xml' is not one of", id="choice"),
+        pytest.param(["emit", "--errno", "EWHAT"], "Invalid value for --errno", id="value"),
+        pytest.param(["emit", "--state"], "Option '--state' requires an argument", id="missing-value"),
+        pytest.param(["syscalls", "59", "--arch"], "Option '--arch' requires an argument", id="arch-missing"),
+    ],
+)
+def test_a_usage_error_is_one_line(argv: list[str], says: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Bad options read like every other error: one ``error:`` line, exit 2, no usage block."""
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: "), captured.err
+    assert captured.err.count("\n") == 1, captured.err
+    assert says in captured.err
+    assert "Value error" not in captured.err
+    assert "Usage:" not in captured.err

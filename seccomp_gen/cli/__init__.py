@@ -102,14 +102,21 @@ def _run(args: list[str]) -> int:
     except typer.Abort:
         _say_quietly("interrupted")
         return EXIT_SIGINT
-    except typer.TyperException as exc:  # usage errors: bad option, missing argument, ...
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            typer.echo(f"error: {exc}", err=True)
+    except typer.TyperException as exc:  # bad option or value, missing argument, unknown command
+        # One line, like every other error: Click's own form is a usage block of three or more lines.
+        typer.echo(f"error: {_usage_message(exc)}", err=True)
         return int(getattr(exc, "exit_code", EXIT_ERROR))
     return result if isinstance(result, int) else 0
+
+
+def _usage_message(exc: Exception) -> str:
+    """Click's message for ``exc`` on one line, pointing a usage error at the command's help."""
+    format_message = getattr(exc, "format_message", None)
+    message = " ".join(str(format_message() if callable(format_message) else exc).split())
+    message = message.replace(": Value error, ", ": ")  # how a rejected choice reads through pydantic
+    ctx = getattr(exc, "ctx", None)  # usage errors know the command they were raised for
+    path = getattr(ctx, "command_path", None)
+    return f"{message} (see '{path} -h')" if path else message
 
 
 class _Terminated(BaseException):
