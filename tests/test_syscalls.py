@@ -301,6 +301,9 @@ def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
         pytest.param(["pread", "-a", "c000003e"], "17\n", id="audit alias, audit arch"),
         pytest.param(["983045", "--arch", "arm"], "set_tls\n", id="arm private"),
         pytest.param(["read", "--arch", "x32"], "1073741824\n", id="x32 number as printed"),
+        pytest.param(["0X3B", "--arch", "x86_64"], "execve\n", id="hex upper case"),
+        pytest.param(["059", "--arch", "x86_64"], "execve\n", id="decimal with a leading zero"),
+        pytest.param([" 59 ", "--arch", "x86_64"], "execve\n", id="blanks around"),
     ],
 )
 def test_cli_lookup(args: list[str], out: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -374,6 +377,23 @@ def test_cli_abis(capsys: pytest.CaptureFixture[str]) -> None:
         pytest.param(["4294967295"], "'4294967295'", id="number no abi has"),
         pytest.param(["--list"], "--list needs --arch", id="list without arch"),
         pytest.param([], "give a syscall number or name", id="nothing asked"),
+        pytest.param(["--json"], "give a syscall number or name", id="only --json"),
+        # Python's other integer spellings are no syscall numbers: read as names, found nowhere
+        pytest.param(["1_0", "-a", "x86_64"], "'1_0'", id="underscore is no number"),
+        pytest.param(["0b11", "-a", "x86_64"], "'0b11'", id="binary is no number"),
+        pytest.param(["0o7", "-a", "x86_64"], "'0o7'", id="octal is no number"),
+        pytest.param(
+            ["\u0665\u0669", "-a", "x86_64"], "'\u0665\u0669'", id="arabic-indic digits are no number"
+        ),
+        pytest.param(["0x", "-a", "x86_64"], "'0x'", id="bare 0x"),
+        pytest.param(["a\nb"], "'a\\nb'", id="newline stays inside the quoted name"),
+        # a request that would silently drop part of itself
+        pytest.param(
+            ["openat", "--list", "-a", "x86_64"], "give it no syscall (got 'openat')", id="list and name"
+        ),
+        pytest.param(["--abis", "-a", "x86_64"], "--abis lists every ABI", id="abis and arch"),
+        pytest.param(["59", "--abis"], "--abis lists every ABI", id="abis and number"),
+        pytest.param(["--list", "-a", "ia64"], "AUDIT_ARCH_IA64", id="list of a retired abi"),
     ],
 )
 def test_cli_errors_are_one_line_exit_2(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
@@ -55,6 +56,7 @@ def syscalls(
 
         seccomp-gen syscalls --abis --json            # the ABI registry
     """
+    _check_combination(query, arch, list_table=list_table, abis=abis)
     abi = None if arch is None else get_abi(arch)
     if abis:
         _emit(_abis_doc(), _abis_text(), as_json=as_json)
@@ -69,6 +71,14 @@ def syscalls(
     return 0
 
 
+def _check_combination(query: str | None, arch: str | None, *, list_table: bool, abis: bool) -> None:
+    """Refuse a request that would silently drop part of itself (``openat --list`` printed a table)."""
+    if abis and (query is not None or arch is not None or list_table):
+        raise SeccompGenError("--abis lists every ABI: give it no syscall, --arch or --list")
+    if list_table and query is not None:
+        raise SeccompGenError(f"--list prints the whole table of --arch: give it no syscall (got {query!r})")
+
+
 def _emit(doc: Any, text: Sequence[str], *, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(doc, indent=2))
@@ -77,12 +87,15 @@ def _emit(doc: Any, text: Sequence[str], *, as_json: bool) -> None:
             typer.echo(line)
 
 
+_NUMBER = re.compile(r"[0-9]+|0[xX][0-9a-fA-F]+")
+
+
 def _parse_number(query: str) -> int | None:
-    """``59`` and ``0x3b`` are numbers; anything else is a name."""
-    try:
-        return int(query, 0)
-    except ValueError:
+    """``59`` and ``0x3b`` are numbers (as records and the kernel's headers write them); anything else
+    is a name. Python's other integer forms (``1_0``, ``0o7``, ``0b11``, non-ASCII digits) are not."""
+    if _NUMBER.fullmatch(query) is None:
         return None
+    return int(query, 0 if query[:2].lower() == "0x" else 10)
 
 
 def _lookup(query: str, abi: Abi | None) -> tuple[Any, list[str]]:
