@@ -583,6 +583,7 @@ class Store:
 
 
 def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
+    _check_access(path)
     if readonly:
         if not path.exists():
             raise sqlite3.OperationalError("no such file (nothing has been learned yet)")
@@ -604,6 +605,16 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
         connection = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     return connection
+
+
+def _check_access(path: Path) -> None:
+    """Say what is wrong with an existing path in words: SQLite says "unable to open database file"."""
+    if path.is_dir():
+        raise sqlite3.OperationalError("it is a directory")
+    if not path.exists():
+        return
+    if not os.access(path, os.R_OK):
+        raise sqlite3.OperationalError("permission denied (this user cannot read it)")
 
 
 def _read_only_fs(directory: Path) -> bool:
@@ -644,6 +655,10 @@ def _create_private(path: Path) -> None:
         raise sqlite3.OperationalError(
             f"its directory {str(parent)!r} is read-only (learning writes a journal file beside the "
             "state); use a writable --state, or read it with status/emit"
+        )
+    if path.exists() and not os.access(path, os.W_OK):
+        raise sqlite3.OperationalError(
+            "permission denied (this user cannot write it; status and emit can still read it)"
         )
     if not path.exists():
         try:

@@ -328,7 +328,9 @@ def emit(
 
 
 def check(
-    profile: Annotated[Path, typer.Argument(help="Docker/Kubernetes profile JSON or OCI config.json.")],
+    profile: Annotated[
+        Path, typer.Argument(help="Docker/Kubernetes profile JSON or OCI config.json.", readable=False)
+    ],
     strict: StrictOption = False,
 ) -> int:
     """Compile a profile with libseccomp for each architecture and review it.
@@ -401,8 +403,8 @@ def _default_of(loaded: _Loaded) -> str | None:
 
 
 def diff(
-    a: Annotated[Path, typer.Argument(help="A profile (JSON) or a state database.")],
-    b: Annotated[Path, typer.Argument(help="Another profile or state.")],
+    a: Annotated[Path, typer.Argument(help="A profile (JSON) or a state database.", readable=False)],
+    b: Annotated[Path, typer.Argument(help="Another profile or state.", readable=False)],
 ) -> int:
     """Show what B allows that A does not (+) and the reverse (-), per ABI.
 
@@ -440,7 +442,7 @@ def diff(
 
 
 def merge(
-    inputs: Annotated[list[Path], typer.Argument(help="Profiles and/or state databases.")],
+    inputs: Annotated[list[Path], typer.Argument(help="Profiles and/or state databases.", readable=False)],
     *,
     output: OutputOption = None,
     fmt: FormatOption = FormatChoice.docker,
