@@ -9,6 +9,7 @@ the legacy ``name`` (one string) is read as ``names``, and naming both is an err
 from __future__ import annotations
 
 import json
+import random
 import re
 import subprocess
 import sys
@@ -91,6 +92,9 @@ BROKEN = [
     pytest.param(b'{"defaultAction": "SCMP_ACT_\xff"}', "not UTF-8 text", id="invalid UTF-8"),
     pytest.param(profile().decode().encode("utf-16"), "not UTF-8 text", id="UTF-16"),
     pytest.param(b"SQLite format 3\x00" + b"\x00" * 100, "state", id="a corrupt state database"),
+    pytest.param(b"\xff" + random.Random(7).randbytes(4096), "not UTF-8 text", id="binary garbage"),
+    pytest.param(profile()[:20] + b"\x00" + profile()[20:], "not JSON", id="NUL byte"),
+    pytest.param(rule(names=["re\x00ad"]), "control characters", id="NUL in a name"),
 ]
 
 
@@ -215,6 +219,22 @@ def test_enormous_json_through_a_pipe_keeps_memory_bounded() -> None:
 
 
 # --- accepted on purpose ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_crlf_line_ends_read_like_lf(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: Callable[[str, str], list[str]]
+) -> None:
+    """A profile saved on Windows: CR is JSON whitespace, so it reads as the same profile."""
+    crlf = tmp_path / "crlf.json"
+    crlf.write_bytes(json.dumps(GOOD, indent=2).replace("\n", "\r\n").encode())
+    assert b"\r\n" in crlf.read_bytes()
+    good = good_profile(tmp_path)
+    code, _out, err = run(capsys, command(str(crlf), str(good)))
+    assert code == 0, err
+    assert "error" not in err
+    assert main(["diff", str(good), str(crlf)]) == 0  # allows exactly what the LF profile allows
+    assert "same:" in capsys.readouterr().out
 
 
 def test_legacy_name_is_read_like_names(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
