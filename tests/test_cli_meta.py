@@ -64,3 +64,14 @@ def test_a_usage_error_is_one_line(argv: list[str], says: str, capsys: pytest.Ca
     assert says in captured.err
     assert "Value error" not in captured.err
     assert "Usage:" not in captured.err
+
+
+def test_no_arguments_shows_the_help_not_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """A bare ``seccomp-gen`` did nothing: the help, laid out as --help lays it out, on stderr; exit 2."""
+    assert main([]) == 2
+    captured = capsys.readouterr()
+    assert main(["--help"]) == 0
+    assert captured.err.strip() == capsys.readouterr().out.strip()
+    assert captured.out == ""
+    assert captured.err.startswith("Usage: seccomp-gen")
+    assert "\nCommands:\n" in captured.err

@@ -394,6 +394,11 @@ def test_cli_abis(capsys: pytest.CaptureFixture[str]) -> None:
         pytest.param(["--abis", "-a", "x86_64"], "--abis lists every ABI", id="abis and arch"),
         pytest.param(["59", "--abis"], "--abis lists every ABI", id="abis and number"),
         pytest.param(["--list", "-a", "ia64"], "AUDIT_ARCH_IA64", id="list of a retired abi"),
+        # usage errors: Click's own, made one line by the CLI
+        pytest.param(["59", "60"], "unexpected extra argument", id="two syscalls"),
+        pytest.param(["59", "--arch"], "'--arch' requires an argument", id="arch without a value"),
+        pytest.param(["--bogus"], "No such option: --bogus", id="unknown option"),
+        pytest.param(["-1", "-a", "x86_64"], "No such option: -1", id="negative number reads as an option"),
     ],
 )
 def test_cli_errors_are_one_line_exit_2(

@@ -103,10 +103,19 @@ def _run(args: list[str]) -> int:
         _say_quietly("interrupted")
         return EXIT_SIGINT
     except typer.TyperException as exc:  # bad option or value, missing argument, unknown command
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare `seccomp-gen` asks for the help
+            typer.echo(_help_text(exc), err=True)
+            return EXIT_ERROR
         # One line, like every other error: Click's own form is a usage block of three or more lines.
         typer.echo(f"error: {_usage_message(exc)}", err=True)
         return int(getattr(exc, "exit_code", EXIT_ERROR))
     return result if isinstance(result, int) else 0
+
+
+def _help_text(exc: Exception) -> str:
+    """The help text Click's no_args_is_help error carries, as laid out (not folded into one line)."""
+    format_message = getattr(exc, "format_message", None)
+    return str(format_message() if callable(format_message) else exc)
 
 
 def _usage_message(exc: Exception) -> str:
