@@ -553,7 +553,7 @@ def open_sources(spec: SourceSpec, store: Store, options: LearnOptions) -> list[
         if isinstance(source, FileSource) and not options.from_start:
             rotated = rotated_predecessor(source.path, store.position("file", source.name), files)
             if rotated is not None:  # its unread end first, as it was written first
-                sources.append(FileSource(rotated, saved=store.positions("file")))
+                sources.append(_Predecessor(rotated, saved=store.positions("file")))
         sources.append(source)
     if spec.journal:
         saved = store.position("journal", JournalSource().key)
@@ -621,9 +621,17 @@ def _file_source(path: Path, store: Store, options: LearnOptions) -> Source:
     return FileSource(path, saved=store.positions("file"), from_start=options.from_start)
 
 
+class _Predecessor(FileSource):
+    """A file rotated away since the last run: read to its end once, never followed (a later rotation
+    would put another file under its name, one ``--follow`` already reads under the live name)."""
+
+
 def _chunks(sources: Sequence[Source], ctl: ReadControl, follow: bool) -> Iterator[Chunk]:
-    files = [s for s in sources if isinstance(s, FileSource)]
+    files = [s for s in sources if isinstance(s, FileSource) and not isinstance(s, _Predecessor)]
     if follow and files:
+        for old in sources:
+            if isinstance(old, _Predecessor) and not ctl.stop.is_set():
+                yield from old.chunks(ctl)
         yield from follow_files(files, ctl)
         return
     for source in sources:

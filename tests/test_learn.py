@@ -274,3 +274,41 @@ def test_a_stop_mid_file_leaves_the_cut_line_for_the_next_run(
     assert rest.skipped == {}
     assert first.records + rest.records == 4001
     assert sum(o.count for o in store.observations()) == 4001
+
+
+class _SwapThenStop(Reporter):
+    """Once the first run's records are in: put a new file under the predecessor's name, wait, stop."""
+
+    def __init__(self, stop: StopFlag, predecessor: Path) -> None:
+        self.stop, self.predecessor, self.swapped = stop, predecessor, 0.0
+
+    def progress(self, result: LearnResult) -> None:
+        import time
+
+        if not self.swapped and result.learned >= 2:
+            self.predecessor.rename(self.predecessor.with_suffix(".2"))  # logrotate's next round
+            self.predecessor.write_text(syslog(record(5, serial=0)))
+            self.swapped = time.monotonic()
+        elif self.swapped and time.monotonic() - self.swapped > 1.0:  # four polls of followed files
+            self.stop.set(signal.SIGINT)
+
+
+def test_follow_reads_the_rest_of_a_rotated_predecessor_once_and_does_not_follow_it(
+    store: Store, tmp_path: Path
+) -> None:
+    log = tmp_path / "syslog"
+    log.write_text(syslog(record(0, serial=0)))
+    learn_source(store, open_sources(SourceSpec(files=(log,)), store, LearnOptions()), LearnOptions())
+    with log.open("a") as fh:
+        fh.write(syslog(record(1, serial=0)))  # after that run, before rotation
+    log.rename(tmp_path / "syslog.1")
+    log.write_text(syslog(record(2, serial=0)))
+    options = LearnOptions(follow=True, flush_interval=0.0)
+    sources = open_sources(SourceSpec(files=(log,)), store, options)
+    assert [Path(s.name).name for s in sources] == ["syslog.1", "syslog"]
+    stop = StopFlag()
+    try:
+        learn_source(store, sources, options, reporter=_SwapThenStop(stop, tmp_path / "syslog.1"), stop=stop)
+    finally:
+        stop.close()
+    assert {o.number: o.count for o in store.observations()} == {0: 1, 1: 1, 2: 1}  # not 5: not followed
