@@ -40,11 +40,14 @@ class ExplainedRecord:
     transport: str
     hostname: str | None
     serial: int | None
+    # How `learn` would take it, where the source is known (the CLI sets these; see seccomp_gen.trust):
+    trust: str | None = None  # "trusted", "untrusted" or "rejected"
+    rejected: str | None = None  # why, when rejected
 
     def text(self) -> str:
-        """One line: time, process, ABI, syscall, action."""
+        """One line: time, process, ABI, syscall, action; a record `learn` would reject says why."""
         abi = self.abi or (f"arch={self.arch:x}" if self.arch is not None else "abi=?")
-        return " ".join(
+        line = " ".join(
             (
                 self.time or "-",
                 f"pid={self.pid}" if self.pid is not None else "pid=?",
@@ -55,10 +58,11 @@ class ExplainedRecord:
                 self.action,
             )
         )
+        return f"{line}  [rejected: {self.rejected}]" if self.trust == "rejected" else line
 
     def to_json(self) -> dict[str, object]:
-        """JSON-ready fields, stable key order."""
-        return {
+        """JSON-ready fields, stable key order (``trust`` and ``rejected`` last, where known)."""
+        doc: dict[str, object] = {
             "time": self.time,
             "pid": self.pid,
             "comm": self.comm,
@@ -72,6 +76,9 @@ class ExplainedRecord:
             "hostname": self.hostname,
             "serial": self.serial,
         }
+        if self.trust is not None:
+            doc |= {"trust": self.trust, "rejected": self.rejected}
+        return doc
 
 
 @dataclass(frozen=True, slots=True)

@@ -491,3 +491,87 @@ def test_record_written_into_dev_kmsg_is_rejected(tmp_path: Path, capsys: pytest
     err = capsys.readouterr().err
     assert "as a suspected forgery: it claims the kernel but has syslog facility 1" in err
     assert _learned(state, comm) == set()
+
+
+# --- explain shows each record's trust as learn would give it ------------------------------------
+
+
+@pytest.mark.parametrize(("line", "kind", "why"), FORGERIES)
+def test_explain_marks_a_forgery_rejected_and_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, kind: SourceKind, why: str
+) -> None:
+    log = tmp_path / "forged.log"
+    log.write_text(line + "\n")
+    assert main(["explain", str(log)]) == 0
+    [text] = capsys.readouterr().out.splitlines()
+    assert " ptrace " in text
+    assert text.endswith("]")
+    assert "  [rejected: suspected forgery: " in text
+    assert why in text
+    assert main(["explain", "--json", str(log)]) == 0
+    [row] = [json.loads(out) for out in capsys.readouterr().out.splitlines()]
+    assert row["trust"] == "rejected"
+    assert why in row["rejected"]
+
+
+def _mixed(path: Path) -> dict[int, str]:
+    """One record per syscall number in the framings that decide trust; number → what learn makes of it."""
+    lines = {
+        0: (f"{HEADER} kernel: {record(0, serial=1)}", "untrusted"),  # syslog text
+        1: (_json(record(1, serial=2)), "trusted if root's"),  # journald's kernel transport
+        2: (_json(record(2, serial=3), transport="syslog"), "rejected"),  # another transport posing
+        3: (f"{HEADER} kernel[7]: {record(3, serial=4)}", "rejected"),  # logger -i
+        4: (
+            record(4, serial=5).replace("audit: type=1326 audit(", "type=SECCOMP msg=audit("),
+            "trusted if root's",
+        ),
+    }
+    path.write_text("".join(line + "\n" for line, _ in lines.values()))
+    return {number: verdict for number, (_, verdict) in lines.items()}
+
+
+@pytest.mark.parametrize("owner", [pytest.param(0, id="root-owned"), pytest.param(65534, id="nobody's")])
+def test_explain_trust_agrees_with_what_learn_keeps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], owner: int
+) -> None:
+    need_root()
+    log = tmp_path / "mixed.log"
+    expected = _mixed(log)
+    os.chown(log, owner, owner)
+    log.chmod(0o644)
+    state = tmp_path / "state.db"
+    assert main(["learn", "--state", str(state), str(log)]) == 0
+    learned = {number: "trusted" if trusted else "untrusted" for (_abi, number, trusted) in counts(state)}
+    assert main(["explain", "--json", str(log)]) == 0
+    shown = {row["number"]: row["trust"] for row in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert shown == {number: learned.get(number, "rejected") for number in expected}
+    root_owned = "trusted" if owner == 0 else "untrusted"
+    assert shown == {n: root_owned if v == "trusted if root's" else v for n, v in expected.items()}
+
+
+def test_explain_of_journald_json_on_stdin_is_trusted(tmp_path: Path) -> None:
+    """`journalctl -o json | seccomp-gen explain` is trusted as learn trusts it; `explain < FILE` is FILE."""
+    entries = _json(record(1, serial=2)) + "\n"
+    piped = subprocess.run(
+        [sys.executable, "-m", "seccomp_gen", "explain", "--json"],
+        input=entries,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(piped.stdout)["trust"] == "trusted"
+    need_root()
+    saved = tmp_path / "journal.json"
+    saved.write_text(entries)
+    os.chown(saved, 65534, 65534)
+    with saved.open() as redirected:
+        done = subprocess.run(
+            [sys.executable, "-m", "seccomp_gen", "explain", "--json"],
+            stdin=redirected,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+    assert json.loads(done.stdout)["trust"] == "untrusted"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 import json
 import os
+import stat
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,6 +22,7 @@ from seccomp_gen.records import Format
 if TYPE_CHECKING:
     from seccomp_gen.explain import ExplainedLoss, ExplainedRecord
     from seccomp_gen.lines import Readable
+    from seccomp_gen.sources import SourceKind
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -67,9 +71,10 @@ def explain(
     totals = Summary()
     for path in paths:
         with _open(path) as stream:
+            origin = _origin(path, stream)
             chunks = iter_chunks(stream, on_drop=lambda n: parser.count_skipped("too-long", n))
             for chunk in chunks:
-                rows = [decode(item) for item in parser.feed_chunk(chunk)]
+                rows = [_judged(decode(item), item, origin) for item in parser.feed_chunk(chunk)]
                 if summary:
                     for row in rows:
                         totals.add(row)
@@ -98,6 +103,40 @@ def explain(
             err=True,
         )
     return 0
+
+
+def _origin(name: str, stream: object) -> tuple[SourceKind, bool]:
+    """(kind, root-owned) of an input, judged as ``learn`` judges it (``learn < FILE`` is the file)."""
+    from seccomp_gen.sources import SourceKind
+
+    kind = SourceKind.GZIP if isinstance(stream, _Gzip) else SourceKind.FILE
+    try:
+        st = os.fstat(sys.stdin.fileno()) if name == "-" else Path(name).stat()
+    except (OSError, ValueError, io.UnsupportedOperation):  # a stdin without a descriptor (tests)
+        return SourceKind.STDIN, False
+    if name == "-" and not stat.S_ISREG(st.st_mode):
+        return SourceKind.STDIN, False
+    return kind, st.st_uid == 0 and not st.st_mode & 0o022  # root's, and nobody else may write it
+
+
+def _judged(
+    row: ExplainedRecord | ExplainedLoss, item: object, origin: tuple[SourceKind, bool]
+) -> ExplainedRecord | ExplainedLoss:
+    """``row`` with the trust ``learn`` would give its record, or why ``learn`` would reject it."""
+    from seccomp_gen.events import SeccompEvent
+    from seccomp_gen.explain import ExplainedRecord
+    from seccomp_gen.learn import trust_of
+    from seccomp_gen.trust import forgery_suspicion
+
+    if not isinstance(row, ExplainedRecord) or not isinstance(item, SeccompEvent):
+        return row
+    trusted = trust_of(origin[0], item, root_owned=origin[1])
+    if trusted is None:
+        return replace(row, trust="rejected", rejected="a journald entry of another transport posing as one")
+    suspicion = forgery_suspicion(item)
+    if suspicion is not None:
+        return replace(row, trust="rejected", rejected=f"suspected forgery: {suspicion}")
+    return replace(row, trust="trusted" if trusted else "untrusted")
 
 
 def _print(rows: Sequence[ExplainedRecord | ExplainedLoss], *, as_json: bool) -> None:
