@@ -23,12 +23,14 @@ from pathlib import Path
 
 import pytest
 
+from seccomp_gen.abi import get_abi
 from seccomp_gen.cli import main
 from seccomp_gen.events import SeccompEvent, Transport
 from seccomp_gen.learn import learn_lines, trust_of
 from seccomp_gen.records import Format, RecordParser
 from seccomp_gen.sources import SourceKind
 from seccomp_gen.store import Store
+from seccomp_gen.syscalls import syscall_table
 from seccomp_gen.trust import SUSPECTED_FORGERY, forgery_suspicion, judge_framing
 from tests._learn_support import counts, kmsg, record, wait_for
 from tests.realpath import need, need_program, need_root
@@ -575,3 +577,32 @@ def test_explain_of_journald_json_on_stdin_is_trusted(tmp_path: Path) -> None:
             check=True,
         )
     assert json.loads(done.stdout)["trust"] == "untrusted"
+
+
+def test_status_lists_untrusted_only_calls_sorted_whatever_the_learning_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    untrusted = [(101, "c000003e"), (26, "40000003"), (7, "c000003e"), (117, "c00000b7"), (0, "40000003")]
+    reports = []
+    for n, order in enumerate([untrusted, untrusted[::-1], untrusted[2:] + untrusted[:2]]):
+        state = tmp_path / f"state{n}.db"
+        _trusted_read(state)  # x86_64 read: trusted, so never listed
+        log = tmp_path / f"syslog{n}"
+        log.write_text(
+            "".join(
+                f"{HEADER} kernel: {record(nr, serial=10 + i, arch=arch)}\n"
+                for i, (nr, arch) in enumerate(order)
+            )
+        )
+        assert main(["learn", "--state", str(state), str(log)]) == 0
+        assert main(["status", "--json", "--state", str(state)]) == 0
+        listed = [(u["abi"], u["number"]) for u in json.loads(capsys.readouterr().out)["untrusted_only"]]
+        assert main(["status", "--state", str(state)]) == 0
+        text = capsys.readouterr().out.split("untrusted only")[1].splitlines()[1 : 1 + len(listed)]
+        reports.append((listed, [line.split(":")[0].strip() for line in text]))
+    listed, text = reports[0]
+    assert all(report == reports[0] for report in reports)
+    assert listed == sorted(listed)
+    assert ("x86_64", 0) not in listed
+    assert listed == [("aarch64", 117), ("i386", 0), ("i386", 26), ("x86_64", 7), ("x86_64", 101)]
+    assert text == [f"{syscall_table(get_abi(abi))[number]} ({abi})" for abi, number in listed]
