@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -609,10 +610,14 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
 
 def _check_access(path: Path) -> None:
     """Say what is wrong with an existing path in words: SQLite says "unable to open database file"."""
-    if path.is_dir():
-        raise sqlite3.OperationalError("it is a directory")
-    if not path.exists():
+    try:
+        st = path.stat()
+    except FileNotFoundError:
         return
+    except OSError as exc:  # EACCES: a directory on the way this user may not enter
+        raise sqlite3.OperationalError(f"cannot reach it: {(exc.strerror or str(exc)).lower()}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise sqlite3.OperationalError("it is a directory")
     if not os.access(path, os.R_OK):
         raise sqlite3.OperationalError("permission denied (this user cannot read it)")
 

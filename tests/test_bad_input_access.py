@@ -177,3 +177,29 @@ def test_unreadable_profile(tmp_path: Path, command: str) -> None:
     }[command]
     _assert_one_error_line(_as_a_user(*args), str(secret), "cannot read: Permission denied")
     assert not out.exists()
+
+
+def test_path_under_a_directory_this_user_cannot_enter(learned: Path, tmp_path: Path) -> None:
+    """Even asking whether such a path exists fails (EACCES): every command says so in one line."""
+    before = _sha(learned)
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o700)
+    profile = str(tmp_path / "profile.json")
+    inside = str(locked / "x")
+    try:
+        locked.chmod(0)
+        for args in (
+            ["learn", "--state", inside, str(tmp_path / "good.log")],
+            ["learn", "--state", str(learned), inside],
+            ["status", "--state", inside],
+            ["emit", "--state", inside],
+            ["explain", inside],
+            ["check", inside],
+            ["diff", inside, profile],
+            ["merge", profile, inside],
+        ):
+            _assert_one_error_line(_as_a_user(*args), inside, "ermission denied")
+    finally:
+        locked.chmod(0o700)
+    assert list(locked.iterdir()) == []
+    assert _sha(learned) == before

@@ -97,6 +97,12 @@ def _run(args: list[str]) -> int:
     except SeccompGenError as exc:
         typer.echo(f"error: {exc}", err=True)
         return EXIT_ERROR
+    except PermissionError as exc:
+        # A path under a directory this user may not enter: even asking whether it exists fails
+        # (Path.exists raises on EACCES). Always the user's environment, never a bug: one line.
+        where = f"{exc.filename!r}" if exc.filename else "a path"
+        typer.echo(f"error: cannot reach {where}: permission denied", err=True)
+        return EXIT_ERROR
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.Abort:
