@@ -203,3 +203,19 @@ def test_path_under_a_directory_this_user_cannot_enter(learned: Path, tmp_path: 
         locked.chmod(0o700)
     assert list(locked.iterdir()) == []
     assert _sha(learned) == before
+
+
+def test_a_file_name_too_long_to_look_at(learned: Path) -> None:
+    """ENAMETOOLONG from a stat, like EACCES above: one line, not a traceback."""
+    before = _sha(learned)
+    long_name = "x" * 300  # NAME_MAX is 255
+    profile = str(learned.parent.parent / "profile.json")
+    for args in (
+        ["learn", "--state", str(learned), long_name],
+        ["explain", long_name],
+        ["emit", "--state", long_name],
+        ["diff", long_name, profile],
+        ["merge", profile, long_name],
+    ):
+        _assert_one_error_line(_as_a_user(*args), long_name, "too long")
+    assert _sha(learned) == before

@@ -2,7 +2,8 @@
 
 Each command module registers its commands on ``app``; ``main(argv) -> int`` is what the console
 script and the tests call. Errors the library raises on purpose (``SeccompGenError``) become one
-``error: ...`` line on stderr and exit status 2; anything else is a bug and keeps its traceback.
+``error: ...`` line on stderr and exit status 2, and so does an ``OSError`` naming a file (a path this
+user cannot look at); anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -97,11 +98,14 @@ def _run(args: list[str]) -> int:
     except SeccompGenError as exc:
         typer.echo(f"error: {exc}", err=True)
         return EXIT_ERROR
-    except PermissionError as exc:
-        # A path under a directory this user may not enter: even asking whether it exists fails
-        # (Path.exists raises on EACCES). Always the user's environment, never a bug: one line.
-        where = f"{exc.filename!r}" if exc.filename else "a path"
-        typer.echo(f"error: cannot reach {where}: permission denied", err=True)
+    except OSError as exc:
+        # A path the user gave that cannot even be looked at: under a directory this user may not
+        # enter (EACCES), a name too long: Path.exists raises for those. The user's environment, not
+        # a bug: one line. (An OSError without a file name, a closed pipe say, is not this.)
+        if exc.filename is None:
+            raise
+        reason = (exc.strerror or str(exc)).lower()
+        typer.echo(f"error: {str(exc.filename)!r}: {reason}", err=True)
         return EXIT_ERROR
     except typer.Exit as exc:
         return int(exc.exit_code)
