@@ -173,6 +173,7 @@ class _Group:
     last: str | None = None
 
 
+_TRUST = ("trusted", "untrusted", "rejected")
 _RUNNING_TOTAL = LossKind.AUDIT_LOST.value  # audit_lost=N is the kernel's running total, not a delta
 
 
@@ -184,6 +185,7 @@ class Summary:
     losses: dict[str, list[int]] = field(default_factory=dict)  # kind -> [markers, records or 0]
     unknown_losses: dict[str, int] = field(default_factory=dict)  # kind -> markers without a count
     records: int = 0
+    trust: dict[str, int] = field(default_factory=dict)  # trusted/untrusted/rejected -> records, where known
 
     def add(self, item: ExplainedRecord | ExplainedLoss) -> None:
         """Count one decoded record or loss marker."""
@@ -198,6 +200,8 @@ class Summary:
                 counts[1] += item.count
             return
         self.records += 1
+        if item.trust is not None:
+            self.trust[item.trust] = self.trust.get(item.trust, 0) + 1
         key = (item.comm or "?", item.exe or "?", item.abi or "?", item.syscall, item.number, item.action)
         group = self.groups.setdefault(key, _Group())
         group.count += 1
@@ -231,6 +235,9 @@ class Summary:
                     f" and {unknown} markers of unknown size" if unknown else ""
                 )
             out.append(f"lost ({kind}): {what}, {markers} markers")
+        if self.trust:
+            judged = ", ".join(f"{self.trust[t]} {t}" for t in _TRUST if t in self.trust)
+            out.append(f"trust: {judged} (as learn would take them from these sources)")
         skipped_total = sum(skipped.values())
         reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(skipped.items()))
         out.append(f"skipped: {skipped_total} lines" + (f" ({reasons})" if reasons else ""))
@@ -238,12 +245,13 @@ class Summary:
         return out
 
     def to_json(self, *, lines: int, skipped: dict[str, int], noise: int) -> dict[str, object]:
-        """The summary as a JSON-ready dict, stable order."""
+        """The summary as a JSON-ready dict, stable order (``trust`` only where the source is known)."""
         return {
             "records": self.records,
             "lines": lines,
             "noise": noise,
             "skipped": dict(sorted(skipped.items())),
+            **({"trust": {t: self.trust.get(t, 0) for t in _TRUST}} if self.trust else {}),
             "losses": [
                 {
                     "kind": kind,

@@ -549,6 +549,12 @@ def test_explain_trust_agrees_with_what_learn_keeps(
     assert shown == {number: learned.get(number, "rejected") for number in expected}
     root_owned = "trusted" if owner == 0 else "untrusted"
     assert shown == {n: root_owned if v == "trusted if root's" else v for n, v in expected.items()}
+    tally = {verdict: list(shown.values()).count(verdict) for verdict in ("trusted", "untrusted", "rejected")}
+    assert main(["explain", "--summary", "--json", str(log)]) == 0
+    assert json.loads(capsys.readouterr().out)["trust"] == tally
+    assert main(["explain", "--summary", str(log)]) == 0
+    said = ", ".join(f"{n} {verdict}" for verdict, n in tally.items() if n)
+    assert f"trust: {said} (as learn would take them" in capsys.readouterr().out
 
 
 def test_explain_of_journald_json_on_stdin_is_trusted(tmp_path: Path) -> None:
