@@ -99,8 +99,11 @@ class ExplainedLoss:
         return {"time": self.time, "lost": self.kind, "count": self.count}
 
 
-def explain_event(event: SeccompEvent) -> ExplainedRecord:
-    """Decode one record: ABI from (arch, number), the syscall's name, the action's name."""
+def explain_event(
+    event: SeccompEvent, trust: str | None = None, rejected: str | None = None
+) -> ExplainedRecord:
+    """Decode one record: ABI from (arch, number), the syscall's name, the action's name; ``trust`` and
+    ``rejected`` as the caller judged them from the record's source."""
     abi, name = describe_syscall(event.arch, event.syscall)
     return ExplainedRecord(
         time=iso_time(event.timestamp),
@@ -115,6 +118,8 @@ def explain_event(event: SeccompEvent) -> ExplainedRecord:
         transport=event.transport.value,
         hostname=event.hostname,
         serial=event.serial,
+        trust=trust,
+        rejected=rejected,
     )
 
 

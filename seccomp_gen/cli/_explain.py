@@ -9,8 +9,7 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
     from seccomp_gen.sources import SourceKind
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_VERDICTS_MAX = 1024
 
 
 def register(app: typer.Typer) -> None:
@@ -62,7 +62,6 @@ def explain(
         seccomp-gen explain --json --format auditd /var/log/audit/audit.log
     """
     from seccomp_gen.explain import Summary
-    from seccomp_gen.explain import explain as decode
     from seccomp_gen.lines import iter_chunks
     from seccomp_gen.records import RecordParser
 
@@ -71,10 +70,10 @@ def explain(
     totals = Summary()
     for path in paths:
         with _open(path) as stream:
-            origin = _origin(path, stream)
+            decode = _judge(_origin(path, stream))
             chunks = iter_chunks(stream, on_drop=lambda n: parser.count_skipped("too-long", n))
             for chunk in chunks:
-                rows = [_judged(decode(item), item, origin) for item in parser.feed_chunk(chunk)]
+                rows = [decode(item) for item in parser.feed_chunk(chunk)]
                 if summary:
                     for row in rows:
                         totals.add(row)
@@ -119,24 +118,41 @@ def _origin(name: str, stream: object) -> tuple[SourceKind, bool]:
     return kind, st.st_uid == 0 and not st.st_mode & 0o022  # root's, and nobody else may write it
 
 
-def _judged(
-    row: ExplainedRecord | ExplainedLoss, item: object, origin: tuple[SourceKind, bool]
-) -> ExplainedRecord | ExplainedLoss:
-    """``row`` with the trust ``learn`` would give its record, or why ``learn`` would reject it."""
-    from seccomp_gen.events import SeccompEvent
-    from seccomp_gen.explain import ExplainedRecord
+def _judge(origin: tuple[SourceKind, bool]) -> Callable[[object], ExplainedRecord | ExplainedLoss]:
+    """Decoding for one input: each record with the trust ``learn`` would give it, or why it would reject it.
+
+    The verdict depends only on the source and the record's transport and framing, so it is worked out
+    once per framing (a bounded cache: a forged log may hold many).
+    """
+    from seccomp_gen.events import LossEvent, SeccompEvent
+    from seccomp_gen.explain import explain_event, explain_loss
     from seccomp_gen.learn import trust_of
     from seccomp_gen.trust import forgery_suspicion
 
-    if not isinstance(row, ExplainedRecord) or not isinstance(item, SeccompEvent):
-        return row
-    trusted = trust_of(origin[0], item, root_owned=origin[1])
-    if trusted is None:
-        return replace(row, trust="rejected", rejected="a journald entry of another transport posing as one")
-    suspicion = forgery_suspicion(item)
-    if suspicion is not None:
-        return replace(row, trust="rejected", rejected=f"suspected forgery: {suspicion}")
-    return replace(row, trust="trusted" if trusted else "untrusted")
+    # Keyed by the framing string alone, the transport kept beside it: hashing an Enum runs Python code.
+    verdicts: dict[str, tuple[object, str, str | None]] = {}
+
+    def verdict(event: SeccompEvent) -> tuple[str, str | None]:
+        trusted = trust_of(origin[0], event, root_owned=origin[1])
+        if trusted is None:
+            return "rejected", "a journald entry of another transport posing as one"
+        suspicion = forgery_suspicion(event)
+        if suspicion is not None:
+            return "rejected", f"suspected forgery: {suspicion}"
+        return ("trusted" if trusted else "untrusted"), None
+
+    def judged(item: object) -> ExplainedRecord | ExplainedLoss:
+        if isinstance(item, LossEvent):
+            return explain_loss(item)
+        assert isinstance(item, SeccompEvent)
+        found = verdicts.get(item.framing)
+        if found is None or found[0] is not item.transport:
+            if len(verdicts) >= _VERDICTS_MAX:
+                verdicts.clear()
+            found = verdicts[item.framing] = (item.transport, *verdict(item))
+        return explain_event(item, found[1], found[2])
+
+    return judged
 
 
 def _print(rows: Sequence[ExplainedRecord | ExplainedLoss], *, as_json: bool) -> None:
