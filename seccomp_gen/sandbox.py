@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import enum
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from seccomp_gen import kernel
 from seccomp_gen.actions import ActionKind
 from seccomp_gen.errors import SandboxError
-from seccomp_gen.events import LossEvent, SeccompEvent
+from seccomp_gen.events import LossEvent, LossKind, SeccompEvent
 from seccomp_gen.learn import LinesSource
 from seccomp_gen.sources import SourceKind
 
@@ -68,10 +69,12 @@ class Record:
 class Tap(Protocol):
     """A live reader of the kernel's records: positioned at the end on ``start``, drained on ``stop``.
 
-    ``origin`` is the file it reads (auditd's log), or None for the kernel log itself.
+    ``origin`` is the file it reads (auditd's log), or None for the kernel log itself; after ``stop``,
+    ``loss_after`` holds, for each loss, how many records were read before it.
     """
 
     origin: Path | None
+    loss_after: list[int]
 
     def start(self) -> None:
         """Begin reading new records in the background."""
@@ -144,24 +147,84 @@ def wrapper_argv(spec: FilterSpec, command: Sequence[str], status_fd: int) -> li
     return [*argv, "--", *command]
 
 
-def run_under_filter(spec: FilterSpec, command: Sequence[str], tap: Tap) -> Outcome:
-    """Run ``command`` under ``spec`` with ``tap`` reading the kernel log; the records of the run."""
+#: The longest printk rate-limit interval ``loss_window`` waits out for the kernel's count of drops.
+MAX_LOSS_WINDOW = 30
+
+
+def loss_window(tap: Tap, limit: kernel.RateLimit | None) -> float | None:
+    """Seconds to wait after a run for the kernel to say how many records printk dropped, or None.
+
+    printk prints ``kauditd_printk_skb: N callbacks suppressed`` only at the first audit record after
+    the rate-limit interval that dropped them, which a short command never reaches: waiting out the
+    interval and then causing one record brings the count. Only the kernel log is rate-limited.
+    """
+    if tap.origin is not None or limit is None or not limit.limited or limit.interval > MAX_LOSS_WINDOW:
+        return None
+    return float(limit.interval)
+
+
+def run_under_filter(
+    spec: FilterSpec,
+    command: Sequence[str],
+    tap: Tap,
+    *,
+    window: float | None = None,
+    waiting: Callable[[float], None] | None = None,
+) -> Outcome:
+    """Run ``command`` under ``spec`` with ``tap`` reading the kernel log; the records of the run.
+
+    With ``window`` (see ``loss_window``), wait that long after the command (telling ``waiting``
+    first), then run ``true`` under a LOG filter so that the kernel reports what its rate limit
+    dropped meanwhile.
+    """
     if not command:
         raise SandboxError("no command given (usage: ... -- CMD ARGS...)")
+    probe: int | None = None
     tap.start()
     try:
         returncode, session = _spawn(spec, command)
+        if window is not None and session is not None:  # without a session, its records would mix in
+            if waiting is not None:
+                waiting(window)
+            time.sleep(window + SETTLE_SECONDS)
+            _, probe = _spawn(FilterSpec(Mode.LOG), [_TRUE])
     finally:
         time.sleep(SETTLE_SECONDS)
         records, losses = tap.stop()
     mine = [r for r in records if session is None or r.event.ses == session]
-    notes = (
-        ()
-        if session is not None
-        else ("no audit session could be set: records of other processes may be included",)
-    )
-    foreign = len(records) - len(mine)
-    return Outcome(returncode, session, tuple(mine), tuple(losses), foreign, notes, tap.origin)
+    notes = [] if session is not None else [NO_SESSION]
+    losses, earlier = _losses_of_the_run(records, mine, losses, tap.loss_after)
+    if earlier:
+        notes.append(
+            f"the kernel also reported {earlier} record(s) dropped before the command's first record "
+            "(not of this run, not counted)"
+        )
+    foreign = len(records) - len(mine) - sum(1 for r in records if probe is not None and r.event.ses == probe)
+    return Outcome(returncode, session, tuple(mine), tuple(losses), foreign, tuple(notes), tap.origin)
+
+
+def _losses_of_the_run(
+    records: list[Record], mine: list[Record], losses: list[LossEvent], after: list[int]
+) -> tuple[list[LossEvent], int]:
+    """The losses that may be the run's, and how many records printk said it dropped before the run.
+
+    printk reports what its rate limit dropped at the first audit record after the interval: a count
+    printed before the command's first record is of records dropped earlier (other processes', or a
+    previous run's), as the kernel prints it just before the record whose call triggered it.
+    """
+    if not mine:
+        return losses, 0
+    first = next(i for i, record in enumerate(records) if record is mine[0])
+    kept, earlier = [], 0
+    for loss, before in zip(losses, after, strict=True):
+        if loss.kind is LossKind.PRINTK_SUPPRESSED and before <= first:
+            earlier += loss.count or 0
+        else:
+            kept.append(loss)
+    return kept, earlier
+
+
+_TRUE = shutil.which("true") or "/bin/true"
 
 
 def _spawn(spec: FilterSpec, command: Sequence[str]) -> tuple[int, int | None]:
@@ -201,6 +264,7 @@ class KmsgTap:
         self.path = path
         self._records: list[Record] = []
         self._losses: list[LossEvent] = []
+        self.loss_after: list[int] = []
         self._thread: threading.Thread | None = None
         self._stop: StopFlag | None = None
         self._error: BaseException | None = None
@@ -225,6 +289,7 @@ class KmsgTap:
         try:
             for chunk in source.chunks(control):
                 self._losses.extend(chunk.losses)
+                self.loss_after.extend(len(self._records) for _ in chunk.losses)
                 for line in chunk.data.splitlines(keepends=True):
                     self._take(line, parser.feed_line(line.decode("utf-8", "surrogateescape")))
         except BaseException as exc:  # handed to the caller of stop()
@@ -235,6 +300,7 @@ class KmsgTap:
             self._records.append(Record(parsed, line))
         elif isinstance(parsed, LossEvent):
             self._losses.append(parsed)
+            self.loss_after.append(len(self._records))
 
     def stop(self) -> tuple[list[Record], list[LossEvent]]:
         """Stop following and return the records and losses read since ``start``."""
@@ -258,6 +324,7 @@ class AuditLogTap:
         self.origin: Path | None = path
         self.path = path
         self._start: tuple[int, int] = (0, 0)
+        self.loss_after: list[int] = []
 
     def start(self) -> None:
         """Remember the log's inode and size."""
@@ -285,6 +352,7 @@ class AuditLogTap:
                 records.append(Record(parsed, line))
             elif isinstance(parsed, LossEvent):
                 losses.append(parsed)
+                self.loss_after.append(len(records))
         return records, losses
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from seccomp_gen import sandbox
 from seccomp_gen.cli import main
 from seccomp_gen.errors import SandboxError
 from seccomp_gen.events import LossEvent
+from seccomp_gen.kernel import RateLimit
 from tests.realpath import need_kmsg
 
 SCRIPT = """\
@@ -54,6 +56,9 @@ def test_wrapper_argv(spec: sandbox.FilterSpec, expected: list[str]) -> None:
 
 class _NullTap:
     origin: Path | None = None
+
+    def __init__(self) -> None:
+        self.loss_after: list[int] = []
 
     def start(self) -> None:
         pass
@@ -113,7 +118,7 @@ def test_record_then_run_round_trip(tmp_path: Path, script: Path, capsys: pytest
     second = tmp_path / "again"
     second.mkdir()
     rerun = [sys.executable, str(script), str(second)]
-    assert main(["run", "--profile", str(tmp_path / "p.json"), "--", *rerun]) == 0
+    assert main(["run", "--profile", str(tmp_path / "p.json"), "--fix-ratelimit", "--", *rerun]) == 0
     assert "nothing denied" in capsys.readouterr().err
 
     for rule in profile["syscalls"]:
@@ -121,9 +126,8 @@ def test_record_then_run_round_trip(tmp_path: Path, script: Path, capsys: pytest
     (tmp_path / "no-mkdir.json").write_text(json.dumps(profile))
     third = tmp_path / "third"
     third.mkdir()
-    status = main(
-        ["run", "--profile", str(tmp_path / "no-mkdir.json"), "--", sys.executable, str(script), str(third)]
-    )
+    rerun = [sys.executable, str(script), str(third)]
+    status = main(["run", "--profile", str(tmp_path / "no-mkdir.json"), "--fix-ratelimit", "--", *rerun])
     err = capsys.readouterr().err
     assert status == 1  # PermissionError from os.mkdir
     assert "denied by" in err
@@ -214,3 +218,231 @@ def test_record_preconditions(
     else:
         with pytest.raises(SandboxError, match=text):
             sandbox.check_record_preconditions(fix_ratelimit=False)
+
+
+class _FakeTap:
+    """A tap that reports what the test gives it, as if the kernel log had held it."""
+
+    origin: Path | None = None
+
+    def __init__(self, losses: list[LossEvent]) -> None:
+        self.losses = losses
+        self.loss_after = [0] * len(losses)
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> tuple[list[sandbox.Record], list[LossEvent]]:
+        return [], self.losses
+
+
+def _fake_host(monkeypatch: pytest.MonkeyPatch, tap: sandbox.Tap, limit: tuple[int, int] = (0, 10)) -> None:
+    from seccomp_gen import kernel
+
+    monkeypatch.setattr(sandbox, "check_record_preconditions", lambda fix_ratelimit: [])
+    monkeypatch.setattr(sandbox, "default_tap", lambda: tap)
+    monkeypatch.setattr(kernel, "rate_limit", lambda: kernel.RateLimit(*limit))
+
+
+def test_record_and_run_exit_with_the_commands_status(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fake_host(monkeypatch, _NullTap())
+    command = [sys.executable, "-c", "raise SystemExit(77)"]
+    assert main(["record", "--state", str(tmp_path / "s.db"), "--", *command]) == 77
+    assert main(["run", "--profile", str(_allow_all(tmp_path)), "--", *command]) == 77
+    capsys.readouterr()
+
+
+def test_record_exit_status_of_a_killed_command_is_128_plus_the_signal(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _fake_host(monkeypatch, _NullTap())
+    command = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGTERM)"]
+    assert main(["record", "--state", str(tmp_path / "s.db"), "--", *command]) == 128 + 15
+
+
+def _allow_all(tmp_path: Path) -> Path:
+    profile = tmp_path / "allow.json"
+    profile.write_text('{"defaultAction": "SCMP_ACT_ALLOW"}')
+    return profile
+
+
+def test_record_and_run_report_lost_records(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from seccomp_gen.events import LossKind
+
+    lost = [
+        LossEvent(LossKind.PRINTK_SUPPRESSED, 652, text="kauditd_printk_skb: 652 callbacks suppressed\n"),
+        LossEvent(LossKind.KMSG_OVERWRITTEN, None, text="kmsg: ring buffer overwritten"),
+    ]
+    _fake_host(monkeypatch, _FakeTap(lost))
+    assert main(["record", "--state", str(tmp_path / "s.db"), "--", "true"]) == 0
+    assert main(["run", "--profile", str(_allow_all(tmp_path)), "--", "true"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    for line in (
+        "warning: 652 record(s) lost (printk-suppressed): kauditd_printk_skb: 652 callbacks suppressed",
+        "warning: an unknown number of record(s) lost (kmsg-overwritten): kmsg: ring buffer overwritten",
+    ):
+        assert err.count(line) == 2, err
+
+
+@pytest.mark.parametrize(
+    ("origin", "limit", "window"),
+    [
+        pytest.param(None, (5, 10), 5.0, id="kmsg-limited"),
+        pytest.param(None, (0, 10), None, id="kmsg-unlimited"),
+        pytest.param(None, None, None, id="sysctl-unreadable"),
+        pytest.param(None, (3600, 10), None, id="interval-too-long-to-wait"),
+        pytest.param(Path("/var/log/audit/audit.log"), (5, 10), None, id="auditd-not-rate-limited"),
+    ],
+)
+def test_loss_window(origin: Path | None, limit: tuple[int, int] | None, window: float | None) -> None:
+    from seccomp_gen import kernel
+
+    tap = _NullTap()
+    tap.origin = origin
+    assert sandbox.loss_window(tap, kernel.RateLimit(*limit) if limit else None) == window
+
+
+@pytest.mark.realpath
+def test_record_follows_the_commands_children(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    need_kmsg()
+    monkeypatch.chdir(tmp_path)
+    # sh forks mkdir and ls: their records carry the session of record's command, so they are learned.
+    command = ["sh", "-c", 'mkdir "$1" && ls "$1" > /dev/null && echo "$$"', "sh", "made-by-a-child"]
+    assert main(["record", "--state", str(tmp_path / "s.db"), "--fix-ratelimit", "--", *command]) == 0
+    captured = capsys.readouterr()
+    comms = {line.rsplit(" by ", 1)[1] for line in captured.err.splitlines() if line.startswith("+ ")}
+    assert {"sh", "mkdir", "ls"} <= comms, captured.err
+    assert any(
+        line.startswith(("+ mkdir ", "+ mkdirat ")) and line.endswith(" by mkdir")
+        for line in captured.err.splitlines()
+    )
+
+
+@pytest.fixture
+def rate_limited() -> Iterator[RateLimit]:
+    """printk's rate limit as Debian ships it, with a 1 s interval; the host's own is restored after."""
+    from seccomp_gen import kernel
+
+    need_kmsg()
+    saved = kernel.rate_limit()
+    assert saved is not None
+    limit = kernel.RateLimit(1, 10)
+    kernel.set_rate_limit(limit)
+    try:
+        yield limit
+    finally:
+        kernel.set_rate_limit(saved)
+
+
+@pytest.mark.realpath
+def test_fix_ratelimit_lifts_the_limit_for_the_command_only(
+    rate_limited: RateLimit, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from seccomp_gen import kernel
+
+    command = ["cat", "/proc/sys/kernel/printk_ratelimit", "/proc/sys/kernel/printk_ratelimit_burst"]
+    out = tmp_path / "seen"
+    wrapped = ["sh", "-c", f'"$@" > {out}', "sh", *command]
+    assert main(["record", "--state", str(tmp_path / "s.db"), "--fix-ratelimit", "--", *wrapped]) == 0
+    err = capsys.readouterr().err
+    assert out.read_text().split() == ["0", str(kernel.UNLIMITED_BURST)]  # lifted while it ran
+    assert kernel.rate_limit() == rate_limited  # and restored
+    assert "lost" not in err
+    assert "warning" not in err
+    recorded = int(err.rsplit("recorded ", 1)[1].split()[0])
+    assert recorded > rate_limited.burst  # more than printk would have let through
+
+
+@pytest.mark.realpath
+def test_record_under_the_rate_limit_warns_first_and_reports_what_the_kernel_dropped(
+    rate_limited: RateLimit, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = [sys.executable, "-c", "import os; [os.getpid() for _ in range(3)]"]
+    assert main(["record", "--state", str(tmp_path / "s.db"), "--", *command]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert "--fix-ratelimit" in err[0]
+    assert err[0].startswith("warning: kernel.printk_ratelimit=1 (burst 10)")
+    lost = [line for line in err if "record(s) lost (printk-suppressed)" in line]
+    assert all(line.endswith("callbacks suppressed") and "kauditd_printk_skb: " in line for line in lost)
+    assert lost, err
+    dropped = sum(int(line.split()[1]) for line in lost)
+    recorded = int(err[-1].split("recorded ", 1)[1].split()[0])
+    assert recorded <= rate_limited.burst
+    assert dropped > 0
+
+
+CAPTURED = Path(__file__).resolve().parent / "data" / "captured"
+
+
+class _RecordsTap(_NullTap):
+    """A tap that hands back real kernel lines (captured on this machine), parsed as the kmsg tap does."""
+
+    def __init__(self, lines: list[bytes]) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def stop(self) -> tuple[list[sandbox.Record], list[LossEvent]]:
+        from seccomp_gen.events import SeccompEvent
+        from seccomp_gen.records import Format, RecordParser
+
+        parser = RecordParser(Format.KMSG)
+        records = []
+        for line in self.lines:
+            event = parser.feed_line(line.decode())
+            if isinstance(event, SeccompEvent):
+                records.append(sandbox.Record(event, line))
+        return records, []
+
+
+def test_run_lists_denials_as_explain_prints_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Real denials of the e2e workload (httpd killed at socket(); a kill-thread mkdir), their session as
+    # the run's; plus a LOG record of the same session, which is not a denial.
+    lines = [
+        *(CAPTURED / "kill-wget-socket.kmsg").read_bytes().splitlines(keepends=True),
+        *(CAPTURED / "kill-thread-mkdir.kmsg").read_bytes().splitlines(keepends=True),
+        *(CAPTURED / "audit.kmsg").read_bytes().splitlines(keepends=True)[:1],
+    ]
+    denied = [line for line in lines if b"code=0x7ffc0000" not in line]
+    assert len(denied) < len(lines)
+    _fake_host(monkeypatch, _RecordsTap(lines))
+    monkeypatch.setattr(sandbox, "_spawn", lambda spec, command: (137, 4294967295))
+    assert main(["run", "--profile", str(_allow_all(tmp_path)), "--", "true"]) == 137
+    err = capsys.readouterr().err.splitlines()
+    heading = next(i for i, line in enumerate(err) if line.startswith("denied by "))
+    (tmp_path / "denied.kmsg").write_bytes(b"".join(denied))
+    assert main(["explain", str(tmp_path / "denied.kmsg")]) == 0
+    explained = capsys.readouterr().out.splitlines()
+    assert err[heading] == f"denied by {tmp_path / 'allow.json'}: {len(denied)} record(s)"
+    assert err[heading + 1 :] == explained
+    assert any(" socket " in line and "KILL_PROCESS" in line for line in explained)
+
+
+def test_a_drop_count_printed_before_the_commands_first_record_is_not_the_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from seccomp_gen.events import LossKind
+
+    lines = (CAPTURED / "audit.kmsg").read_bytes().splitlines(keepends=True)[:3]
+    tap = _RecordsTap(lines)
+    earlier = LossEvent(LossKind.PRINTK_SUPPRESSED, 20, text="kauditd_printk_skb: 20 callbacks suppressed")
+    during = LossEvent(LossKind.PRINTK_SUPPRESSED, 1183, text="kauditd_printk_skb: 1183 callbacks suppressed")
+    gap = LossEvent(LossKind.KMSG_GAP, 2, text="kmsg: 2 missed")
+    monkeypatch.setattr(tap, "stop", lambda: (_RecordsTap.stop(tap)[0], [earlier, gap, during]))
+    # As the kernel printed them: the 20 just before the run's first record, the 1183 after its second.
+    tap.loss_after = [0, 0, 2]
+    monkeypatch.setattr(sandbox, "_spawn", lambda spec, command: (0, 4294967295))
+    outcome = sandbox.run_under_filter(sandbox.FilterSpec(sandbox.Mode.LOG), ["true"], tap)
+    assert len(outcome.records) == 3
+    assert outcome.losses == (gap, during)
+    assert outcome.notes == (
+        "the kernel also reported 20 record(s) dropped before the command's first record "
+        "(not of this run, not counted)",
+    )

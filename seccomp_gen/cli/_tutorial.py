@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from seccomp_gen.cli._common import StateOption, state_path
 
+if TYPE_CHECKING:
+    from seccomp_gen.sandbox import FilterSpec, Outcome
+
 EXIT_NOT_READY = 1
+
+FixRatelimitOption = Annotated[
+    bool,
+    typer.Option(
+        "--fix-ratelimit",
+        help="Lift kernel.printk_ratelimit while the command runs (root), restoring it afterwards.",
+    ),
+]
 
 CommandArgument = Annotated[
     list[str] | None,
@@ -50,13 +61,7 @@ def doctor(
 def record(
     command: CommandArgument = None,
     state: StateOption = None,
-    fix_ratelimit: Annotated[
-        bool,
-        typer.Option(
-            "--fix-ratelimit",
-            help="Lift kernel.printk_ratelimit while the command runs (root), restoring it afterwards.",
-        ),
-    ] = False,
+    fix_ratelimit: FixRatelimitOption = False,
 ) -> int:
     """Run a command under a SCMP_ACT_LOG filter and learn every syscall it makes.
 
@@ -68,7 +73,7 @@ def record(
 
         seccomp-gen record --fix-ratelimit -- python3 -c 'print("hi")'
     """
-    from seccomp_gen import kernel, sandbox
+    from seccomp_gen import sandbox
     from seccomp_gen.errors import SandboxError
 
     argv = list(command or [])
@@ -76,12 +81,7 @@ def record(
         raise SandboxError("no command given (usage: seccomp-gen record -- CMD ARGS...)")
     for warning in sandbox.check_record_preconditions(fix_ratelimit=fix_ratelimit):
         typer.echo(f"warning: {warning}", err=True)
-    spec = sandbox.FilterSpec(sandbox.Mode.LOG)
-    if fix_ratelimit:
-        with kernel.rate_limit_lifted():
-            outcome = sandbox.run_under_filter(spec, argv, sandbox.default_tap())
-    else:
-        outcome = sandbox.run_under_filter(spec, argv, sandbox.default_tap())
+    outcome = _run_counting_losses(sandbox.FilterSpec(sandbox.Mode.LOG), argv, fix_ratelimit)
     path = state_path(state)
     result = sandbox.learn_outcome(outcome, path)
     for line in _outcome_notes(outcome):
@@ -104,6 +104,7 @@ def run(
     no_log_denials: Annotated[
         bool, typer.Option("--no-log-denials", help="Do not set SECCOMP_FILTER_FLAG_LOG.")
     ] = False,
+    fix_ratelimit: FixRatelimitOption = False,
 ) -> int:
     """Run a command under a seccomp profile, then list what the profile denied.
 
@@ -121,7 +122,7 @@ def run(
 
         raise ProfileError(f"no such profile: {str(profile)!r}")
     spec = sandbox.FilterSpec(sandbox.Mode.PROFILE, profile, log_denials=not no_log_denials)
-    outcome = sandbox.run_under_filter(spec, list(command or []), sandbox.default_tap())
+    outcome = _run_counting_losses(spec, list(command or []), fix_ratelimit)
     for line in _outcome_notes(outcome):
         typer.echo(line, err=True)
     denied = outcome.denied
@@ -132,6 +133,26 @@ def run(
     else:
         typer.echo(f"nothing denied by {profile}", err=True)
     return outcome.returncode
+
+
+def _run_counting_losses(spec: FilterSpec, argv: list[str], fix_ratelimit: bool) -> Outcome:
+    """Run under ``spec`` with the rate limit lifted, or wait for the kernel's count of what it dropped."""
+    from seccomp_gen import kernel, sandbox
+
+    tap = sandbox.default_tap()
+    if fix_ratelimit:
+        with kernel.rate_limit_lifted():
+            return sandbox.run_under_filter(spec, argv, tap)
+
+    def waiting(seconds: float) -> None:
+        typer.echo(
+            f"note: kernel.printk_ratelimit is on: waiting {seconds:.0f} s for the kernel's count of "
+            "records it dropped",
+            err=True,
+        )
+
+    window = sandbox.loss_window(tap, kernel.rate_limit())
+    return sandbox.run_under_filter(spec, argv, tap, window=window, waiting=waiting)
 
 
 def _outcome_notes(outcome: object) -> list[str]:
