@@ -446,3 +446,15 @@ def test_a_drop_count_printed_before_the_commands_first_record_is_not_the_runs(
         "the kernel also reported 20 record(s) dropped before the command's first record "
         "(not of this run, not counted)",
     )
+
+
+@pytest.mark.parametrize(("auditd", "tap"), [(True, sandbox.AuditLogTap), (False, sandbox.KmsgTap)])
+def test_records_are_read_where_the_kernel_sends_them(
+    monkeypatch: pytest.MonkeyPatch, auditd: bool, tap: type
+) -> None:
+    from seccomp_gen import kernel
+
+    monkeypatch.setattr(kernel, "auditd_running", lambda: auditd)
+    chosen = sandbox.default_tap()
+    assert isinstance(chosen, tap)
+    assert chosen.origin == (kernel.AUDIT_LOG if auditd else None)
