@@ -266,6 +266,21 @@ def trust_of(kind: SourceKind, event: SeccompEvent, *, root_owned: bool = False)
     return False
 
 
+def origin_of(kind: SourceKind, path: Path | None, *, fd: int | None = None) -> tuple[SourceKind, bool]:
+    """(kind, root-owned) of an input, for ``trust_of``.
+
+    ``path`` is the file read, if any; ``fd`` the descriptor of stdin, which counts as the file it was
+    redirected from (``learn < F``) when it is a regular file.
+    """
+    origin = (kind, path is not None and _root_owned(path))
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            st = os.fstat(fd)
+            if stat.S_ISREG(st.st_mode):
+                origin = (SourceKind.FILE, _owned_by_root(st))
+    return origin
+
+
 def _root_owned(path: Path) -> bool:
     try:
         st = path.stat()
@@ -386,17 +401,14 @@ class Learner:
         self._pending += 1
 
     def _origin(self, source: Source) -> tuple[SourceKind, bool]:
-        """(kind, root-owned) for ``trust_of``; stdin redirected from a file (``learn < F``) is the file."""
+        """``origin_of`` the source, worked out once per source."""
         origin = self._origins.get(id(source))
         if origin is None:
             path = getattr(source, "path", None)
-            origin = (source.kind, isinstance(path, Path) and _root_owned(path))
-            if isinstance(source, StdinSource):
-                with contextlib.suppress(OSError):
-                    st = os.fstat(source.fd)
-                    if stat.S_ISREG(st.st_mode):
-                        origin = (SourceKind.FILE, _owned_by_root(st))
-            self._origins[id(source)] = origin
+            fd = source.fd if isinstance(source, StdinSource) else None
+            origin = self._origins[id(source)] = origin_of(
+                source.kind, path if isinstance(path, Path) else None, fd=fd
+            )
         return origin
 
     def _warn_once(self, text: str) -> None:

@@ -123,15 +123,14 @@ def _run(args: list[str]) -> int:
 
 
 def _help_text(exc: Exception) -> str:
-    """The help text Click's no_args_is_help error carries, as laid out (not folded into one line)."""
+    """Click's message for ``exc`` as laid out (the help a no_args_is_help error carries)."""
     format_message = getattr(exc, "format_message", None)
     return str(format_message() if callable(format_message) else exc)
 
 
 def _usage_message(exc: Exception) -> str:
     """Click's message for ``exc`` on one line, pointing a usage error at the command's help."""
-    format_message = getattr(exc, "format_message", None)
-    message = " ".join(str(format_message() if callable(format_message) else exc).split())
+    message = " ".join(_help_text(exc).split())
     message = message.replace(": Value error, ", ": ")  # how a rejected choice reads through pydantic
     ctx = getattr(exc, "ctx", None)  # usage errors know the command they were raised for
     path = getattr(ctx, "command_path", None)

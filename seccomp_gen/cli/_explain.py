@@ -7,7 +7,6 @@ import gzip
 import io
 import json
 import os
-import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -106,16 +105,16 @@ def explain(
 
 def _origin(name: str, stream: object) -> tuple[SourceKind, bool]:
     """(kind, root-owned) of an input, judged as ``learn`` judges it (``learn < FILE`` is the file)."""
+    from seccomp_gen.learn import origin_of
     from seccomp_gen.sources import SourceKind
 
-    kind = SourceKind.GZIP if isinstance(stream, _Gzip) else SourceKind.FILE
+    if name != "-":
+        return origin_of(SourceKind.GZIP if isinstance(stream, _Gzip) else SourceKind.FILE, Path(name))
     try:
-        st = os.fstat(sys.stdin.fileno()) if name == "-" else Path(name).stat()
+        fd = sys.stdin.fileno()
     except (OSError, ValueError, io.UnsupportedOperation):  # a stdin without a descriptor (tests)
         return SourceKind.STDIN, False
-    if name == "-" and not stat.S_ISREG(st.st_mode):
-        return SourceKind.STDIN, False
-    return kind, st.st_uid == 0 and not st.st_mode & 0o022  # root's, and nobody else may write it
+    return origin_of(SourceKind.STDIN, None, fd=fd)
 
 
 def _judge(origin: tuple[SourceKind, bool]) -> Callable[[object], ExplainedRecord | ExplainedLoss]:
