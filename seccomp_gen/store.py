@@ -637,7 +637,10 @@ def _uri_path(path: Path) -> str:
 
 
 def _create_private(path: Path) -> None:
-    """Create the missing directories (mode 0700) and the file (mode 0600) if they do not exist yet."""
+    """Create the missing directories (mode 0700) and the file (mode 0600) if they do not exist yet.
+
+    Called after ``_check_access``, which has refused a path that is a directory.
+    """
     parent = path.parent
     if not parent.exists():
         # Every directory created on the way is private (mkdir's mode only reaches the last one): the
@@ -654,8 +657,6 @@ def _create_private(path: Path) -> None:
             raise sqlite3.OperationalError(
                 f"cannot create directory {str(parent)!r}: {exc.strerror}"
             ) from None
-    if path.is_dir():
-        raise sqlite3.OperationalError("it is a directory")
     if _read_only_fs(parent) or not os.access(parent, os.W_OK | os.X_OK):
         raise sqlite3.OperationalError(
             f"its directory {str(parent)!r} is read-only (learning writes a journal file beside the "

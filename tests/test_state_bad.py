@@ -205,3 +205,16 @@ def test_full_disk(tmp_path: Path) -> None:
         again = _learn(state, str(big))
         assert again.returncode == 0, again.stderr
         assert sum(counts(state).values()) == 10 + 30_000
+
+
+@pytest.mark.parametrize("command", ["learn", "status", "emit"])
+def test_a_directory_given_as_state(tmp_path: Path, command: str) -> None:
+    """Said in words (SQLite's own message is "unable to open database file"), and nothing is made in it."""
+    directory = tmp_path / "a-directory"
+    directory.mkdir()
+    if command == "learn":
+        done = _learn(directory, str(_log(tmp_path / "syslog", range(3))))
+    else:
+        done = _cli(command, "--state", str(directory))
+    _assert_clean_error(done, str(directory), "it is a directory")
+    assert list(directory.iterdir()) == []
