@@ -25,7 +25,7 @@ class Readable(Protocol):
 
 
 MAX_LINE = 64 * 1024
-BLOCK = 1024 * 1024
+BLOCK = 256 * 1024  # beside MAX_LINE: a chunk's events stay few, and glibc reuses freed blocks this size
 
 
 def iter_chunks(
@@ -43,27 +43,52 @@ def iter_chunks(
     """
     carry = b""
     dropping = False
-    # read1 returns what is there (a pipe fed live gives its lines as they come); read waits for a block.
-    read = getattr(stream, "read1", stream.read)
-    while data := read(block):
+    for buffer, view, count in _reads(stream, block):
+        start = 0
         if dropping:
-            newline = data.find(b"\n")
+            newline = buffer.find(b"\n", 0, count)
             if newline < 0:
                 continue
-            dropping, data = False, data[newline + 1 :]
-        last = data.rfind(b"\n")
+            dropping, start = False, newline + 1
+        last = buffer.rfind(b"\n", start, count)
         if last < 0:
-            carry += data
+            carry += view[start:count]
         else:
-            whole = data if last == len(data) - 1 else data[: last + 1]  # no copy when the block ends a line
-            yield carry + whole if carry else whole
-            carry = data[last + 1 :]
+            # one copy: the carry and the block's whole lines (no copy of a whole bytes block)
+            if carry:
+                yield carry + view[start : last + 1]
+            elif type(buffer) is bytes and start == 0 and last == count - 1:
+                yield buffer
+            else:
+                yield view[start : last + 1].tobytes()
+            carry = view[last + 1 : count].tobytes()
         if len(carry) > max_line:
             carry, dropping = b"", True
             if on_drop is not None:
                 on_drop(1)
     if carry:
         yield carry
+
+
+def _reads(stream: Readable, block: int) -> Iterator[tuple[bytes | bytearray, memoryview, int]]:
+    """Each read as (buffer, a view of it, byte count): the bytes read are ``buffer[:count]``.
+
+    A stream that can ``readinto1``/``readinto`` reads into one reused buffer: no new block-sized
+    allocation per read, which on glibc costs a page fault per 4 KiB each time the freed block was
+    handed back to the system (about a third of the time of reading a file otherwise). ``readinto1``
+    and ``read1`` return what is there (a pipe fed live gives its lines as they come); ``read`` and
+    ``readinto`` wait for a whole block.
+    """
+    into = getattr(stream, "readinto1", None) or getattr(stream, "readinto", None)
+    if into is None:
+        read = getattr(stream, "read1", stream.read)
+        while data := read(block):
+            yield data, memoryview(data), len(data)
+        return
+    buffer = bytearray(block)
+    view = memoryview(buffer)
+    while count := into(view):
+        yield buffer, view, count
 
 
 def iter_lines(
