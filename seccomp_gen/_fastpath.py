@@ -50,6 +50,16 @@ def _load_accelerator() -> ModuleType | None:
 
 ACCEL = _load_accelerator()
 
+
+def accelerator_status() -> str:
+    """One line on the parser's hot loop: in C, or in pure Python and why."""
+    if ACCEL is not None:
+        return "C accelerator (seccomp_gen._accel)"
+    if os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0"):
+        return f"pure Python: {PURE_PYTHON_ENV} is set"
+    return "pure Python: seccomp_gen._accel was not built (no C compiler or Python headers at install time)"
+
+
 if TYPE_CHECKING:
     from seccomp_gen import _accel
     from seccomp_gen.events import LossEvent
@@ -150,7 +160,9 @@ class _Slow(Protocol):
 class FastPath:
     """Per-parser state of the hot loop: decoded-value caches and the format restriction."""
 
-    def __init__(self, families: frozenset[str] | None, *, journal: bool) -> None:
+    def __init__(
+        self, families: frozenset[str] | None, *, journal: bool, accelerated: bool | None = None
+    ) -> None:
         self._families = families
         self._syslog = Transport.JOURNAL_KERNEL if journal else Transport.SYSLOG
         self._facts: dict[tuple[object, ...], tuple[Transport, str, bool]] = {}
@@ -168,7 +180,9 @@ class FastPath:
         self._frame_numbers = itertools.count()
         self._protos: dict[tuple[int | bytes, ...], dict[str, object]] = {}
         self._scanner: _accel.Scanner | None = None
-        if ACCEL is not None:
+        if accelerated and ACCEL is None:
+            raise RuntimeError(f"the C accelerator is not there ({accelerator_status()})")
+        if ACCEL is not None and accelerated is not False:
             self._scanner = ACCEL.Scanner(
                 self._front_spans,
                 self._proto,

@@ -164,12 +164,20 @@ class RecordParser:
     (3, 'LOG', 'ls')
     """
 
-    def __init__(self, fmt: Format = Format.AUTO) -> None:
+    def __init__(self, fmt: Format = Format.AUTO, *, accelerated: bool | None = None) -> None:
+        """``accelerated``: run ``feed_chunk``'s hot loop in C (True: required), in Python (False), or in C
+        when ``seccomp_gen._accel`` is there (None). Both give the same results.
+        """
         self.format = fmt
         self.stats = ParseStats()
         self._families = _FAMILIES[fmt]
         self._journal = fmt is Format.JOURNAL
-        self._fast = _fastpath.FastPath(self._families, journal=self._journal)
+        self._fast = _fastpath.FastPath(self._families, journal=self._journal, accelerated=accelerated)
+
+    @property
+    def accelerated(self) -> bool:
+        """Whether ``feed_chunk`` runs its hot loop in C."""
+        return self._fast.accelerated
 
     def feed_line(self, line: str) -> Parsed | None:
         """Parse one line (without or with its newline)."""

@@ -51,6 +51,8 @@ from seccomp_gen.syscalls import syscall_table
 from tests.test_emit import make_state
 from tests.test_records_fuzz import FRAMES as RECORD_FRAMES
 
+PARSER = pytest.mark.usefixtures("hot_loop")  # a parser test runs with the C and the Python hot loop
+
 LONG = os.environ.get("SECCOMP_GEN_FUZZ") == "long"
 SCALE = int(os.environ.get("SECCOMP_GEN_FUZZ_SCALE", "40")) if LONG else 1
 
@@ -118,6 +120,7 @@ def _accounted(parser: RecordParser) -> bool:
     return stats.lines == stats.records + stats.losses + stats.noise + stats.skipped_total
 
 
+@PARSER
 @fuzz(150)
 @given(BYTES, st.integers(1, 64), st.sampled_from(list(Format)))
 def test_bytes_in_any_block_size_never_raise_and_every_line_is_counted(
@@ -131,6 +134,7 @@ def test_bytes_in_any_block_size_never_raise_and_every_line_is_counted(
     assert _accounted(parser)
 
 
+@PARSER
 @fuzz(150)
 @given(BYTES, st.integers(1, 64))
 def test_block_boundaries_do_not_change_what_is_found(data: bytes, block: int) -> None:
@@ -164,6 +168,7 @@ EXE = st.one_of(
 ).filter(lambda raw: b"\x00" not in raw)
 
 
+@PARSER
 @fuzz(200)
 @given(COMM, EXE, st.sampled_from([PRINTK, AUDITD]), st.sampled_from(FRAMES))
 def test_kernel_encoded_comm_and_exe_decode_to_their_bytes(
@@ -186,6 +191,7 @@ NOISE_LINE = st.lists(
 ).map(lambda parts: b"".join(parts).replace(b"\n", b" "))
 
 
+@PARSER
 @fuzz(120)
 @given(
     st.lists(NOISE_LINE, max_size=6),

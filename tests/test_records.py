@@ -13,6 +13,8 @@ from seccomp_gen.events import LossEvent, LossKind, SeccompEvent, Transport
 from seccomp_gen.lines import iter_chunks, iter_lines
 from seccomp_gen.records import MAX_LINE, Format, RecordParser, parse_lines
 
+pytestmark = pytest.mark.usefixtures("hot_loop")  # each test with the C and the Python hot loop
+
 X86_64 = 0xC000003E
 I386 = 0x40000003
 LOG = Action(ActionKind.LOG)

@@ -15,6 +15,8 @@ from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.events import LossEvent, LossKind, SeccompEvent, Transport
 from seccomp_gen.records import RecordParser
 
+pytestmark = pytest.mark.usefixtures("hot_loop")  # each test with the C and the Python hot loop
+
 DATA = Path(__file__).parent / "data" / "records"
 X86_64, I386 = 0xC000003E, 0x40000003
 LOG = Action(ActionKind.LOG)

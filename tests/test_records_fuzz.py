@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from seccomp_gen.events import SeccompEvent
 from seccomp_gen.records import Format, RecordParser
+
+pytestmark = pytest.mark.usefixtures("hot_loop")  # each test with the C and the Python hot loop
 
 RECORD = (
     "audit: type=1326 audit(1795888524.926:4081): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=26871 "

@@ -10,6 +10,8 @@ from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.events import LossEvent, LossKind, SeccompEvent, Transport
 from seccomp_gen.records import RecordParser
 
+pytestmark = pytest.mark.usefixtures("hot_loop")  # each test with the C and the Python hot loop
+
 DATA = Path(__file__).parent / "data" / "records" / "realworld"
 
 
