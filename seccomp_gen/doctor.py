@@ -45,6 +45,7 @@ def diagnose() -> list[Check]:
         check_syslog(kernel.syslog_daemon(), kernel.kernel_syslog_files()),
         check_kmsg(kernel.kmsg_readable()),
         *check_libseccomp(kernel.libseccomp_info),
+        check_parser(),
     ]
     rows.append(check_some_source(rows, auditd=auditd))
     return rows
@@ -159,6 +160,17 @@ def check_libseccomp(probe: Callable[[], kernel.LibseccompInfo]) -> list[Check]:
     else:
         rows.append(Check("libseccomp", Status.OK, detail))
     return rows
+
+
+def check_parser() -> Check:
+    """The parser's hot loop: in C, or in pure Python (same results, several times slower)."""
+    from seccomp_gen import _fastpath
+
+    status = _fastpath.accelerator_status()
+    if _fastpath.ACCEL is not None:
+        return Check("parser", Status.OK, status)
+    fix = "" if _fastpath.PURE_PYTHON_ENV in status else "apt-get install gcc python3-dev, then reinstall"
+    return Check("parser", Status.WARN if fix else Status.INFO, status, fix)
 
 
 def check_some_source(rows: list[Check], *, auditd: bool) -> Check:

@@ -235,3 +235,26 @@ def test_doctor_fails_with_each_fix_when_learning_cannot_work(
     assert payload["ready"] is False
     failed = {c["check"] for c in payload["checks"] if c["status"] == "fail"}
     assert failed == {"kernel.seccomp.actions_logged", "records readable from"}
+
+
+@pytest.mark.parametrize(
+    ("accel", "env", "status", "expected"),
+    [
+        pytest.param(True, "", Status.OK, ("C accelerator", ""), id="built"),
+        pytest.param(False, "", Status.WARN, ("was not built", "python3-dev"), id="not-built"),
+        pytest.param(False, "1", Status.INFO, ("SECCOMP_GEN_PURE_PYTHON is set", ""), id="turned-off"),
+    ],
+)
+def test_parser_row(
+    accel: bool, env: str, status: Status, expected: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    detail_has, fix_has = expected
+    from seccomp_gen import _fastpath
+
+    monkeypatch.setattr(_fastpath, "ACCEL", object() if accel else None)
+    monkeypatch.setenv("SECCOMP_GEN_PURE_PYTHON", env)
+    row = doctor.check_parser()
+    assert (row.name, row.status) == ("parser", status)
+    assert detail_has in row.detail
+    assert fix_has in row.fix
+    assert doctor.ready([row])  # a slower parser still learns

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -136,3 +137,68 @@ def test_runtime_imports_only_the_declared_dependencies() -> None:
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 imported.add(node.module.split(".")[0])
     assert imported - set(sys.stdlib_module_names) - {"seccomp_gen"} == RUNTIME
+
+
+_ACCEL_PROBE = (
+    "from seccomp_gen import _fastpath; from seccomp_gen.records import RecordParser; "
+    "print(_fastpath.ACCEL.__file__ if _fastpath.ACCEL else None); print(_fastpath.accelerator_status()); "
+    "print(RecordParser().feed_chunk(open(0, 'rb').read())[0].comm)"
+)
+_RECORD = (
+    b"audit: type=1326 audit(1795888524.926:4081): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=26871 "
+    b'comm="sh" exe="/bin/busybox" sig=0 arch=c000003e syscall=110 compat=0 ip=0x7fc30aaf34f7 '
+    b"code=0x7ffc0000\n"
+)
+
+
+def _probe_accelerator(site: Path, cwd: Path) -> list[str]:
+    environment = {key: value for key, value in os.environ.items() if key != "SECCOMP_GEN_PURE_PYTHON"}
+    done = subprocess.run(
+        [sys.executable, "-c", _ACCEL_PROBE],
+        cwd=cwd,
+        env=environment | {"PYTHONPATH": str(site)},
+        input=_RECORD,
+        capture_output=True,
+        check=True,
+    )
+    return done.stdout.decode().splitlines()
+
+
+def test_wheel_ships_the_c_accelerator_and_uses_it(wheel: Path, tmp_path: Path) -> None:
+    need(shutil.which("cc") is not None, "needs a C compiler to build the accelerator (apt-get install gcc)")
+    module = "seccomp_gen/_accel" + str(sysconfig.get_config_var("EXT_SUFFIX"))
+    with zipfile.ZipFile(wheel) as archive:
+        assert module in archive.namelist()
+        archive.extractall(tmp_path / "site")
+    assert not wheel.name.endswith("-none-any.whl")  # a compiled module: a platform wheel
+    built, status, comm = _probe_accelerator(tmp_path / "site", tmp_path)
+    assert Path(built) == tmp_path / "site" / module
+    assert (status, comm) == ("C accelerator (seccomp_gen._accel)", "sh")
+
+
+def test_without_a_compiler_the_wheel_is_pure_python_and_works(tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    out.mkdir()
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"} | {"CC": "false"}
+    done = subprocess.run(
+        [sys.executable, "-c", _BUILD, str(out)],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "building without the C accelerator" in done.stderr
+    assert "apt-get install gcc python3-dev" in done.stderr
+    wheel = out / done.stdout.strip().splitlines()[-1]
+    assert wheel.name.endswith("-py3-none-any.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert not [
+            name for name in archive.namelist() if "_accel" in name and not name.endswith((".c", ".pyi"))
+        ]
+        archive.extractall(tmp_path / "site")
+    built, status, comm = _probe_accelerator(tmp_path / "site", tmp_path)
+    assert built == "None"
+    assert status.startswith("pure Python: seccomp_gen._accel was not built")
+    assert comm == "sh"

@@ -44,12 +44,13 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
 
 @pytest.mark.parametrize("index", [0, 1])
 def test_every_apt_package_is_installed_before_use(index: int) -> None:
-    # A fresh Debian needs venv and libseccomp2 (pyseccomp loads it through ctypes) in both commands.
+    # A fresh Debian needs venv and libseccomp2 (pyseccomp loads it through ctypes) in both commands, and
+    # gcc and the Python headers to build the parser's C accelerator (without them it runs in Python).
     steps = _opening_commands()[index].split(" && ")
     assert steps[0] == "apt-get update"
     install = shlex.split(steps[1])
     assert install[:3] == ["apt-get", "install", "-y"]
-    assert {"python3-venv", "libseccomp2"} <= set(install[3:])
+    assert {"python3-venv", "libseccomp2", "gcc", "python3-dev"} <= set(install[3:])
 
 
 def _tool_steps(command: str) -> list[list[str]]:
