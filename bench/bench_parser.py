@@ -5,12 +5,14 @@
 Generates the corpora (bench/corpus.py, into bench/out/) when missing, then for each one runs,
 each in its own subprocess so that its peak RSS (``wait4`` rusage) is its own:
 
-- ``ours``: ``RecordParser.feed_chunk`` over ``seccomp_gen.lines.iter_chunks`` (1 MiB blocks),
+- ``ours``: ``RecordParser.feed_chunk`` over ``seccomp_gen.lines.iter_chunks`` (256 KiB blocks), its
+  hot loop in C when the accelerator is built (the line above the table says which),
+- ``py``: the same with the pure-Python hot loop (``RecordParser(accelerated=False)``),
 - ``naive``: a per-line loop a first version would be: decode each line, one regex search for a
   record, a ``key=value`` findall, a ``SeccompEvent`` built from the fields,
 - ``grep -c type=1326`` (``type=SECCOMP`` for the auditd log, whose records are named so).
 
-The three run in turn, R times (interleaved, so that a change in the machine's load hits all of
+The four run in turn, R times (interleaved, so that a change in the machine's load hits all of
 them alike), and the best run of each counts. Times are CPU seconds (user + system, from
 ``wait4``): on a shared machine they measure the work done, where wall-clock time also counts the
 waits for a core. Each child's total includes the interpreter's start and imports; for ours and
@@ -40,13 +42,15 @@ from bench import corpus  # noqa: E402 - the repository root is put on the path 
 GREP_FOR = {"syslog-dense.log": "type=1326", "syslog-sparse.log": "type=1326", "audit.log": "type=SECCOMP"}
 
 
-def run_ours(path: Path) -> int:
+def run_ours(path: Path, accelerated: bool | None = None) -> int:
     """Our parser, as ``learn`` and ``explain`` drive it."""
     from seccomp_gen.events import SeccompEvent
-    from seccomp_gen.lines import iter_chunks
+    from seccomp_gen.lines import iter_chunks, tune_allocator
     from seccomp_gen.records import RecordParser
 
-    parser = RecordParser()
+    tune_allocator()  # as the CLI does at start
+
+    parser = RecordParser(accelerated=accelerated)
     records = 0
     with path.open("rb") as stream:
         for chunk in iter_chunks(stream, on_drop=lambda n: parser.count_skipped("too-long", n)):
@@ -147,7 +151,7 @@ class Best:
 
 def _child(kind: str, path: Path) -> int:
     start = time.process_time()
-    records = run_ours(path) if kind == "ours" else run_naive(path)
+    records = run_naive(path) if kind == "naive" else run_ours(path, None if kind == "ours" else False)
     print(json.dumps({"records": records, "seconds": time.process_time() - start}))
     return 0
 
@@ -166,28 +170,34 @@ def main() -> int:
     header = (
         f"{'corpus':<18} {'lines':>9} {'records':>9} | {'ours s':>6} {'loop s':>6} {'loop rec/s':>10} | "
         f"{'naive s':>7} {'loop s':>6} | {'x naive':>7} {'(loop)':>6} | {'grep s':>6} {'/ grep':>6} "
-        f"{'(loop)':>6} | {'RSS MB':>6} {'naive':>5} | {'wall s':>6}"
+        f"{'(loop)':>6} | {'py loop':>7} {'x py':>5} | {'RSS MB':>6} {'naive':>5} {'py':>5} | {'wall s':>6}"
     )
+    from seccomp_gen._fastpath import accelerator_status
+
+    print(f"ours: {accelerator_status()}; py: pure Python")
     print(header)
     for name in corpus.CORPORA:
         path = corpus.write(name, args.lines)
         me = [sys.executable, str(Path(__file__).resolve())]
-        ours, naive, grep = Best(), Best(), Best()
+        ours, naive, grep, py = Best(), Best(), Best(), Best()
         for _ in range(args.repeat):
             ours.add(Run([*me, "--child", "ours", str(path)]))
+            py.add(Run([*me, "--child", "py", str(path)]))
             naive.add(Run([*me, "--child", "naive", str(path)]))
             grep.add(Run(["grep", "-c", GREP_FOR[name], str(path)]))
         records = ours.records
-        if naive.records != records or grep.records != records:
+        if naive.records != records or grep.records != records or py.records != records:
             print(
-                f"warning: record counts differ: ours {records}, naive {naive.records}, grep {grep.records}"
+                f"warning: record counts differ: ours {records}, naive {naive.records}, grep {grep.records}, "
+                f"py {py.records}"
             )
         print(
             f"{name:<18} {args.lines:>9,} {records:>9,} | {ours.cpu:>6.2f} {ours.loop:>6.2f} "
             f"{records / ours.loop:>10,.0f} | {naive.cpu:>7.2f} {naive.loop:>6.2f} | "
             f"{naive.cpu / ours.cpu:>6.2f}x {naive.loop / ours.loop:>5.2f}x | {grep.cpu:>6.2f} "
-            f"{ours.cpu / grep.cpu:>5.1f}x {ours.loop / grep.cpu:>5.1f}x | {ours.mb:>6.1f} {naive.mb:>5.1f} "
-            f"| {ours.wall:>6.2f}"
+            f"{ours.cpu / grep.cpu:>5.1f}x {ours.loop / grep.cpu:>5.1f}x | {py.loop:>7.2f} "
+            f"{py.loop / ours.loop:>4.1f}x | {ours.mb:>6.1f} {naive.mb:>5.1f} {py.mb:>5.1f} | "
+            f"{ours.wall:>6.2f}"
         )
     return 0
 

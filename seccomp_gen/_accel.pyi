@@ -7,6 +7,7 @@ MAX_LINE: int
 CACHE_MAX: int
 
 def count_lines(data: bytes, /) -> int: ...
+def tune_allocator() -> bool: ...
 
 class Scanner:
     def __init__(
