@@ -68,6 +68,8 @@ typedef struct {
     Py_ssize_t last_len; /* -1: none */
     int last_fast;
     Py_ssize_t last_spans[NSPANS];
+    PyObject *no_args;   /* () for object.__new__ */
+    PyObject *dict_name; /* "__dict__" */
 } Scanner;
 
 static PyObject *s_timestamp, *s_serial, *s_pid, *s_ip;
@@ -605,15 +607,25 @@ quick(Scanner *self, const char *line, Py_ssize_t n, PyObject **event)
         return -1;
     }
     /* A new SeccompEvent given its __dict__ (object.__setattr__(event, "__dict__", values)): the state
-     * the frozen dataclass's __init__ ends with. Allocated bare: object.__new__ would first make the
-     * instance's own attribute storage, only for __dict__ to replace it. */
+     * the frozen dataclass's __init__ ends with. Before 3.13 it is allocated bare: object.__new__ would
+     * first make the instance's own attribute storage, only for __dict__ to replace it. From 3.13 that
+     * storage (inline values) must be set up for the __dict__ to be read: object.__new__ does it. */
     PyTypeObject *type = (PyTypeObject *)self->event_type;
+#if PY_VERSION_HEX < 0x030D0000
     PyObject *made = type->tp_alloc(type, 0);
+#else
+    PyObject *made = PyBaseObject_Type.tp_new(type, self->no_args, NULL);
+#endif
     if (made == NULL) {
         Py_DECREF(values);
         return -1;
     }
-    if (PyObject_GenericSetDict(made, values, NULL) < 0) {
+#if PY_VERSION_HEX < 0x030D0000
+    int set = PyObject_GenericSetDict(made, values, NULL);
+#else
+    int set = PyObject_GenericSetAttr(made, self->dict_name, values); /* through __dict__'s own setter */
+#endif
+    if (set < 0) {
         Py_DECREF(values);
         Py_DECREF(made);
         return -1;
@@ -676,6 +688,12 @@ Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
         }
     }
     self->last_len = -1;
+    if (self->no_args == NULL && (self->no_args = PyTuple_New(0)) == NULL) {
+        return -1;
+    }
+    if (self->dict_name == NULL && (self->dict_name = PyUnicode_InternFromString("__dict__")) == NULL) {
+        return -1;
+    }
     return 0;
 }
 
@@ -699,6 +717,8 @@ Scanner_clear(Scanner *self)
     Py_CLEAR(self->front_spans);
     Py_CLEAR(self->proto);
     Py_CLEAR(self->event_type);
+    Py_CLEAR(self->no_args);
+    Py_CLEAR(self->dict_name);
     table_clear(&self->fronts);
     table_clear(&self->protos);
     return 0;
@@ -766,7 +786,8 @@ Scanner_scan(Scanner *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "SO!O:scan", &data, &PyList_Type, &out, &rest)) {
         return NULL;
     }
-    if (self->buf == NULL || self->event_type == NULL) {
+    if (self->buf == NULL || self->front_spans == NULL || self->proto == NULL || self->event_type == NULL ||
+        self->no_args == NULL || self->dict_name == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Scanner not initialised");
         return NULL;
     }
