@@ -14,6 +14,12 @@ parts (framing, ``auid..subj``, ``comm..compat``, ``code``) read once by the anc
 ``_FAST`` and kept as a prototype, its varying parts (stamp, ``pid``, ``ip``) checked against the
 shapes ``_FAST`` asks for. Anything else goes to ``_FAST`` alone, then to the general, slower path
 in ``records``, which is the reference: all give equal results for every line (the tests check it).
+
+When the C accelerator (``seccomp_gen/_accel.c``, built at install when a compiler is there) is
+loaded, ``scan`` hands the whole chunk to it instead: it finds the candidate lines in one pass, counts
+auditd's other types and reads everyday record lines the way ``_quick`` does (asking ``_front_spans``
+and ``_proto`` here for each framing shape and each combination of repeating parts it has not seen),
+and hands every other candidate line back to ``_rest``. Every parser test runs with both loops.
 """
 
 from __future__ import annotations

@@ -19,22 +19,34 @@ from typing import Any
 # The tutorial's http-echo answers "just made some syscalls!"; so does our file.
 GREETING = "just made some syscalls!"
 
+# The page is a CGI script that sends its body a moment after its header, so that wget always finds
+# nothing to read at first and waits in poll(): served as a file, the page was sometimes there before
+# wget read, and a run then made no poll call, so that one recording did not always show every call.
+PAGE = f"""#!/bin/sh
+echo 'Content-Type: text/html'
+echo
+sleep 0.2
+echo '{GREETING}'
+"""
+
 WORKLOAD = f"""#!/bin/sh
 set -e
-mkdir -p /tmp/www
-echo '{GREETING}' > /tmp/www/index.html
+mkdir -p /tmp/www/cgi-bin
+cat > /tmp/www/cgi-bin/index.html <<'PAGE'
+{PAGE}PAGE
+chmod +x /tmp/www/cgi-bin/index.html
 httpd -p 127.0.0.1:8080 -h /tmp/www
-wget -q -O /tmp/fetched http://127.0.0.1:8080/index.html
+wget -q -O /tmp/fetched http://127.0.0.1:8080/cgi-bin/index.html
 cat /tmp/fetched
 cp /tmp/fetched /tmp/copy
 sha256sum /tmp/copy
-ls /tmp/www
+ls /tmp/www/cgi-bin
 rm /tmp/copy
 kill "$(pidof httpd)"
 echo done
 """
 
-APPLETS = ("sh", "httpd", "wget", "cat", "cp", "echo", "kill", "ls", "mkdir", "pidof", "rm", "sha256sum")
+APPLETS = tuple("sh httpd wget cat chmod cp echo kill ls mkdir pidof rm sha256sum sleep".split())
 
 #: The tutorial's audit.json and violation.json, verbatim in meaning.
 AUDIT_PROFILE: dict[str, Any] = {"defaultAction": "SCMP_ACT_LOG"}
