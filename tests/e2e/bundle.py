@@ -46,7 +46,22 @@ kill "$(pidof httpd)"
 echo done
 """
 
-APPLETS = tuple("sh httpd wget cat chmod cp echo kill ls mkdir pidof rm sha256sum sleep".split())
+APPLETS = (
+    "sh",
+    "httpd",
+    "wget",
+    "cat",
+    "chmod",
+    "cp",
+    "echo",
+    "kill",
+    "ls",
+    "mkdir",
+    "pidof",
+    "rm",
+    "sha256sum",
+    "sleep",
+)
 
 #: The tutorial's audit.json and violation.json, verbatim in meaning.
 AUDIT_PROFILE: dict[str, Any] = {"defaultAction": "SCMP_ACT_LOG"}
