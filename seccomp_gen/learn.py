@@ -70,7 +70,7 @@ from seccomp_gen.store import (
 from seccomp_gen.trust import SUSPECTED_FORGERY, forgery_suspicion
 
 FLUSH_INTERVAL = 0.5
-BATCH_RECORDS = 100_000
+BATCH_RECORDS = 25_000  # with the C parser 0.5 s holds ~50,000 records: this bounds a batch's memory
 LINES_PER_CHUNK = 4096
 # The parser takes audit(SECONDS.MSEC) of up to 20 digits, as printed; a date past 9999-12-31 is no
 # real record's and would not fit the store's millisecond identity (SQLite's 64-bit integers).
