@@ -307,6 +307,21 @@ bytes_of(const char *p, Py_ssize_t n)
     return PyBytes_FromStringAndSize(p, n);
 }
 
+static int
+span_fits(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t len)
+{
+    return (start == -1 && stop == -1) || (0 <= start && start <= stop && stop <= len);
+}
+
+/* (frame, level start, stop, host start, stop, day, kind start, stop, end of the framing, end of the
+ * seconds, long serial): the positions quick() reads must lie in a front of len bytes. */
+static int
+spans_fit(const Py_ssize_t *sp, Py_ssize_t len)
+{
+    return span_fits(sp[1], sp[2], len) && span_fits(sp[3], sp[4], len) && 0 <= sp[5] && sp[5] < len &&
+           0 <= sp[6] && sp[6] <= sp[7] && sp[7] <= len && 0 <= sp[8] && sp[8] + 6 <= sp[9] && sp[9] < len;
+}
+
 /* The spans of a front's shape (FastPath._front_spans), cached; NULL with an exception on error. */
 static Entry *
 front_entry(Scanner *self, const char *shape, Py_ssize_t len)
@@ -340,6 +355,12 @@ front_entry(Scanner *self, const char *shape, Py_ssize_t len)
         }
     }
     Py_DECREF(spans);
+    /* The spans index the front: out of it, they would make quick() read outside the line. Levels and
+     * hosts may be (-1, -1) (a group that did not take part); everything else must lie in the front. */
+    if (fast && !spans_fit(values, len)) {
+        PyErr_SetString(PyExc_ValueError, "front_spans returned spans outside the front");
+        return NULL;
+    }
     e = table_add(&self->fronts, hash, shape, len);
     if (e == NULL) {
         return NULL;

@@ -18,6 +18,7 @@ import sys
 import sysconfig
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -205,3 +206,30 @@ def test_c_source_compiles_without_a_warning(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_scanner_checks_what_python_hands_it() -> None:
+    """The C loop indexes lines with the spans ``_front_spans`` returns and copies what ``_proto``
+    returns: nonsense from either is an exception, never a read outside the line."""
+    accel = _fastpath.ACCEL
+    assert accel is not None
+    line = RECORD.encode() + b"\n"
+    fast = RecordParser(accelerated=True)._fast
+
+    def scanner(front_spans: Callable[[bytes], tuple[int, ...]], proto: Callable[..., object]) -> Any:
+        return accel.Scanner(front_spans, proto, SeccompEvent, True, 2**31 - 1, 1)
+
+    def past_the_end(shape: bytes) -> tuple[int, ...]:
+        return (0, -1, -1, -1, -1, 0, 7, 11, len(shape) + 5, len(shape) + 30, 0)
+
+    with pytest.raises(ValueError, match="outside the front"):
+        scanner(past_the_end, fast._proto).scan(line, [], lambda start, stop: None)
+    with pytest.raises(TypeError, match="tuple of 11"):
+        scanner(lambda shape: (1, 2), fast._proto).scan(line, [], lambda start, stop: None)
+    with pytest.raises(TypeError, match="must return a dict"):
+        scanner(fast._front_spans, lambda *parts: [1]).scan(line, [], lambda start, stop: None)
+    with pytest.raises(ZeroDivisionError):  # an exception in Python code comes through
+        scanner(fast._front_spans, lambda *parts: 1 / 0).scan(line, [], lambda start, stop: None)
+    events: list[object] = []
+    assert scanner(fast._front_spans, fast._proto).scan(line, events, lambda start, stop: None) == (1, 1, 0)
+    assert events == RecordParser(accelerated=False).feed_chunk(line)
