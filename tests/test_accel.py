@@ -233,3 +233,56 @@ def test_scanner_checks_what_python_hands_it() -> None:
     events: list[object] = []
     assert scanner(fast._front_spans, fast._proto).scan(line, events, lambda start, stop: None) == (1, 1, 0)
     assert events == RecordParser(accelerated=False).feed_chunk(line)
+
+
+_SANITIZED_RUN = """
+import random, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]  # the copy with the sanitized module first, then the repository
+import seccomp_gen._accel
+assert seccomp_gen._accel.__file__.startswith(sys.argv[1]), seccomp_gen._accel.__file__
+from tests.test_accel import LOGS, _both, _corpus
+from seccomp_gen.records import Format
+for path in LOGS:
+    for fmt in (Format.AUTO, Format.SYSLOG, Format.AUDITD):
+        _both(path.read_bytes(), fmt, 4096)
+for seed in range(3):
+    _both(_corpus(random.Random(seed), 4000))
+print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_c_loop_under_address_and_undefined_behaviour_sanitizers(tmp_path: Path) -> None:
+    """The C loop built with ASan and UBSan (any bad read, write or overflow aborts) reads every captured
+    log and generated corpora exactly as the Python loop does."""
+    compiler = shutil.which("gcc")
+    need(compiler is not None, "needs gcc (apt-get install gcc)")
+    assert compiler is not None
+    include = sysconfig.get_paths()["include"]
+    need(Path(include, "Python.h").exists(), "needs the Python headers (apt-get install python3-dev)")
+    runtimes = [
+        subprocess.run(
+            [compiler, f"-print-file-name={name}"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for name in ("libasan.so", "libubsan.so")
+    ]
+    need(all(Path(runtime).is_absolute() for runtime in runtimes), "needs gcc's sanitizer runtimes")
+    copy = tmp_path / "copy"
+    shutil.copytree(REPO / "seccomp_gen", copy / "seccomp_gen", ignore=shutil.ignore_patterns("*.so"))
+    (copy / "syscall_tables").symlink_to(REPO / "syscall_tables")
+    module = copy / "seccomp_gen" / ("_accel" + str(sysconfig.get_config_var("EXT_SUFFIX")))
+    build = [compiler, "-g", "-O1", "-fno-omit-frame-pointer", "-fsanitize=address,undefined"]
+    build += ["-fno-sanitize-recover=undefined", "-fPIC", "-shared", f"-I{include}"]
+    subprocess.run([*build, str(copy / "seccomp_gen" / "_accel.c"), "-o", str(module)], check=True)
+    environment = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "LD_PRELOAD")}
+    environment |= {"LD_PRELOAD": " ".join(runtimes), "ASAN_OPTIONS": "detect_leaks=0"}
+    done = subprocess.run(
+        [sys.executable, "-c", _SANITIZED_RUN, str(copy), str(REPO)],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert (done.returncode, done.stdout) == (0, "ok\n"), done.stderr[-3000:]
