@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sysconfig
 import tempfile
@@ -57,7 +58,8 @@ class AcceleratorHook(BuildHookInterface):  # type: ignore[type-arg]  # hatchlin
         if version == "editable":
             target = root / "seccomp_gen" / name
         else:
-            target = Path(tempfile.mkdtemp(prefix="seccomp-gen-accel-")) / name
+            self._workdir = tempfile.mkdtemp(prefix="seccomp-gen-accel-")
+            target = Path(self._workdir) / name
         command = compile_command(root / SOURCE, target)
         try:
             done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -72,6 +74,12 @@ class AcceleratorHook(BuildHookInterface):  # type: ignore[type-arg]  # hatchlin
             build_data["force_include"][str(target)] = f"seccomp_gen/{name}"
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        del version, build_data, artifact_path
+        workdir = getattr(self, "_workdir", None)
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
 
     def _without(self, why: str) -> None:
         self.app.display_warning(
