@@ -44,8 +44,9 @@ GREP_FOR = {"syslog-dense.log": "type=1326", "syslog-sparse.log": "type=1326", "
 
 def run_ours(path: Path, accelerated: bool | None = None) -> int:
     """Our parser, as ``learn`` and ``explain`` drive it."""
+    from seccomp_gen.accel import tune_allocator
     from seccomp_gen.events import SeccompEvent
-    from seccomp_gen.lines import iter_chunks, tune_allocator
+    from seccomp_gen.lines import iter_chunks
     from seccomp_gen.records import RecordParser
 
     tune_allocator()  # as the CLI does at start

@@ -29,40 +29,24 @@ import itertools
 import os
 import re
 from collections.abc import Callable
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from seccomp_gen import accel
 from seccomp_gen._fields import KEYS, PID_MAX, U32, U64, action_of
 from seccomp_gen._framing import FAMILY_AUDITD
 from seccomp_gen.actions import Action
 from seccomp_gen.events import SeccompEvent, Transport
 
 MAX_LINE = 64 * 1024  # records.MAX_LINE (records imports this module)
-PURE_PYTHON_ENV = "SECCOMP_GEN_PURE_PYTHON"
-
-
-def _load_accelerator() -> ModuleType | None:
-    """The C accelerator (``seccomp_gen._accel``), or None: not built, or turned off by setting
-    ``SECCOMP_GEN_PURE_PYTHON`` to anything but ``""``/``0`` (the pure-Python loops are the reference).
-    """
-    if os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0"):
-        return None
-    try:
-        from seccomp_gen import _accel
-    except ImportError:
-        return None
-    return _accel
-
-
-ACCEL = _load_accelerator()
+ACCEL = accel.load()  # the C loop, or None (tests set it to None to run the pure-Python loops)
 
 
 def accelerator_status() -> str:
     """One line on the parser's hot loop: in C, or in pure Python and why."""
     if ACCEL is not None:
         return "C accelerator (seccomp_gen._accel)"
-    if os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0"):
-        return f"pure Python: {PURE_PYTHON_ENV} is set"
+    if accel.pure_python_requested():
+        return f"pure Python: {accel.PURE_PYTHON_ENV} is set"
     return "pure Python: seccomp_gen._accel was not built (no C compiler or Python headers at install time)"
 
 
@@ -628,7 +612,7 @@ class FastPath:
 def count_lines(data: bytes) -> int:
     """Lines in a chunk: its newlines, plus a last line without one. (Dropping the newlines with
     ``replace`` and comparing lengths is several times faster than ``bytes.count`` here; the C
-    accelerator counts them eight bytes at a time without a copy.)
+    accelerator calls ``memchr`` once a line, without a copy.)
     """
     if ACCEL is not None and type(data) is bytes:
         return int(ACCEL.count_lines(data))

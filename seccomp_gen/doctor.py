@@ -164,13 +164,14 @@ def check_libseccomp(probe: Callable[[], kernel.LibseccompInfo]) -> list[Check]:
 
 def check_parser() -> Check:
     """The parser's hot loop: in C, or in pure Python (same results, several times slower)."""
-    from seccomp_gen import _fastpath
+    from seccomp_gen import _fastpath, accel
 
     status = _fastpath.accelerator_status()
     if _fastpath.ACCEL is not None:
         return Check("parser", Status.OK, status)
-    fix = "" if _fastpath.PURE_PYTHON_ENV in status else "apt-get install gcc python3-dev, then reinstall"
-    return Check("parser", Status.WARN if fix else Status.INFO, status, fix)
+    if accel.pure_python_requested():
+        return Check("parser", Status.INFO, status)
+    return Check("parser", Status.WARN, status, "apt-get install gcc python3-dev, then reinstall")
 
 
 def check_some_source(rows: list[Check], *, auditd: bool) -> Check:

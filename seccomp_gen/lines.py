@@ -12,7 +12,6 @@ and counted through ``on_drop``. ``RecordParser.count_skipped`` fits as ``on_dro
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
@@ -71,29 +70,12 @@ def iter_chunks(
         yield carry
 
 
-def tune_allocator() -> bool:
-    """Make reading chunks cheaper for the rest of this process (the CLI calls it; True when done).
-
-    Each chunk is a new block-sized bytes object. glibc hands a freed block of that size back to the
-    system and faults the next one's pages in again one by one; told to serve such blocks from the heap
-    and to keep up to 8 MiB of it free, it reuses them (measured: a tenth of the time of reading a log).
-    Done by the C accelerator, on glibc; nothing otherwise, or when ``SECCOMP_GEN_PURE_PYTHON`` is set.
-    """
-    if os.environ.get("SECCOMP_GEN_PURE_PYTHON", "") not in ("", "0"):
-        return False
-    try:
-        from seccomp_gen import _accel
-    except ImportError:
-        return False
-    return _accel.tune_allocator()
-
-
 def _reads(stream: Readable, block: int) -> Iterator[tuple[bytes | bytearray, memoryview, int]]:
     """Each read as (buffer, a view of it, byte count): the bytes read are ``buffer[:count]``.
 
     A stream that can ``readinto1``/``readinto`` reads into one reused buffer: no new block-sized
     allocation per read, which on glibc costs a page fault per 4 KiB each time the freed block was
-    handed back to the system (about a third of the time of reading a file otherwise). ``readinto1``
+    handed back to the system (measured: a third of the time ``iter_chunks`` took over a file). ``readinto1``
     and ``read1`` return what is there (a pipe fed live gives its lines as they come); ``read`` and
     ``readinto`` wait for a whole block.
     """

@@ -73,9 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ``learn`` installs its own handlers so that it can save what it read first.
     """
     args = list(sys.argv[1:] if argv is None else argv)
-    from seccomp_gen.lines import tune_allocator
+    from seccomp_gen import accel
 
-    tune_allocator()
+    accel.tune_allocator()
     with _Signals() as signals:
         try:
             status = _run(args)
