@@ -3,8 +3,8 @@
  * Scanner.scan(data, out, rest) walks a chunk of whole lines the way FastPath's pure-Python loops do:
  *
  * - a line holding none of the literals `audit`, `ssed `, `"MESSAGE":[` or `"MESSAGE": [` is noise and
- *   is only counted (by the caller, as lines minus candidates); the literals are found with memmem over
- *   the chunk, so noise costs what a grep costs;
+ *   is only counted (by the caller, as lines minus candidates); the literals are found in one pass over
+ *   the chunk (find_literal), so noise costs about what a grep costs;
  * - an auditd line of the everyday shape `type=T msg=audit(STAMP): ` of another type than the seccomp
  *   ones is counted as `other-audit-type` (when the parser takes auditd's log at all);
  * - a record line of the everyday shape becomes a SeccompEvent here, exactly as FastPath._quick makes
@@ -15,7 +15,7 @@
  * - any other candidate line is handed to rest(start, stop), the Python code that decides it.
  *
  * The tests run every parser table and the fuzz properties with and without this module and require
- * the same events and counts. The caches are bounded in entries and in bytes (a forged log must not
+ * the same events and counts, and run it under ASan and UBSan (tests/test_accel.py). The caches are bounded in entries and in bytes (a forged log must not
  * grow them), and seeded per process.
  */
 #define PY_SSIZE_T_CLEAN
@@ -301,12 +301,6 @@ is_other_auditd(const char *p, Py_ssize_t n)
 
 /* ---------------------------------------------------------------- the everyday record line */
 
-static PyObject *
-bytes_of(const char *p, Py_ssize_t n)
-{
-    return PyBytes_FromStringAndSize(p, n);
-}
-
 static int
 span_fits(Py_ssize_t start, Py_ssize_t stop, Py_ssize_t len)
 {
@@ -331,7 +325,7 @@ front_entry(Scanner *self, const char *shape, Py_ssize_t len)
     if (e->key != NULL) {
         return e;
     }
-    PyObject *key = bytes_of(shape, len);
+    PyObject *key = PyBytes_FromStringAndSize(shape, len);
     if (key == NULL) {
         return NULL;
     }

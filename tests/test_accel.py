@@ -286,3 +286,12 @@ def test_c_loop_under_address_and_undefined_behaviour_sanitizers(tmp_path: Path)
         timeout=600,
     )
     assert (done.returncode, done.stdout) == (0, "ok\n"), done.stderr[-3000:]
+
+
+def test_limits_agree_with_the_python_side() -> None:
+    from seccomp_gen import _fastpath, records
+
+    accel = _fastpath.ACCEL
+    assert accel is not None
+    assert accel.MAX_LINE == records.MAX_LINE == _fastpath.MAX_LINE
+    assert accel.CACHE_MAX == _fastpath._CACHE_MAX
