@@ -32,7 +32,8 @@
 #define MAX_LINE (64 * 1024)
 #define CACHE_MAX 4096
 #define CACHE_BYTES (4 * 1024 * 1024)
-#define SLOTS 8192 /* a power of two, twice CACHE_MAX: probes stay short */
+#define SLOTS 8192      /* at most: a power of two, twice CACHE_MAX, so probes stay short */
+#define FIRST_SLOTS 64 /* at first: a parser that sees few framings and processes stays small */
 #define NSPANS 11
 #define U32 0xFFFFFFFFULL
 
@@ -47,6 +48,7 @@ typedef struct {
 
 typedef struct {
     Entry *slots;
+    Py_ssize_t size; /* slots: a power of two, grown from FIRST_SLOTS up to SLOTS */
     Py_ssize_t used;
     Py_ssize_t bytes;
 } Table;
@@ -98,7 +100,8 @@ hash_bytes(const char *p, Py_ssize_t n, uint64_t seed)
 static int
 table_init(Table *t)
 {
-    t->slots = PyMem_Calloc(SLOTS, sizeof(Entry));
+    t->slots = PyMem_Calloc(FIRST_SLOTS, sizeof(Entry));
+    t->size = FIRST_SLOTS;
     t->used = 0;
     t->bytes = 0;
     return t->slots == NULL ? -1 : 0;
@@ -110,7 +113,7 @@ table_clear(Table *t)
     if (t->slots == NULL) {
         return;
     }
-    for (Py_ssize_t i = 0; i < SLOTS; i++) {
+    for (Py_ssize_t i = 0; i < t->size; i++) {
         Entry *e = &t->slots[i];
         if (e->key != NULL) {
             PyMem_Free(e->key);
@@ -126,7 +129,8 @@ table_clear(Table *t)
 static Entry *
 table_find(Table *t, uint64_t hash, const char *key, Py_ssize_t len)
 {
-    size_t i = (size_t)hash & (SLOTS - 1);
+    size_t mask = (size_t)t->size - 1;
+    size_t i = (size_t)hash & mask;
     for (;;) {
         Entry *e = &t->slots[i];
         if (e->key == NULL) {
@@ -135,8 +139,34 @@ table_find(Table *t, uint64_t hash, const char *key, Py_ssize_t len)
         if (e->hash == hash && e->len == len && memcmp(e->key, key, (size_t)len) == 0) {
             return e;
         }
-        i = (i + 1) & (SLOTS - 1);
+        i = (i + 1) & mask;
     }
+}
+
+/* Twice the slots, the entries moved over; -1 (MemoryError) when that cannot be had. */
+static int
+table_grow(Table *t)
+{
+    Py_ssize_t size = t->size * 2;
+    Entry *slots = PyMem_Calloc((size_t)size, sizeof(Entry));
+    if (slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < t->size; i++) {
+        Entry *old = &t->slots[i];
+        if (old->key != NULL) {
+            size_t at = (size_t)old->hash & ((size_t)size - 1);
+            while (slots[at].key != NULL) {
+                at = (at + 1) & ((size_t)size - 1);
+            }
+            slots[at] = *old;
+        }
+    }
+    PyMem_Free(t->slots);
+    t->slots = slots;
+    t->size = size;
+    return 0;
 }
 
 /* A new entry for key (not in the table); the table is emptied first when it is full. */
@@ -145,6 +175,9 @@ table_add(Table *t, uint64_t hash, const char *key, Py_ssize_t len)
 {
     if (t->used >= CACHE_MAX || t->bytes + len > CACHE_BYTES) {
         table_clear(t);
+    }
+    else if ((t->used + 1) * 2 > t->size && t->size < SLOTS && table_grow(t) < 0) {
+        return NULL;
     }
     char *copy = PyMem_Malloc(len > 0 ? (size_t)len : 1);
     if (copy == NULL) {
@@ -719,7 +752,7 @@ Scanner_traverse(Scanner *self, visitproc visit, void *arg)
     Py_VISIT(self->proto);
     Py_VISIT(self->event_type);
     if (self->protos.slots != NULL) {
-        for (Py_ssize_t i = 0; i < SLOTS; i++) {
+        for (Py_ssize_t i = 0; i < self->protos.size; i++) {
             Py_VISIT(self->protos.slots[i].value);
         }
     }
