@@ -178,6 +178,20 @@ class _Group:
     last: str | None = None
 
 
+@dataclass(slots=True)
+class _Pending:
+    """Records of one (comm, exe, arch, number, action) not decoded yet: how many, first and last stamp."""
+
+    count: int = 0
+    first: float = 0.0
+    last: float = 0.0
+    stamped: bool = False
+
+
+# Stamps from the epoch to the last second of year 9999: their ISO texts sort as the stamps do (four-digit
+# years), so the earliest and latest of a group can be kept as numbers and written once.
+_SORTABLE_STAMPS = 253402300799.0
+_RawKey = tuple["str | None", "str | None", "int | None", int, Action]  # comm, exe, arch, number, action
 _TRUST = ("trusted", "untrusted", "rejected")
 _RUNNING_TOTAL = LossKind.AUDIT_LOST.value  # audit_lost=N is the kernel's running total, not a delta
 
@@ -191,6 +205,50 @@ class Summary:
     unknown_losses: dict[str, int] = field(default_factory=dict)  # kind -> markers without a count
     records: int = 0
     trust: dict[str, int] = field(default_factory=dict)  # trusted/untrusted/rejected -> records, where known
+    pending: dict[tuple[str | None, str | None, int | None, int, Action], _Pending] = field(
+        default_factory=dict
+    )
+
+    def add_record(self, event: SeccompEvent, trust: str | None = None) -> None:
+        """Count a record as ``add(explain_event(event, trust))`` does, without decoding it: records are
+        grouped as they came and each group is decoded once, when the summary is read.
+        """
+        stamp = event.timestamp
+        if stamp is not None and not 0 <= stamp < _SORTABLE_STAMPS:
+            self.add(explain_event(event, trust))
+            return
+        self.records += 1
+        if trust is not None:
+            self.trust[trust] = self.trust.get(trust, 0) + 1
+        key = (event.comm, event.exe, event.arch, event.syscall, event.action)
+        pending = self.pending.get(key)
+        if pending is None:
+            pending = self.pending[key] = _Pending()
+        pending.count += 1
+        if stamp is None:
+            return
+        if not pending.stamped:
+            pending.first = pending.last = stamp
+            pending.stamped = True
+        elif stamp < pending.first:
+            pending.first = stamp
+        elif stamp > pending.last:
+            pending.last = stamp
+
+    def _decode_pending(self) -> None:
+        """Fold the groups ``add_record`` kept into ``groups``, decoded."""
+        for (comm, exe, arch, number, action), pending in self.pending.items():
+            abi, name = describe_syscall(arch, number)
+            key = (comm or "?", exe or "?", abi or "?", name, number, action_text(action))
+            group = self.groups.setdefault(key, _Group())
+            group.count += pending.count
+            if pending.stamped:
+                first, last = iso_time(pending.first), iso_time(pending.last)
+                assert first is not None  # sortable stamps have a time
+                assert last is not None
+                group.first = first if group.first is None else min(group.first, first)
+                group.last = last if group.last is None else max(group.last, last)
+        self.pending.clear()
 
     def add(self, item: ExplainedRecord | ExplainedLoss) -> None:
         """Count one decoded record or loss marker."""
@@ -216,6 +274,7 @@ class Summary:
 
     def processes(self) -> list[tuple[str, str, list[tuple[tuple[str, str, int, str], _Group]]]]:
         """Per (comm, exe), sorted: its syscalls, most frequent first."""
+        self._decode_pending()
         by_process: dict[tuple[str, str], list[tuple[tuple[str, str, int, str], _Group]]] = {}
         for (comm, exe, abi, name, number, action), group in self.groups.items():
             by_process.setdefault((comm, exe), []).append(((abi, name, number, action), group))

@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.cli import main
 from seccomp_gen.events import LossEvent, LossKind, SeccompEvent
 from seccomp_gen.explain import Summary, action_text, explain, explain_event, iso_time
-from seccomp_gen.records import parse_lines
+from seccomp_gen.records import RecordParser, parse_lines
 
 DATA = Path(__file__).parent / "data" / "records"
 RECORD = (
@@ -285,3 +286,45 @@ def test_cli_into_a_closed_pipe_has_no_traceback(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0
     assert b"Traceback" not in err
+
+
+def _summaries(items: list[object], trust: str | None) -> tuple[Summary, Summary]:
+    """The same items summed record by record (``add(explain_event(...))``) and grouped (``add_record``)."""
+    from seccomp_gen.explain import explain_loss
+
+    one_by_one, grouped = Summary(), Summary()
+    for item in items:
+        if isinstance(item, SeccompEvent):
+            one_by_one.add(explain_event(item, trust))
+            grouped.add_record(item, trust)
+        else:
+            assert isinstance(item, LossEvent)
+            one_by_one.add(explain_loss(item))
+            grouped.add(explain_loss(item))
+    return one_by_one, grouped
+
+
+def _rendered(summary: Summary) -> tuple[list[str], dict[str, object]]:
+    return summary.text(lines=1, skipped={}, noise=0), summary.to_json(lines=1, skipped={}, noise=0)
+
+
+@pytest.mark.parametrize("path", sorted(DATA.rglob("*.log")), ids=lambda path: path.name)
+def test_grouped_summary_equals_the_one_by_one_summary(path: Path) -> None:
+    """``explain --summary`` counts records without decoding each: it must say what decoding each says."""
+    items: list[object] = list(RecordParser().feed_chunk(path.read_bytes()))
+    for trust in (None, "untrusted"):
+        one_by_one, grouped = _summaries(items, trust)
+        assert _rendered(grouped) == _rendered(one_by_one)
+
+
+def test_grouped_summary_keeps_first_and_last_and_odd_stamps() -> None:
+    """Stamps in any order, equal to the millisecond, none, and past year 9999 (not sortable as text)."""
+    base = SeccompEvent(syscall=0, arch=0xC000003E, action=Action(ActionKind.LOG), comm="a", exe="/a")
+    stamps = [5.0004, 1.9996, None, 3.0, 1.9991, 9e12, 5.0001, 0.0]
+    items: list[object] = [replace(base, timestamp=stamp, serial=n + 1) for n, stamp in enumerate(stamps)]
+    items.append(replace(base, comm=None, timestamp=7.0))
+    one_by_one, grouped = _summaries(items, "trusted")
+    assert _rendered(grouped) == _rendered(one_by_one)
+    rows = grouped.to_json(lines=9, skipped={}, noise=0)["processes"]
+    assert isinstance(rows, list)
+    assert rows[1]["syscalls"][0]["first"] == "1970-01-01T00:00:00.000Z"

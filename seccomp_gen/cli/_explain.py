@@ -18,6 +18,7 @@ from seccomp_gen.errors import SourceError
 from seccomp_gen.records import Format
 
 if TYPE_CHECKING:
+    from seccomp_gen.events import SeccompEvent
     from seccomp_gen.explain import ExplainedLoss, ExplainedRecord
     from seccomp_gen.lines import Readable
     from seccomp_gen.sources import SourceKind
@@ -60,7 +61,8 @@ def explain(
 
         seccomp-gen explain --json --format auditd /var/log/audit/audit.log
     """
-    from seccomp_gen.explain import Summary
+    from seccomp_gen.events import SeccompEvent
+    from seccomp_gen.explain import Summary, explain_loss
     from seccomp_gen.lines import iter_chunks
     from seccomp_gen.records import RecordParser
 
@@ -69,15 +71,18 @@ def explain(
     totals = Summary()
     for path in paths:
         with _open(path) as stream:
-            decode = _judge(_origin(path, stream))
+            decode, verdict = _judge(_origin(path, stream))
             chunks = iter_chunks(stream, on_drop=lambda n: parser.count_skipped("too-long", n))
             for chunk in chunks:
-                rows = [decode(item) for item in parser.feed_chunk(chunk)]
-                if summary:
-                    for row in rows:
-                        totals.add(row)
-                elif rows:
-                    _print(rows, as_json=as_json)
+                items = parser.feed_chunk(chunk)
+                if summary:  # records counted as they are, each group decoded once at the end
+                    for item in items:
+                        if isinstance(item, SeccompEvent):
+                            totals.add_record(item, verdict(item)[0])
+                        else:
+                            totals.add(explain_loss(item))
+                elif items:
+                    _print([decode(item) for item in items], as_json=as_json)
     stats = parser.stats
     if summary:
         if as_json:
@@ -117,8 +122,14 @@ def _origin(name: str, stream: object) -> tuple[SourceKind, bool]:
     return origin_of(SourceKind.STDIN, None, fd=fd)
 
 
-def _judge(origin: tuple[SourceKind, bool]) -> Callable[[object], ExplainedRecord | ExplainedLoss]:
-    """Decoding for one input: each record with the trust ``learn`` would give it, or why it would reject it.
+_Verdict = tuple[str, "str | None"]  # (trusted / untrusted / rejected, why rejected)
+
+
+def _judge(
+    origin: tuple[SourceKind, bool],
+) -> tuple[Callable[[object], ExplainedRecord | ExplainedLoss], Callable[[SeccompEvent], _Verdict]]:
+    """Decoding for one input: each record with the trust ``learn`` would give it, or why it would reject it;
+    and that verdict alone, ``(trust, why rejected)``.
 
     The verdict depends only on the source and the record's transport and framing, so it is worked out
     once per framing (a bounded cache: a forged log may hold many).
@@ -140,18 +151,21 @@ def _judge(origin: tuple[SourceKind, bool]) -> Callable[[object], ExplainedRecor
             return "rejected", f"suspected forgery: {suspicion}"
         return ("trusted" if trusted else "untrusted"), None
 
+    def cached(event: SeccompEvent) -> tuple[str, str | None]:
+        found = verdicts.get(event.framing)
+        if found is None or found[0] is not event.transport:
+            if len(verdicts) >= _VERDICTS_MAX:
+                verdicts.clear()
+            found = verdicts[event.framing] = (event.transport, *verdict(event))
+        return found[1], found[2]
+
     def judged(item: object) -> ExplainedRecord | ExplainedLoss:
         if isinstance(item, LossEvent):
             return explain_loss(item)
         assert isinstance(item, SeccompEvent)
-        found = verdicts.get(item.framing)
-        if found is None or found[0] is not item.transport:
-            if len(verdicts) >= _VERDICTS_MAX:
-                verdicts.clear()
-            found = verdicts[item.framing] = (item.transport, *verdict(item))
-        return explain_event(item, found[1], found[2])
+        return explain_event(item, *cached(item))
 
-    return judged
+    return judged, cached
 
 
 def _print(rows: Sequence[ExplainedRecord | ExplainedLoss], *, as_json: bool) -> None:
