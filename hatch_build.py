@@ -23,7 +23,7 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 SOURCE = Path("seccomp_gen") / "_accel.c"
-PURE_PYTHON_ENV = "SECCOMP_GEN_PURE_PYTHON"
+PURE_PYTHON_ENV = "SECCOMP_GEN_PURE_PYTHON"  # seccomp_gen.accel's (the package is not importable here)
 
 
 def compile_command(source: Path, target: Path) -> list[str]:

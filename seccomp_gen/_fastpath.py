@@ -193,7 +193,8 @@ class FastPath:
         A chunk of auditd's log made of well-formed lines has its other types counted in bulk
         (``_auditd_log``); another chunk where most lines are audit lines is split into lines and
         each is read in turn (``_dense``); otherwise candidate lines are found with ``bytes.find``
-        and only those are read (``_sparse``).
+        and only those are read (``_sparse``). With the C accelerator loaded, its loop does all of that
+        (``_accelerated``).
         """
         if self._scanner is not None:
             return self._accelerated(data, out, slow)

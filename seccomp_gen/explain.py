@@ -177,6 +177,14 @@ class _Group:
     first: str | None = None
     last: str | None = None
 
+    def take(self, count: int, first: str | None, last: str | None) -> None:
+        """Add ``count`` records seen from ``first`` to ``last`` (ISO times; None: no time)."""
+        self.count += count
+        if first is not None:
+            self.first = first if self.first is None else min(self.first, first)
+        if last is not None:
+            self.last = last if self.last is None else max(self.last, last)
+
 
 @dataclass(slots=True)
 class _Pending:
@@ -217,9 +225,7 @@ class Summary:
         if stamp is not None and not 0 <= stamp < _SORTABLE_STAMPS:
             self.add(explain_event(event, trust))
             return
-        self.records += 1
-        if trust is not None:
-            self.trust[trust] = self.trust.get(trust, 0) + 1
+        self._count(trust)
         key = (event.comm, event.exe, event.arch, event.syscall, event.action)
         pending = self.pending.get(key)
         if pending is None:
@@ -241,14 +247,16 @@ class Summary:
             abi, name = describe_syscall(arch, number)
             key = (comm or "?", exe or "?", abi or "?", name, number, action_text(action))
             group = self.groups.setdefault(key, _Group())
-            group.count += pending.count
-            if pending.stamped:
-                first, last = iso_time(pending.first), iso_time(pending.last)
-                assert first is not None  # sortable stamps have a time
-                assert last is not None
-                group.first = first if group.first is None else min(group.first, first)
-                group.last = last if group.last is None else max(group.last, last)
+            if pending.stamped:  # sortable stamps: each has a time
+                group.take(pending.count, iso_time(pending.first), iso_time(pending.last))
+            else:
+                group.take(pending.count, None, None)
         self.pending.clear()
+
+    def _count(self, trust: str | None) -> None:
+        self.records += 1
+        if trust is not None:
+            self.trust[trust] = self.trust.get(trust, 0) + 1
 
     def add(self, item: ExplainedRecord | ExplainedLoss) -> None:
         """Count one decoded record or loss marker."""
@@ -262,15 +270,9 @@ class Summary:
             else:
                 counts[1] += item.count
             return
-        self.records += 1
-        if item.trust is not None:
-            self.trust[item.trust] = self.trust.get(item.trust, 0) + 1
+        self._count(item.trust)
         key = (item.comm or "?", item.exe or "?", item.abi or "?", item.syscall, item.number, item.action)
-        group = self.groups.setdefault(key, _Group())
-        group.count += 1
-        if item.time is not None:
-            group.first = item.time if group.first is None else min(group.first, item.time)
-            group.last = item.time if group.last is None else max(group.last, item.time)
+        self.groups.setdefault(key, _Group()).take(1, item.time, item.time)
 
     def processes(self) -> list[tuple[str, str, list[tuple[tuple[str, str, int, str], _Group]]]]:
         """Per (comm, exe), sorted: its syscalls, most frequent first."""
