@@ -1,4 +1,4 @@
-"""Derive ``seccomp_gen/data/*.json`` from the reference profiles in ``../shared/reference``.
+"""Derive ``seccomp_gen/data/*.json`` from the reference profiles in ``reference/``.
 
 * ``runtime_bases.json`` — the syscalls runc and crun need to start a container, from the Security
   Profiles Operator's ``examples/baseprofile-{runc,crun}.yaml``.
@@ -24,7 +24,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "seccomp_gen" / "data"
-DEFAULT_REFERENCE = ROOT.parent / "shared" / "reference"
+DEFAULT_REFERENCE = ROOT / "reference"
 
 SPO_COMMIT = "544f34a46e09e302c68aab25edb3fecf745cbf80"
 MOBY_COMMIT = "3c28324314729dbade8287e868eef6338c42807a"

@@ -6,7 +6,7 @@ Usage::
     python scripts/gen_syscall_tables.py --check    # exit 1 naming stale files (CI runs this)
     python scripts/gen_syscall_tables.py --source DIR --output DIR
 
-The sources are the Linux ``.tbl`` files under ``../shared/reference/linux-syscall-tables/`` (relative
+The sources are the Linux ``.tbl`` files under ``reference/linux-syscall-tables/`` (relative
 to the repository root), read as that directory's ``ABIS.md`` describes: each ABI takes the rows whose
 ``abi`` column is in its set, plus a number offset. ``constants.json`` there gives the AUDIT_ARCH
 values and the offsets (x32: ``__X32_SYSCALL_BIT``; mips o32/n64/n32: 4000/5000/6000; ARM-private
@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_SOURCE = REPO.parent / "shared" / "reference" / "linux-syscall-tables"
+DEFAULT_SOURCE = REPO / "reference" / "linux-syscall-tables"
 DEFAULT_OUTPUT = REPO / "syscall_tables"
 SUFFIX = ".tbl"
 UNIMPLEMENTED = "unimplemented"

@@ -37,3 +37,7 @@ class ProfileError(SeccompGenError):
 
 class SandboxError(SeccompGenError):
     """A command cannot be run under a filter (record/run)."""
+
+
+class OutputError(SeccompGenError):
+    """The place named with ``-o`` cannot take the result (a directory, no permission, a full disk)."""

@@ -13,7 +13,6 @@ import json
 import re
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from seccomp_gen.actions import Action, ActionKind, errno_name
@@ -153,34 +152,6 @@ def render(profile: Profile, fmt: Format, options: RenderOptions | None = None) 
     return _render_systemd(profile)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` all at once: a temporary file in the same directory, then rename.
-
-    Readers see the old file or the new one, never half of either. Raises ``ProfileError``.
-    """
-    import os
-    import tempfile
-
-    directory = path.parent if str(path.parent) else Path()
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise ProfileError(f"cannot write {str(path)!r}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).chmod(0o644)  # a profile is not secret; runtimes and kubelet must read it
-        Path(tmp).replace(path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise ProfileError(f"cannot write {str(path)!r}: {exc.strerror}") from None
-    except BaseException:  # Ctrl-C or SIGTERM mid-write: leave no temporary file behind
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _check_text(what: str, value: str) -> None:
     if not value or _CONTROL.search(value):
         raise ProfileError(f"{what} {value!r} is empty or has control characters")
@@ -308,5 +279,4 @@ __all__ = [
     "libseccomp_arch",
     "profile_document",
     "render",
-    "write_atomically",
 ]

@@ -13,7 +13,7 @@ from seccomp_gen.abi import UNSUPPORTED, X32_SYSCALL_BIT, Abi, all_abis, find_ab
 from seccomp_gen.errors import UnknownAbiError
 
 REPO = Path(__file__).resolve().parent.parent
-CONSTANTS = REPO.parent / "shared" / "reference" / "linux-syscall-tables" / "constants.json"
+CONSTANTS = REPO / "reference" / "linux-syscall-tables" / "constants.json"
 
 
 def _audit_arches() -> dict[str, int]:

@@ -28,7 +28,7 @@ from tests.test_emit import BOTH, make_state, run
 from tests.test_profile import fixed_observations, obs
 
 REPO = Path(__file__).resolve().parent.parent
-REFERENCE = REPO.parent / "shared" / "reference"
+REFERENCE = REPO / "reference"
 
 
 @pytest.fixture
@@ -158,7 +158,7 @@ def test_spo_spec_is_a_seccomp_profile_that_compiles(capsys: pytest.CaptureFixtu
     compile_profile(profile)
 
 
-# --- shipped data: derived from ../shared/reference, with provenance -------------------------------
+# --- shipped data: derived from reference/, with provenance -------------------------------
 
 
 def _generator() -> ModuleType:

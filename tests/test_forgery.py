@@ -40,7 +40,6 @@ ROOT = Path(__file__).parent.parent
 REAL_DIRS = [
     ROOT / "tests" / "data",
     ROOT / "examples" / "recording",
-    Path("/work/shared/reference/realworld"),  # the source of tests/data/records/realworld, when present
 ]
 HEADER = "2026-11-28T17:48:12.795875+00:00 vm"
 

@@ -89,6 +89,17 @@ def test_main_command_learns_the_example_and_emits_its_profile(
     assert allowed == decoded
 
 
+def test_main_command_leaves_nothing_git_would_commit() -> None:
+    """The state README command 1 writes in the clone (and SQLite's side files) is ignored by git."""
+    states = {arg for argv in _tool_steps(_opening_commands()[0]) for arg in argv if arg.endswith(".db")}
+    assert states
+    names = sorted(states | {f"{state}-wal" for state in states} | {f"{state}-journal" for state in states})
+    done = subprocess.run(
+        ["git", "check-ignore", "--no-index", *names], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.stdout.split() == names
+
+
 # Every other command the README shows, as it runs here: the README's line on the left, what stands in for
 # the parts that belong to the reader's machine on the right (their syslog: the shipped recording; their
 # workload: a script; endless `tail -f`/`--follow`: stopped with SIGINT after a few seconds), the exit
@@ -96,7 +107,7 @@ def test_main_command_learns_the_example_and_emits_its_profile(
 EXAMPLE_SYSLOG = ROOT / "examples" / "recording" / "busybox-http.syslog"
 FOLLOW_STOP = "timeout --preserve-status -s INT 3 "
 SHOWN: dict[str, tuple[str, int, str]] = {
-    "tail -f /var/log/syslog | seccomp-gen learn": ("tail -n +1 syslog | seccomp-gen learn", 0, ""),
+    "tail -n0 -F /var/log/syslog | seccomp-gen learn": ("tail -n +1 syslog | seccomp-gen learn", 0, ""),
     "seccomp-gen emit --arch x86_64 > profile.json": (
         "seccomp-gen emit --arch x86_64 > profile.json",
         0,

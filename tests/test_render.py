@@ -20,7 +20,7 @@ from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.errors import ProfileError
 from seccomp_gen.lint import compile_profile, read_profile
 from seccomp_gen.profile import ALLOW, BuildOptions, Profile, Rule, build_profile
-from seccomp_gen.render import Format, RenderOptions, render, write_atomically
+from seccomp_gen.render import Format, RenderOptions, render
 from seccomp_gen.store import Observation
 from tests.test_profile import fixed_observations, obs
 
@@ -183,19 +183,6 @@ def test_kill_process_default_has_no_errno() -> None:
     profile = Profile(Action(ActionKind.KILL_PROCESS), ("x86_64",), (Rule(("read",), ALLOW),))
     assert "defaultErrnoRet" not in json.loads(render(profile, Format.DOCKER))
     assert "SystemCallErrorNumber" not in render(profile, Format.SYSTEMD)
-
-
-def test_write_atomically_replaces_the_file(tmp_path: Path) -> None:
-    target = tmp_path / "profile.json"
-    target.write_text("old")
-    write_atomically(target, "new\n")
-    assert target.read_text() == "new\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["profile.json"]
-
-
-def test_write_atomically_into_a_missing_directory_fails_cleanly(tmp_path: Path) -> None:
-    with pytest.raises(ProfileError, match="cannot write"):
-        write_atomically(tmp_path / "missing" / "profile.json", "x")
 
 
 _RANDOM_OBSERVATIONS = st.lists(

@@ -237,7 +237,7 @@ def test_signal_while_emit_is_blocked_on_a_full_pipe(
 def test_interrupted_profile_write_leaves_the_old_file_and_no_temporary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from seccomp_gen.render import write_atomically
+    from seccomp_gen.output import write_output
 
     target = tmp_path / "profile.json"
     target.write_text("old\n")
@@ -247,6 +247,6 @@ def test_interrupted_profile_write_leaves_the_old_file_and_no_temporary(
 
     monkeypatch.setattr(os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        write_atomically(target, "new\n")
+        write_output(target, "new\n")
     assert [p.name for p in tmp_path.iterdir()] == ["profile.json"]
     assert target.read_text() == "old\n"

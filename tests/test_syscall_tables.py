@@ -1,7 +1,7 @@
 """The generated tables: fresh (``--check``), deterministic, and number-by-number equal to two oracles.
 
 Oracles: the ``system-calls`` package (generated from hrw/syscalls-table, headers-based) and libseccomp
-(the installed one through pyseccomp, and its newest syscalls.csv from ../shared/reference). Every
+(the installed one through pyseccomp, and its newest syscalls.csv from reference/). Every
 difference that is real is listed below with its reason; anything else fails.
 """
 
@@ -24,7 +24,7 @@ from seccomp_gen.abi import Abi, all_abis, get_abi
 from seccomp_gen.syscalls import load_table, tables_dir
 
 REPO = Path(__file__).resolve().parent.parent
-REFERENCE = REPO.parent / "shared" / "reference"
+REFERENCE = REPO / "reference"
 SOURCE = REFERENCE / "linux-syscall-tables"
 KERNEL = "7.1.5"
 ABIS = [pytest.param(abi, id=abi.name) for abi in all_abis()]

@@ -56,7 +56,7 @@ def _root(
 ) -> None:
     """Turn the kernel's seccomp audit records into minimal seccomp profiles.
 
-    tail -f /var/log/syslog | seccomp-gen learn
+    tail -n0 -F /var/log/syslog | seccomp-gen learn
     seccomp-gen emit --arch x86_64 > profile.json
     """
 

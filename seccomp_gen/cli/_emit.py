@@ -66,9 +66,26 @@ ArchOption = Annotated[
 FormatOption = Annotated[
     FormatChoice, typer.Option("--format", "-f", help="docker, oci, spo, pod, kind or systemd.")
 ]
+
+
+def _checked_output(output: Path | None) -> Path | None:
+    """Refuse a target that cannot be written before any work is done (and before any note is said)."""
+    from seccomp_gen.output import check_output
+
+    if output is not None:
+        check_output(output)
+    return output
+
+
 OutputOption = Annotated[
     Path | None,
-    typer.Option("--output", "-o", help="Write here (atomically) instead of stdout.", show_default=False),
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write here instead of stdout: a file atomically, a device or FIFO in place; - is stdout.",
+        show_default=False,
+        callback=_checked_output,
+    ),
 ]
 ErrnoOption = Annotated[
     str,
@@ -188,12 +205,12 @@ def _say(findings: Iterable[Finding]) -> int:
 
 
 def _write(text: str, output: Path | None) -> None:
-    from seccomp_gen.render import write_atomically
+    from seccomp_gen.output import is_stdout, write_output
 
-    if output is None:
+    if output is None or is_stdout(output):
         typer.echo(text, nl=False)
     else:
-        write_atomically(output, text)
+        write_output(output, text)
 
 
 def _render_options(name: str, profile_path: str | None, profiles_dir: str, image: str) -> RenderOptions:

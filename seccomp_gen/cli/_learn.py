@@ -76,7 +76,7 @@ def learn(  # noqa: PLR0917 -- a Typer command takes its options as parameters
 
     Examples:
 
-        tail -f /var/log/syslog | seccomp-gen learn
+        tail -n0 -F /var/log/syslog | seccomp-gen learn
 
         seccomp-gen learn /var/log/syslog /var/log/syslog.2.gz --comm http-echo
 

@@ -71,7 +71,7 @@ def recording(bundle: Bundle, rsyslog: Path, tmp_path_factory: pytest.TempPathFa
     kmsg = Learner(
         [*_cli(), "learn", "--kmsg", "--follow", "--since", since, "--state", str(kmsg_state)],
     )
-    syslog = Learner(f"tail -f {rsyslog} | {' '.join(_cli())} learn --state {syslog_state}", shell=True)
+    syslog = Learner(f"tail -n0 -F {rsyslog} | {' '.join(_cli())} learn --state {syslog_state}", shell=True)
     time.sleep(1.0)  # both are reading before the workload starts
     bundle.set_seccomp(AUDIT_PROFILE)
     runs = [bundle.run() for _ in range(AUDIT_RUNS)]
