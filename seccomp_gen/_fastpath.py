@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from seccomp_gen import accel
-from seccomp_gen._fields import KEYS, PID_MAX, U32, U64, action_of
+from seccomp_gen._fields import KEYS, PID_MAX, SYSCALL_MAX, U32, action_of
 from seccomp_gen._framing import FAMILY_AUDITD
 from seccomp_gen.actions import Action
 from seccomp_gen.events import SeccompEvent, Transport
@@ -536,7 +536,7 @@ class FastPath:
         if sig_arch is None:
             sig_arch = _cached(self._sig_arch, sig_arch_raw, _sig_arch(sig_arch_raw))
         pid, syscall = int(pid_raw), int(syscall_raw)
-        if not ids or not sig_arch or pid > PID_MAX or syscall > U64:
+        if not ids or not sig_arch or pid > PID_MAX or syscall > SYSCALL_MAX:
             return None
         if len(serial) == 10 and int(serial) > U32:
             return None

@@ -42,6 +42,10 @@ _KEY_RE = re.compile(r"(?:^| )(" + "|".join(KEYS) + r")=")
 
 U32 = 0xFFFFFFFF
 U64 = 0xFFFFFFFFFFFFFFFF
+I64 = 0x7FFFFFFFFFFFFFFF  # SQLite's integers stop here: a larger count from a line is out of range
+# No ABI numbers a syscall beyond 31 bits (x32's bit 0x40000000 and mips' 6000 offset included); the
+# kernel prints a long, and a larger value is a forged or broken line, never a call.
+SYSCALL_MAX = 0x7FFFFFFF
 PID_MAX = 0x7FFFFFFF
 UNSET = U32  # auid/ses "unset" is (u32)-1
 
@@ -147,7 +151,7 @@ def parse_fields(text: str, *, interpreted: bool = False) -> Fields:
         sig=_bounded(values["sig"], U32),
         arch=None if arch is None else _hex32(arch),
         arch_name=None,
-        syscall=_bounded(values["syscall"], U64),
+        syscall=_bounded(values["syscall"], SYSCALL_MAX),
         syscall_name=None,
         compat=_optional(values.get("compat"), U32),
         ip=_ip(values.get("ip")),
@@ -175,7 +179,7 @@ def _interpreted(values: dict[str, str]) -> Fields:
         sig=_signal(values["sig"]),
         arch=_hex32(arch) if arch is not None and _HEX32.fullmatch(arch) else None,
         arch_name=arch if arch is not None and not _HEX32.fullmatch(arch) else None,
-        syscall=_bounded(syscall, U64) if syscall.isdigit() else None,
+        syscall=_bounded(syscall, SYSCALL_MAX) if syscall.isdigit() else None,
         syscall_name=None if syscall.isdigit() else _name(syscall),
         compat=_optional(values.get("compat"), U32),
         ip=_ip(values.get("ip")),

@@ -371,7 +371,7 @@ def _loss(framing: Framing, loss: re.Match[str], line: str) -> LossEvent:
     count = None
     if number.isdigit():
         count = int(number)
-        if count > _fields.U64:
+        if count > _fields.I64:
             raise SkipLine("number-out-of-range")
     return LossEvent(_LOSS_KINDS[kind], count, framing.time, line)
 

@@ -66,31 +66,45 @@ CREATE TABLE loss_ids (digest TEXT PRIMARY KEY, seen REAL NOT NULL) WITHOUT ROWI
 """
 _MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 
+I64_MAX = 2**63 - 1  # SQLite's largest integer; a sum past it would fail the whole batch's write
+
+
+def saturating(total: int) -> int:
+    """``total`` held at SQLite's largest integer (a count from a forged line can be anything)."""
+    return min(total, I64_MAX)
+
+
+def _saturating_sum(column: str) -> str:
+    """``column + excluded.column`` in SQL, stopping at the largest integer instead of overflowing."""
+    new = f"excluded.{column}"
+    return f"CASE WHEN {column} > {I64_MAX} - {new} THEN {I64_MAX} ELSE {column} + {new} END"
+
+
 _UPSERT_OBSERVATION = """
 INSERT INTO observations (abi, number, name, comm, exe, action, trusted, count, first_seen, last_seen,
                           sample_pid)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (abi, number, comm, exe, action, trusted) DO UPDATE SET
-    count = count + excluded.count,
+    count = {count},
     name = coalesce(excluded.name, name),
     first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
     last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
     sample_pid = coalesce(excluded.sample_pid, sample_pid)
-"""
+""".format(count=_saturating_sum("count"))
 _UPSERT_LOSS = """
 INSERT INTO losses (kind, location, markers, records, unknown_markers, first_seen, last_seen, sample)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (kind, location) DO UPDATE SET
-    markers = markers + excluded.markers, records = records + excluded.records,
-    unknown_markers = unknown_markers + excluded.unknown_markers,
+    markers = {markers}, records = {records},
+    unknown_markers = {unknown_markers},
     first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
     last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
     sample = excluded.sample
-"""
+""".format(**{c: _saturating_sum(c) for c in ("markers", "records", "unknown_markers")})
 _UPSERT_COUNTER = """
 INSERT INTO counters (kind, reason, count) VALUES (?, ?, ?)
-ON CONFLICT (kind, reason) DO UPDATE SET count = count + excluded.count
-"""
+ON CONFLICT (kind, reason) DO UPDATE SET count = {count}
+""".format(count=_saturating_sum("count"))
 _UPSERT_POSITION = """
 INSERT OR REPLACE INTO positions (kind, key, dev, inode, offset, size, fingerprint, fingerprint_len, cursor,
                                   seq, complete, updated)
@@ -243,9 +257,9 @@ def _merge_loss(a: LossRow, b: LossRow) -> LossRow:
     return LossRow(
         a.kind,
         a.location,
-        a.markers + b.markers,
-        a.records + b.records,
-        a.unknown_markers + b.unknown_markers,
+        saturating(a.markers + b.markers),
+        saturating(a.records + b.records),
+        saturating(a.unknown_markers + b.unknown_markers),
         min(firsts) if firsts else None,
         max(lasts) if lasts else None,
         b.sample or a.sample,

@@ -357,6 +357,15 @@ def reset(
     return 0
 
 
+def _syscall_number(text: str) -> int:
+    """A number given on the command line, refused past what any ABI numbers (never an overflow)."""
+    from seccomp_gen._fields import SYSCALL_MAX
+
+    if not text.isascii() or int(text) > SYSCALL_MAX:
+        raise SeccompGenError(f"no ABI has a syscall numbered {text!r} (the largest is {SYSCALL_MAX})")
+    return int(text)
+
+
 def forget(
     syscalls: Annotated[list[str], typer.Argument(help="Syscall names (or numbers with --arch).")],
     arch: Annotated[
@@ -384,7 +393,7 @@ def forget(
             if text.isdigit() and not abis:
                 raise SeccompGenError(f"forgetting by number ({text!r}) needs --arch: numbers differ per ABI")
             if text.isdigit():
-                removed = store.forget(None, number=int(text), abis=abis)
+                removed = store.forget(None, number=_syscall_number(text), abis=abis)
             else:
                 removed = store.forget(canonical_name(text), abis=abis)
             if removed:
