@@ -598,7 +598,7 @@ class Store:
 
 
 def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
-    _check_access(path)
+    _check_access(path, readonly=readonly)
     if readonly:
         if not path.exists():
             raise sqlite3.OperationalError("no such file (nothing has been learned yet)")
@@ -622,18 +622,43 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     return connection
 
 
-def _check_access(path: Path) -> None:
-    """Say what is wrong with an existing path in words: SQLite says "unable to open database file"."""
+def _check_access(path: Path, *, readonly: bool) -> None:
+    """Say what is wrong with an existing path in words (SQLite says "unable to open database file"),
+    and refuse a state this user should not trust, as ssh's StrictModes does.
+
+    A state decides what a profile allows, so whoever can write it can widen every profile made from
+    it: the file must be a regular file, not reached through a symlink, not writable by group or
+    others, and owned by this user (for reading, root's own states are accepted too).
+    """
     try:
-        st = path.stat()
+        st = path.lstat()
     except FileNotFoundError:
         return
     except OSError as exc:  # EACCES: a directory on the way this user may not enter
         raise sqlite3.OperationalError(f"cannot reach it: {(exc.strerror or str(exc)).lower()}") from None
     if stat.S_ISDIR(st.st_mode):
         raise sqlite3.OperationalError("it is a directory")
+    if stat.S_ISLNK(st.st_mode):
+        raise StateError(f"state {str(path)!r} is a symbolic link: name the file it points at")
+    if not stat.S_ISREG(st.st_mode):
+        raise StateError(f"state {str(path)!r} is not a regular file (a device, FIFO or socket)")
+    _check_owner(path, st, readonly=readonly)
     if not os.access(path, os.R_OK):
         raise sqlite3.OperationalError("permission denied (this user cannot read it)")
+
+
+def _check_owner(path: Path, st: os.stat_result, *, readonly: bool) -> None:
+    me = os.geteuid()
+    trusted_owners = {me, 0} if readonly else {me}
+    mode = stat.S_IMODE(st.st_mode)
+    if st.st_uid in trusted_owners and not mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return
+    why = "writable by group or others" if mode & (stat.S_IWGRP | stat.S_IWOTH) else "owned by another user"
+    raise StateError(
+        f"refusing state {str(path)!r}: {why} (owner uid {st.st_uid}, mode {mode:04o}; this user is uid "
+        f"{me}): anyone who can write it decides what profiles allow. Use a state of your own, or "
+        f"chown/chmod go-w it if it is yours"
+    )
 
 
 def _read_only_fs(directory: Path) -> bool:
@@ -681,8 +706,10 @@ def _create_private(path: Path) -> None:
             "permission denied (this user cannot write it; status and emit can still read it)"
         )
     if not path.exists():
-        try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        try:  # O_EXCL and O_NOFOLLOW: a file or link planted meanwhile is never adopted
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+        except FileExistsError:
+            _check_access(path, readonly=False)  # another learner made it meanwhile: judged like any
         except OSError as exc:
             raise sqlite3.OperationalError(exc.strerror or str(exc)) from None
 
