@@ -266,13 +266,22 @@ def trust_of(kind: SourceKind, event: SeccompEvent, *, root_owned: bool = False)
     return False
 
 
-def origin_of(kind: SourceKind, path: Path | None, *, fd: int | None = None) -> tuple[SourceKind, bool]:
+def origin_of(
+    kind: SourceKind, path: Path | None, *, fd: int | None = None, opened: os.stat_result | None = None
+) -> tuple[SourceKind, bool]:
     """(kind, root-owned) of an input, for ``trust_of``.
 
-    ``path`` is the file read, if any; ``fd`` the descriptor of stdin, which counts as the file it was
+    ``opened`` is the fstat of the descriptor being read: the file judged is the one read, not what
+    the path names now (a path swapped for a link between open and judgement proves nothing).
+    Without it, ``path`` is judged. Either way the file's directories must be root's too (see
+    ``_directories_trusted``). ``fd`` is the descriptor of stdin, which counts as the file it was
     redirected from (``learn < F``) when it is a regular file.
     """
-    origin = (kind, path is not None and _root_owned(path))
+    owned = False
+    if path is not None:
+        st = opened if opened is not None else _stat_or_none(path)
+        owned = st is not None and _owned_by_root(st) and _directories_trusted(path)
+    origin = (kind, owned)
     if fd is not None:
         with contextlib.suppress(OSError):
             st = os.fstat(fd)
@@ -281,17 +290,35 @@ def origin_of(kind: SourceKind, path: Path | None, *, fd: int | None = None) -> 
     return origin
 
 
-def _root_owned(path: Path) -> bool:
+def _stat_or_none(path: Path) -> os.stat_result | None:
     try:
-        st = path.stat()
+        return path.stat()
     except OSError:
-        return False
-    return _owned_by_root(st)
+        return None
 
 
 def _owned_by_root(st: os.stat_result) -> bool:
-    """Owned by root and writable by nobody else."""
-    return st.st_uid == 0 and not st.st_mode & 0o022
+    """A regular file owned by root and writable by nobody else."""
+    return stat.S_ISREG(st.st_mode) and st.st_uid == 0 and not st.st_mode & 0o022
+
+
+_SYSTEM_GID_MAX = 999  # Debian's system groups (adm, syslog): a log directory they may write is root's
+
+
+def _directories_trusted(path: Path) -> bool:
+    """Every directory above the file is root's: owned by root, writable by no other user (a sticky
+    directory such as /tmp excepted: others cannot replace what root put there), by no group but a
+    system group. Whoever can write a directory can rename a file of their own into the path."""
+    for directory in Path(os.path.realpath(path)).parents:
+        st = _stat_or_none(directory)
+        if st is None or st.st_uid != 0:
+            return False
+        sticky = bool(st.st_mode & stat.S_ISVTX)
+        if st.st_mode & stat.S_IWOTH and not sticky:
+            return False
+        if st.st_mode & stat.S_IWGRP and st.st_gid > _SYSTEM_GID_MAX and not sticky:
+            return False
+    return True
 
 
 class Learner:
@@ -314,7 +341,7 @@ class Learner:
         self._parsers: dict[int, tuple[RecordParser, dict[str, int]]] = {}
         self._resolved: dict[tuple[int | None, int], tuple[str, str | None]] = {}
         self._actions: dict[Action, str] = {}
-        self._origins: dict[int, tuple[SourceKind, bool]] = {}
+        self._origins: dict[tuple[int, int], tuple[SourceKind, bool]] = {}
 
     # -- timing ---------------------------------------------------------------------------------
 
@@ -401,13 +428,14 @@ class Learner:
         self._pending += 1
 
     def _origin(self, source: Source) -> tuple[SourceKind, bool]:
-        """``origin_of`` the source, worked out once per source."""
-        origin = self._origins.get(id(source))
+        """``origin_of`` the source, worked out once per opened file (again after each reopen)."""
+        key = (id(source), source.generation)
+        origin = self._origins.get(key)
         if origin is None:
             path = getattr(source, "path", None)
             fd = source.fd if isinstance(source, StdinSource) else None
-            origin = self._origins[id(source)] = origin_of(
-                source.kind, path if isinstance(path, Path) else None, fd=fd
+            origin = self._origins[key] = origin_of(
+                source.kind, path if isinstance(path, Path) else None, fd=fd, opened=source.opened
             )
         return origin
 

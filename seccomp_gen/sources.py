@@ -174,6 +174,14 @@ class Source:
 
     def __init__(self) -> None:
         self.splitter = LineSplitter()
+        # What the open descriptor is (fstat), and how many times a file was opened: trust is judged
+        # on the file actually read, again at each reopen (rotation), never on the path alone.
+        self.opened: os.stat_result | None = None
+        self.generation = 0
+
+    def _opened(self, fd: int) -> None:
+        self.opened = os.fstat(fd)
+        self.generation += 1
 
     @property
     def too_long(self) -> int:
@@ -298,7 +306,8 @@ class FileSource(Source):
     def open(self) -> tuple[str, ...]:
         """Open the file and seek to where the last run stopped; return notes for the user."""
         self._fd = _open_file(self.path)
-        self._stat = os.fstat(self._fd)
+        self._opened(self._fd)
+        self._stat = self.opened
         self._offset, note = resume_offset(self._fd, self.name, self._saved)
         self._start_offset = self._offset
         return (note,) if note else ()
@@ -361,7 +370,8 @@ class FileSource(Source):
         if (st.st_dev, st.st_ino) != (self._stat.st_dev, self._stat.st_ino):
             self.close()
             self._fd = _open_file(self.path)
-            self._stat = os.fstat(self._fd)
+            self._opened(self._fd)
+            self._stat = self.opened
             self._offset = 0
             self.splitter.reset()
             return (f"{self.name}: rotated; following the new file",)
@@ -405,6 +415,7 @@ class GzipSource(Source):
         """Decompress with bounded memory, skipping what an earlier run already read."""
         fd = _open_file(self.path)
         try:
+            self._opened(fd)
             size = os.fstat(fd).st_size
             head = os.pread(fd, GZIP_FINGERPRINT_LEN, 0)
             self._key = f"{hashlib.sha256(head).hexdigest()}:{size}"
