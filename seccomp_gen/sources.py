@@ -263,6 +263,14 @@ def _open_file(path: Path) -> int:
     return fd
 
 
+_ROTATED = re.compile(r".+(?:\.\d+|-\d{8}(?:\d{2})?)")
+
+
+def looks_complete(path: Path) -> bool:
+    """A rotated log (``syslog.1``, ``messages-20261201``): nothing writes to it any more."""
+    return _ROTATED.fullmatch(path.name) is not None
+
+
 def file_key(path: Path) -> str:
     """The key a file's position is saved under: its absolute path."""
     return str(Path(path).absolute())
@@ -358,6 +366,14 @@ class FileSource(Source):
         """
         if stopped:
             return Chunk(b"", self, self.position())
+        if self.splitter.pending and not looks_complete(self.path):
+            # A live log (rsyslog mid-write): the line's end is still coming. The position stays before
+            # it, so the next run reads it whole; a rotated file (syslog.1) is finished and read to the end.
+            note = (
+                f"{self.name}: its last line has no newline yet (still being written?): left for the "
+                "next run; if the file is finished, end it with a newline"
+            )
+            return Chunk(b"", self, self.position(), notes=(note,))
         return Chunk(self.splitter.finish(), self, self.position())
 
     def check_rotation(self) -> tuple[str, ...]:
