@@ -231,6 +231,8 @@ def build_profile(observations: Sequence[Observation], options: BuildOptions) ->
     if not any(names.values()):
         raise ProfileError(_nothing_left_message(observations, kept, abis))
     _note_untrusted(kept, abis, findings)
+    if not options.abis:
+        _warn_untrusted_abis(kept, abis, findings)
     _note_widened(names, abis, findings)
     rules = _allow_rules(names, extra, abis)
     rules += _enosys_rule(options, rules, abis, findings)
@@ -378,6 +380,24 @@ def _note_untrusted(kept: Sequence[Observation], abis: Sequence[str], findings: 
                 + " (--trusted-only leaves them out)",
             )
         )
+
+
+def _warn_untrusted_abis(kept: Sequence[Observation], abis: Sequence[str], findings: list[Finding]) -> None:
+    """An ABI the profile covers only because of lines anyone can write: one forged i386 record would
+    otherwise open a whole second syscall table with nothing but a note."""
+    if len(abis) < 2:
+        return  # the one ABI there is: the untrusted-only warning already names what rests on syslog text
+    trusted = {o.abi for o in kept if o.trusted}
+    for abi in abis:
+        if abi not in trusted:
+            findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "abi-untrusted-only",
+                    f"{abi} is covered only because of lines any local user can write (syslog text): "
+                    f"name the ABIs with --arch, or --trusted-only",
+                )
+            )
 
 
 def _note_widened(names: Mapping[str, set[str]], abis: Sequence[str], findings: list[Finding]) -> None:

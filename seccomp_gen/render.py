@@ -145,9 +145,11 @@ def render(profile: Profile, fmt: Format, options: RenderOptions | None = None) 
     if fmt is Format.POD:
         _check_kubernetes_name(opts.name, _DNS_LABEL, 63, "a Pod and its container")
         _check_localhost_profile(opts.localhost_profile)
+        _check_text("--image", opts.image)
         return _fill("pod.yaml.j2", name=opts.name, image=opts.image, profile_path=opts.localhost_profile)
     if fmt is Format.KIND:
         _check_text("profiles directory", opts.profiles_dir)
+        _check_text("--name", opts.name)
         return _fill("kind.yaml.j2", profiles_dir=opts.profiles_dir, profile_file=f"{opts.name}.json")
     return _render_systemd(profile)
 

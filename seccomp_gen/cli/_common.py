@@ -35,13 +35,18 @@ def parse_time(value: str | None, option: str) -> float | None:
     seconds (``1732788000``, ``@1732788000``)."""
     if value is None:
         return None
+    import math
     from datetime import datetime
 
     text = value.strip().removeprefix("@")
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(seconds):  # nan compares false with every stamp, inf keeps nothing
+            raise typer.BadParameter(f"{value!r} is not a time", param_hint=option)
+        return seconds
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
