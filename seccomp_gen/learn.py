@@ -54,6 +54,7 @@ from seccomp_gen.sources import (
     SourceKind,
     StdinSource,
     StopFlag,
+    file_key,
     follow_files,
     is_gzip,
 )
@@ -656,9 +657,25 @@ def _file_source(path: Path, store: Store, options: LearnOptions) -> Source:
         raise SourceError(f"{str(path)!r} is a directory, not a log file")
     if not os.access(path, os.R_OK):
         raise SourceError(f"cannot read {str(path)!r}: permission denied")
+    if stat.S_ISFIFO(path.stat().st_mode):
+        return _fifo_source(path)
     if is_gzip(path):
         return GzipSource(path, saved=store.positions("gzip"), from_start=options.from_start)
     return FileSource(path, saved=store.positions("file"), from_start=options.from_start)
+
+
+def _fifo_source(path: Path) -> Source:
+    """A named pipe, read as a stream like stdin: opened without waiting for a writer (a blocking open
+    would sit in the kernel deaf to SIGTERM), then read as its writer writes, to the writer's EOF.
+    Judged as a file that is not root's: anyone who can open a FIFO for writing can write into it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise SourceError(f"cannot read {str(path)!r}: {exc.strerror}") from None
+    os.set_blocking(fd, True)
+    source = StdinSource(fd, file_key(path))
+    source.kind = SourceKind.FILE
+    return source
 
 
 class _Predecessor(FileSource):

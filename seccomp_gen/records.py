@@ -134,7 +134,7 @@ _NAMED_TYPES = frozenset({"SECCOMP", "ANOM_ABEND"})
 _LOSS = re.compile(
     r"(?:kauditd|audit)_printk_skb: (?P<printk>\d{1,24}) callbacks suppressed"  # audit_: older kernels
     r"|(?P<limit>audit: printk limit exceeded)"
-    r"|audit_lost=(?P<lost>\d{1,24})"
+    r"|(?:audit: )?audit_lost=(?P<lost>\d{1,24})"
     r"|(?P<backlog>audit: backlog limit exceeded)"
     r"|(?P<other>audit: (?:rate limit exceeded|kauditd hold queue overflow|kauditd retry queue overflow))"
     r"|Suppressed (?P<journal>\d{1,24}) messages"
@@ -249,7 +249,7 @@ class RecordParser:
         named = _TYPENAME.match(framing.body)
         if named is not None and framing.transport in _NAMED_TRANSPORTS:
             return _named_record(framing, named)
-        loss = _LOSS.search(framing.body)
+        loss = _LOSS.match(framing.body)  # the kernel's and journald's own form: at the message start
         if loss is not None:
             return _loss(framing, loss, line)
         if any(found.lastgroup in ("rec", "other") for found in _CANDIDATE.finditer(framing.body)):

@@ -118,3 +118,39 @@ def test_logger_poison_as_nobody_through_real_rsyslog(
         assert main(["learn", "--state", str(state), str(log)]) == 0
     assert "Traceback" not in capsys.readouterr().err
     assert ("x86_64", 0, False) in counts(state)
+
+
+# --- item 7: a loss marker only in the kernel's own form, at the message start ---------------------------
+
+FAKE_LOSSES = [
+    pytest.param(
+        "6,900,22242881695,-;a.out[4242]: segfault at 0 ip 0 sp 0 error 4 in "
+        "kauditd_printk_skb: 9999 callbacks suppressed[400000+1000]",
+        id="kmsg segfault file name",
+    ),
+    pytest.param(
+        f"{HEADER} kernel: [22242.881695] x[1]: segfault in Suppressed 500 messages from /x[1+2]",
+        id="syslog segfault journald words",
+    ),
+    pytest.param(
+        '{"_TRANSPORT":"kernel","MESSAGE":"y[2]: segfault in audit_lost=77 audit_rate_limit=0[1+2]",'
+        '"__REALTIME_TIMESTAMP":"1764351292795875"}',
+        id="journald segfault audit_lost",
+    ),
+]
+
+
+@pytest.mark.usefixtures("hot_loop")
+@pytest.mark.parametrize("line", FAKE_LOSSES)
+def test_loss_words_inside_a_user_chosen_message_are_not_a_loss(line: str) -> None:
+    parser = RecordParser()
+    assert parser.feed_line(line) is None
+    assert list(parser.flush()) == []
+
+
+@pytest.mark.usefixtures("hot_loop")
+def test_the_kernels_own_marker_is_still_a_loss() -> None:
+    parser = RecordParser()
+    parsed = parser.feed_line("6,901,22242881695,-;kauditd_printk_skb: 12 callbacks suppressed")
+    assert parsed is not None
+    assert getattr(parsed, "count", None) == 12
