@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from seccomp_gen import accel
-from seccomp_gen._fields import KEYS, PID_MAX, SYSCALL_MAX, U32, action_of
+from seccomp_gen._fields import KEYS, PID_MAX, SYSCALL_MAX, U32, action_of, names_within_bounds
 from seccomp_gen._framing import FAMILY_AUDITD
 from seccomp_gen.actions import Action
 from seccomp_gen.events import SeccompEvent, Transport
@@ -551,6 +551,8 @@ class FastPath:
         names = self._names.get(names_raw)
         if names is None:
             names = _cached(self._names, names_raw, _names(names_raw))
+        if not names_within_bounds(*names):
+            return None
         facts = framing[1] if not tail else framing[1] + ("," if framing[1] else "") + "enriched"
         return _make_event(
             syscall,

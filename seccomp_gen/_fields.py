@@ -46,6 +46,11 @@ I64 = 0x7FFFFFFFFFFFFFFF  # SQLite's integers stop here: a larger count from a l
 # No ABI numbers a syscall beyond 31 bits (x32's bit 0x40000000 and mips' 6000 offset included); the
 # kernel prints a long, and a larger value is a forged or broken line, never a call.
 SYSCALL_MAX = 0x7FFFFFFF
+# The kernel's own bounds on what it logs: comm is TASK_COMM_LEN (16) bytes today; 64 leaves room for
+# kernels that lengthen it. exe is a path: PATH_MAX. A longer value is a forged line, counted as
+# malformed, never stored (8 KB names from 1 M forged lines made a state twice the log's size).
+COMM_MAX = 64
+EXE_MAX = 4096
 PID_MAX = 0x7FFFFFFF
 UNSET = U32  # auid/ses "unset" is (u32)-1
 
@@ -146,7 +151,7 @@ def parse_fields(text: str, *, interpreted: bool = False) -> Fields:
         ses=u32(values["ses"]),
         subj=subj_value(values.get("subj")),
         pid=_pid(values["pid"]),
-        comm=untrusted_string(values["comm"]),
+        comm=_bounded_string(untrusted_string(values["comm"]), COMM_MAX),
         exe=_exe(values.get("exe")),
         sig=_bounded(values["sig"], U32),
         arch=None if arch is None else _hex32(arch),
@@ -174,8 +179,8 @@ def _interpreted(values: dict[str, str]) -> Fields:
         ses=_user(values["ses"]),
         subj=subj_value(values.get("subj")),
         pid=_pid(values["pid"]),
-        comm=_interpreted_string(values["comm"]),
-        exe=_interpreted_string(values["exe"]) if "exe" in values else None,
+        comm=_bounded_string(_interpreted_string(values["comm"]), COMM_MAX),
+        exe=_bounded_string(_interpreted_string(values["exe"]), EXE_MAX) if "exe" in values else None,
         sig=_signal(values["sig"]),
         arch=_hex32(arch) if arch is not None and _HEX32.fullmatch(arch) else None,
         arch_name=arch if arch is not None and not _HEX32.fullmatch(arch) else None,
@@ -258,7 +263,19 @@ def _exe(text: str | None) -> str | None:
         return None
     if text == "(null)":
         return text
-    return untrusted_string(text)
+    return _bounded_string(untrusted_string(text), EXE_MAX)
+
+
+def _bounded_string(text: str, limit: int) -> str:
+    """``text`` when it is no longer than the kernel ever logs (in characters, escapes as written)."""
+    if len(text) > limit:
+        raise SkipLine("string-too-long")
+    return text
+
+
+def names_within_bounds(comm: str, exe: str) -> bool:
+    """The fast path's test of the same bounds (it hands a line outside them to the general path)."""
+    return len(comm) <= COMM_MAX and len(exe) <= EXE_MAX
 
 
 def _interpreted_string(text: str) -> str:

@@ -154,3 +154,23 @@ def test_the_kernels_own_marker_is_still_a_loss() -> None:
     parsed = parser.feed_line("6,901,22242881695,-;kauditd_printk_skb: 12 callbacks suppressed")
     assert parsed is not None
     assert getattr(parsed, "count", None) == 12
+
+
+# --- item 6: names past the kernel's bounds are malformed, never stored ---------------------------------
+
+
+@pytest.mark.usefixtures("hot_loop")
+@pytest.mark.parametrize(
+    ("comm", "exe", "kept"),
+    [
+        pytest.param("a" * 15, "/bin/" + "x" * 4000, True, id="within bounds"),
+        pytest.param("a" * 65, "/bin/cat", False, id="comm past 64"),
+        pytest.param("cat", "/" + "x" * 8192, False, id="exe past PATH_MAX"),
+    ],
+)
+def test_overlong_names_are_skipped(comm: str, exe: str, kept: bool) -> None:
+    parser = RecordParser()
+    parsed = [parser.feed_line(syslog(record(0, serial=3, comm=comm, exe=exe)).rstrip("\n")), *parser.flush()]
+    events = [p for p in parsed if p is not None]
+    assert len(events) == int(kept)
+    assert parser.stats.skipped == ({} if kept else {"string-too-long": 1})
