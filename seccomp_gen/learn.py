@@ -160,13 +160,14 @@ _ADVICE = {
         "restart systemd-journald"
     ),
     LossKind.KMSG_GAP: (
-        "the kernel ring buffer was overwritten before the records were read; keep "
-        "`seccomp-gen learn --kmsg --follow` running during the workload, or enlarge the buffer "
-        "(log_buf_len=16M on the kernel command line)"
+        "the kernel ring buffer was overwritten before the records were read; enlarge it "
+        "(log_buf_len=16M on the kernel command line), or learn from auditd's log or the journal, which "
+        "keep what the buffer drops, then run the workload again"
     ),
     LossKind.KMSG_OVERWRITTEN: (
-        "the kernel ring buffer wrapped while reading; read it live with `seccomp-gen learn --kmsg "
-        "--follow`, or enlarge it (log_buf_len=16M on the kernel command line)"
+        "the kernel ring buffer wrapped faster than it was read; enlarge it (log_buf_len=16M on the "
+        "kernel command line) and lift the printk rate limit, or learn from auditd's log or the journal, "
+        "then run the workload again"
     ),
 }
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from seccomp_gen.actions import Action
     from seccomp_gen.profile import Build, Finding, Profile
     from seccomp_gen.render import Format, RenderOptions
-    from seccomp_gen.store import Observation
+    from seccomp_gen.store import LossRow, Observation
 
 EXIT_DIFFERENT = 1
 EXIT_STRICT = 1
@@ -225,16 +225,51 @@ def _format(choice: FormatChoice) -> Format:
     return Format(choice.value)
 
 
-def _observations(path: Path) -> list[Observation]:
+def _observations(path: Path) -> tuple[list[Observation], list[str]]:
+    """The state's observations, and a warning for each of its losses (``--strict`` counts them)."""
     from seccomp_gen.store import Store
 
     if not path.exists():
         raise SeccompGenError(f"no state at {str(path)!r}: run seccomp-gen learn first, or pass --state")
     store = Store.open(path, readonly=True)
     try:
-        return store.observations()
+        return store.observations(), loss_warnings(str(path), store.losses())
     finally:
         store.close()
+
+
+def _say_losses(lines: Sequence[str]) -> int:
+    for line in lines:
+        typer.echo(line, err=True)
+    return len(lines)
+
+
+def loss_warnings(state: str, losses: Sequence[LossRow]) -> list[str]:
+    """One warning per kind and place of loss in ``state``: how many, when, and the fix."""
+    from seccomp_gen.events import LossKind
+    from seccomp_gen.learn import LossReport
+
+    lines = []
+    for row in losses:
+        report = LossReport(LossKind(row.kind), row.records if row.records else None, row.location)
+        many = "an unknown number of" if report.count is None else str(report.count)
+        lines.append(
+            f"warning: the profile may miss calls: {many} records were lost ({row.kind}, {row.markers} "
+            f"marker(s)) in {row.location}{_when(row.first_seen, row.last_seen)} while learning into "
+            f"{state}; {report.advice}"
+        )
+    return lines
+
+
+def _when(first: float | None, last: float | None) -> str:
+    from datetime import datetime, timezone
+
+    stamps = [
+        datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ") for t in (first, last) if t
+    ]
+    if not stamps:
+        return ""
+    return f" at {stamps[0]}" if len(set(stamps)) == 1 else f" between {stamps[0]} and {stamps[-1]}"
 
 
 def _report_build(build: Build) -> int:
@@ -327,8 +362,9 @@ def emit(
             comm=_split(comm), exe=_split(exe), action=_split(action), trusted_only=trusted_only
         ),
     )
-    build = build_profile(_observations(state_path(state)), options)
-    warnings = _report_build(build)
+    observations, losses = _observations(state_path(state))
+    build = build_profile(observations, options)
+    warnings = _report_build(build) + _say_losses(losses)
     render_options = _render_options(name, profile_path, profiles_dir, image)
     return _finish(
         build.profile,
@@ -384,13 +420,15 @@ class _Loaded:
     path: Path
     observations: list[Observation] | None = None
     profile: Profile | None = None
+    losses: tuple[str, ...] = ()
 
 
 def _load(path: Path) -> _Loaded:
     from seccomp_gen.lint import load_profile
 
     if _is_state(path):
-        return _Loaded(path, observations=_observations(path))
+        observations, losses = _observations(path)
+        return _Loaded(path, observations=observations, losses=tuple(losses))
     return _Loaded(path, profile=load_profile(path).profile)
 
 
@@ -497,7 +535,7 @@ def merge(
         if profiles:
             raise ProfileError("only states merge into a state (.db); profiles merge into a profile")
         return _write_state(merge_observations(*states), output)
-    warnings = 0
+    warnings = _say_losses([line for item in loaded for line in item.losses])
     if states:
         options = BuildOptions(
             abis=_split(arch),
