@@ -232,21 +232,3 @@ def test_signal_while_emit_is_blocked_on_a_full_pipe(
             proc.wait()
     assert proc.returncode == status, err
     assert err == usual + message
-
-
-def test_interrupted_profile_write_leaves_the_old_file_and_no_temporary(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from seccomp_gen.output import write_output
-
-    target = tmp_path / "profile.json"
-    target.write_text("old\n")
-
-    def interrupted(fd: int) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(os, "fsync", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        write_output(target, "new\n")
-    assert [p.name for p in tmp_path.iterdir()] == ["profile.json"]
-    assert target.read_text() == "old\n"
