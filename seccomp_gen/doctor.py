@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from seccomp_gen import kernel
+from seccomp_gen import kernel, runtimes
 from seccomp_gen.errors import SeccompGenError
 
 
@@ -48,6 +48,21 @@ def diagnose() -> list[Check]:
         check_parser(),
     ]
     rows.append(check_some_source(rows, auditd=auditd))
+    rows += check_runtimes(runtimes.installed())
+    return rows
+
+
+def check_runtimes(found: list[runtimes.Runtime]) -> list[Check]:
+    """A row per container runtime on PATH: its version and which profile features it applies."""
+    if not found:
+        return [Check("runtime", Status.INFO, "no runc, crun or podman on PATH")]
+    rows = []
+    for runtime in found:
+        detail = runtimes.describe(runtime)
+        if runtime.supports(runtimes.Feature.FLAGS) is False:
+            rows.append(Check(runtime.name, Status.INFO, detail + " (emit --log-denials needs runc >= 1.2)"))
+        else:
+            rows.append(Check(runtime.name, Status.OK, detail))
     return rows
 
 

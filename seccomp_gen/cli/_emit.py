@@ -238,7 +238,23 @@ def _observations(path: Path) -> tuple[list[Observation], list[str]]:
         store.close()
 
 
-def _say_losses(lines: Sequence[str]) -> int:
+def _say_runtime_limits(*, log_denials: bool) -> int:
+    """A warning per runtime here that would refuse what was asked (runc 1.1 refuses seccomp flags)."""
+    if not log_denials:
+        return 0
+    from seccomp_gen.runtimes import Feature, installed
+
+    lines = [
+        f"warning: --log-denials writes seccomp flags, which {r.name} {r.version} here refuses (it needs "
+        f"1.2 or later): a container under this profile will not start with it"
+        for r in installed(("runc",))
+        if r.supports(Feature.FLAGS) is False
+    ]
+    return _say_lines(lines)
+
+
+def _say_lines(lines: Sequence[str]) -> int:
+    """Print each warning line on stderr; return how many (``--strict`` counts them)."""
     for line in lines:
         typer.echo(line, err=True)
     return len(lines)
@@ -364,7 +380,7 @@ def emit(
     )
     observations, losses = _observations(state_path(state))
     build = build_profile(observations, options)
-    warnings = _report_build(build) + _say_losses(losses)
+    warnings = _report_build(build) + _say_lines(losses) + _say_runtime_limits(log_denials=log_denials)
     render_options = _render_options(name, profile_path, profiles_dir, image)
     return _finish(
         build.profile,
@@ -535,7 +551,8 @@ def merge(
         if profiles:
             raise ProfileError("only states merge into a state (.db); profiles merge into a profile")
         return _write_state(merge_observations(*states), output)
-    warnings = _say_losses([line for item in loaded for line in item.losses])
+    warnings = _say_lines([line for item in loaded for line in item.losses])
+    warnings += _say_runtime_limits(log_denials=log_denials)
     if states:
         options = BuildOptions(
             abis=_split(arch),
