@@ -191,10 +191,14 @@ class LossReport:
         """How to stop losing records this way."""
         return _ADVICE[self.kind]
 
+    @property
+    def amount(self) -> str:
+        """``17``, or ``an unknown number of`` when the marker did not say."""
+        return "an unknown number of" if self.count is None else str(self.count)
+
     def message(self) -> str:
         """One line for a warning."""
-        many = "an unknown number of" if self.count is None else str(self.count)
-        return f"{many} records lost ({self.kind.value}) in {self.location}: {self.advice}"
+        return f"{self.amount} records lost ({self.kind.value}) in {self.location}: {self.advice}"
 
 
 @dataclass(slots=True)

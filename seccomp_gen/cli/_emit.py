@@ -268,11 +268,10 @@ def loss_warnings(state: str, losses: Sequence[LossRow]) -> list[str]:
     lines = []
     for row in losses:
         report = LossReport(LossKind(row.kind), row.records if row.records else None, row.location)
-        many = "an unknown number of" if report.count is None else str(report.count)
         lines.append(
-            f"warning: the profile may miss calls: {many} records were lost ({row.kind}, {row.markers} "
-            f"marker(s)) in {row.location}{_when(row.first_seen, row.last_seen)} while learning into "
-            f"{state}; {report.advice}"
+            f"warning: the profile may miss calls: {report.amount} records were lost ({row.kind}, "
+            f"{row.markers} marker(s)) in {row.location}{_when(row.first_seen, row.last_seen)} while "
+            f"learning into {state}; {report.advice}"
         )
     return lines
 
