@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -35,12 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from seccomp_gen import kernel  # noqa: E402
-from seccomp_gen._exec_under_filter import new_audit_session  # noqa: E402
 from seccomp_gen.abi import get_abi, resolve  # noqa: E402
 from seccomp_gen.runtimes import installed  # noqa: E402
 from seccomp_gen.sandbox import KmsgTap, check_record_preconditions  # noqa: E402
 from seccomp_gen.syscalls import lookup_name  # noqa: E402
-from tests.e2e.bundle import build_bundle  # noqa: E402
+from tests.e2e.bundle import Bundle, build_bundle  # noqa: E402
 
 DATA = ROOT / "seccomp_gen" / "data" / "measured_bases.json"
 INIT_COMMS = {"runc": "runc:[2:INIT]"}
@@ -72,13 +70,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runtime", default="runc", choices=sorted(INIT_COMMS))
     parser.add_argument("--starts", type=int, default=200, help="container starts to measure (default 200)")
     parser.add_argument("--busybox", default="/bin/busybox")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true", help=f"merge the result into {DATA.relative_to(ROOT)}")
-    mode.add_argument("--check", action="store_true", help="exit 1 when the packaged set lacks a measured call")
+    mode.add_argument(
+        "--check", action="store_true", help="exit 1 when the packaged set lacks a measured call"
+    )
     return parser
 
 
@@ -90,7 +92,7 @@ def _installed(name: str) -> dict[str, str]:
     return {"name": name, "path": found[0].path, "version": str(found[0].version), "banner": banner.strip()}
 
 
-def _measure(bundle: Any, runtime: dict[str, str], starts: int) -> dict[str, Any]:
+def _measure(bundle: Bundle, runtime: dict[str, str], starts: int) -> dict[str, Any]:
     """Start the bundle ``starts`` times under one kernel-log tap; the init's calls per start."""
     tap = KmsgTap()
     tap.start()
@@ -100,7 +102,7 @@ def _measure(bundle: Any, runtime: dict[str, str], starts: int) -> dict[str, Any
         for index in range(starts):
             nnp = NO_NEW_PRIVILEGES[index % len(NO_NEW_PRIVILEGES)]
             workload = WORKLOADS[index // len(NO_NEW_PRIVILEGES) % len(WORKLOADS)]
-            session, returncode = _start(bundle, runtime["path"], workload, nnp)
+            session, returncode = _start(bundle, workload, nnp)
             failed += returncode != 0
             if session is not None:
                 sessions[session] = index
@@ -108,7 +110,9 @@ def _measure(bundle: Any, runtime: dict[str, str], starts: int) -> dict[str, Any
     finally:
         records, losses = tap.stop()
     if losses:
-        raise SystemExit(f"the kernel log lost records during the measurement ({len(losses)} losses): run again")
+        raise SystemExit(
+            f"the kernel log lost records during the measurement ({len(losses)} losses): run again"
+        )
     if len(sessions) != starts:
         raise SystemExit("could not give every start its own audit session (is this root?)")
     comm = INIT_COMMS[runtime["name"]]
@@ -139,33 +143,19 @@ def _measure(bundle: Any, runtime: dict[str, str], starts: int) -> dict[str, Any
     }
 
 
-def _start(bundle: Any, runc: str, workload: list[str], nnp: bool) -> tuple[int | None, int]:
-    """One ``runc run`` in a fresh audit session: (the session, the exit status)."""
-    config = json.loads(bundle.config_path.read_text())
-    config["process"]["args"] = workload
-    config["process"]["noNewPrivileges"] = nnp
-    bundle.config_path.write_text(json.dumps(config, indent=2) + "\n")
-    container = f"seccomp-gen-base-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    proc = subprocess.Popen(
-        [runc, "run", "--bundle", str(bundle.path), container],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=new_audit_session,  # noqa: PLW1509 - the script has no other threads that fork
-    )
-    try:
-        session: int | None = int(Path(f"/proc/{proc.pid}/sessionid").read_text())
-    except (OSError, ValueError):
-        session = None
-    returncode = proc.wait(timeout=60)
-    subprocess.run([runc, "delete", "--force", container], capture_output=True, check=False, timeout=30)
-    return session, returncode
+def _start(bundle: Bundle, workload: list[str], nnp: bool) -> tuple[int | None, int]:
+    """One start in a fresh audit session: (the session, the exit status)."""
+    bundle.set_process(workload, no_new_privileges=nnp)
+    done, session = bundle.run_in_session()
+    return session, done.returncode
 
 
 def _report(measured: dict[str, Any]) -> None:
     starts = measured["starts"]
-    print(f"{measured['runtime']} {measured['version']} on {measured['architecture']}: {starts} starts, "
-          f"{measured['failed_starts']} failed, {len(measured['names'])} syscalls in {measured['init_comm']}")
+    print(
+        f"{measured['runtime']} {measured['version']} on {measured['architecture']}: {starts} starts, "
+        f"{measured['failed_starts']} failed, {len(measured['names'])} syscalls in {measured['init_comm']}"
+    )
     for name, count in measured["seen_in_starts"].items():
         print(f"  {name:<20} {count:>5}/{starts}")
 
@@ -185,8 +175,11 @@ def _same(entry: dict[str, Any], measured: dict[str, Any]) -> bool:
 def _check(measured: dict[str, Any]) -> int:
     packaged = [e for e in _load()["measurements"] if _same(e, measured)]
     if not packaged:
-        print(f"no packaged measurement of {measured['runtime']} {measured['version']} "
-              f"on {measured['architecture']}: run with --write", file=sys.stderr)
+        print(
+            f"no packaged measurement of {measured['runtime']} {measured['version']} "
+            f"on {measured['architecture']}: run with --write",
+            file=sys.stderr,
+        )
         return 1
     missing = sorted(set(measured["names"]) - set(packaged[0]["names"]))
     if missing:

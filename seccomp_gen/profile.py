@@ -32,6 +32,10 @@ EPERM = 1
 DEFAULT_ENOSYS = ("clone3",)
 FLAG_LOG = "SECCOMP_FILTER_FLAG_LOG"
 RUNTIME_COMMS = ("runc:[0:PARENT]", "runc:[1:CHILD]", "runc:[2:INIT]", "runc", "crun")
+# The command names a runtime's own process has while the container's filter is already loaded:
+# runc's init (seen here, through runc and through Podman); crun loads it in a process named crun.
+INIT_COMMS = {"runc:[2:INIT]": "runc", "runc:[1:CHILD]": "runc", "runc:[0:PARENT]": "runc", "crun": "crun"}
+BASE_AUTO = "auto"
 
 
 class Severity(enum.Enum):
@@ -72,6 +76,7 @@ class Rule:
     abis: tuple[str, ...] = ()
     args: tuple[ArgCondition, ...] = ()
     conditional: bool = False  # Docker's includes/excludes: applied only by Docker/Podman
+    reason: str = ""  # why the names are there, when not observed (a runtime's base): a comment
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +143,9 @@ class BuildOptions:
     abis: tuple[str, ...] = ()  # requested ABIs (canonical names); empty: the observed ones
     default_action: Action = field(default_factory=lambda: Action(ActionKind.ERRNO, EPERM))
     enosys: tuple[str, ...] = DEFAULT_ENOSYS
-    base: str | None = None  # "runc" / "crun"
+    base: str | None = None  # "runc" / "crun" / "auto" (the runtime the records show); None: none
+    # the runtimes installed here and their versions ({"runc": "1.1.5"}): picks the measured base
+    runtime_versions: Mapping[str, str | None] = field(default_factory=dict)
     allow: tuple[str, ...] = ()
     log_denials: bool = False
     filter: ObservationFilter = field(default_factory=ObservationFilter)
@@ -197,19 +204,64 @@ def canonical_syscall(name: str) -> str:
 
 @cache
 def runtime_bases() -> Mapping[str, Any]:
-    """The runtime base sets shipped in ``seccomp_gen/data/runtime_bases.json``."""
+    """The SPO-derived runtime lists in ``seccomp_gen/data/runtime_bases.json`` (the fallback)."""
     text = resources.files("seccomp_gen").joinpath("data/runtime_bases.json").read_text()
     bases: Mapping[str, Any] = json.loads(text)["bases"]
     return bases
 
 
+@cache
+def measured_bases() -> tuple[Mapping[str, Any], ...]:
+    """The measurements in ``seccomp_gen/data/measured_bases.json`` (scripts/measure_runtime_base.py)."""
+    text = resources.files("seccomp_gen").joinpath("data/measured_bases.json").read_text()
+    return tuple(json.loads(text)["measurements"])
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeBase:
+    """What a runtime's own init calls under the container's filter, and where the list comes from."""
+
+    runtime: str
+    names: tuple[str, ...]
+    source: str  # "runc 1.1.5, measured over 700 starts", or the fallback's description
+    measured: bool
+
+
 def base_names(runtime: str) -> tuple[str, tuple[str, ...]]:
-    """``(profile name, syscall names)`` of a runtime base set, e.g. ``("runc-v1.4.2", (...))``."""
+    """``(profile name, syscall names)`` of a runtime's SPO list, e.g. ``("runc-v1.4.2", (...))``."""
     bases = runtime_bases()
     if runtime not in bases:
         raise ProfileError(f"unknown runtime base {runtime!r}: choose one of {', '.join(sorted(bases))}")
     entry = bases[runtime]
     return str(entry["profile"]), tuple(entry["names"])
+
+
+def runtime_base(runtime: str, version: str | None) -> RuntimeBase:
+    """The base of ``runtime`` at ``version`` (None: not installed here).
+
+    A measured version gets its measured set. Any other gets the SPO list united with every set we
+    measured of that runtime, so that it is never smaller than what was seen to be needed.
+    """
+    profile, spo = base_names(runtime)
+    mine = [m for m in measured_bases() if m["runtime"] == runtime]
+    exact = [m for m in mine if version is not None and m["version"] == version]
+    if exact:
+        names = sorted({name for m in exact for name in m["names"]})
+        starts = sum(int(m["starts"]) for m in exact)
+        return RuntimeBase(runtime, tuple(names), f"{runtime} {version}, measured over {starts} starts", True)
+    names = sorted(set(spo).union(*(m["names"] for m in mine)))
+    where = f"{runtime} {version} is not measured" if version else f"no {runtime} found here"
+    also = ", ".join(sorted({str(m["version"]) for m in mine}))
+    source = f"{where}: the Security Profiles Operator's {profile} list" + (
+        f" and the sets measured of {runtime} {also}" if also else ""
+    )
+    return RuntimeBase(runtime, tuple(names), source, False)
+
+
+def detect_runtime(observations: Iterable[Observation]) -> tuple[str, str] | None:
+    """``(runtime, comm)`` of the container runtime whose own process ran under the filter."""
+    seen = sorted({obs.comm for obs in observations if obs.comm in INIT_COMMS})
+    return None if not seen else (INIT_COMMS[seen[-1]], seen[-1])
 
 
 # --- observations → profile ---------------------------------------------------------------------
@@ -235,6 +287,7 @@ def build_profile(observations: Sequence[Observation], options: BuildOptions) ->
         _warn_untrusted_abis(kept, abis, findings)
     _note_widened(names, abis, findings)
     rules = _allow_rules(names, extra, abis)
+    rules += _base_rule(observations, options, rules, abis, findings)
     rules += _enosys_rule(options, rules, abis, findings)
     profile = Profile(
         default_action=options.default_action,
@@ -334,18 +387,8 @@ def _requested_abis(
 
 
 def _explicit_names(options: BuildOptions, abis: Sequence[str], findings: list[Finding]) -> set[str]:
-    """Names from ``--base`` and ``--allow``, validated against the requested ABIs' tables."""
+    """Names from ``--allow``, validated against the requested ABIs' tables."""
     extra: set[str] = set()
-    if options.base is not None:
-        profile, names = base_names(options.base)
-        extra.update(name for name in names if any(name_exists(abi, name) for abi in abis))
-        findings.append(
-            Finding(
-                Severity.NOTE,
-                "base",
-                f"--base {options.base}: {len(names)} names of {profile} (Security Profiles Operator)",
-            )
-        )
     for given in options.allow:
         name = canonical_syscall(given)
         if not any(name_exists(abi, name) for abi in abis):
@@ -354,6 +397,37 @@ def _explicit_names(options: BuildOptions, abis: Sequence[str], findings: list[F
             findings.append(Finding(Severity.NOTE, "alias", f"--allow {given}: using the kernel name {name}"))
         extra.add(name)
     return extra
+
+
+def _base_rule(
+    observations: Sequence[Observation],
+    options: BuildOptions,
+    rules: Sequence[Rule],
+    abis: Sequence[str],
+    findings: list[Finding],
+) -> list[Rule]:
+    """The runtime's own needs that the observations do not show, as one commented rule."""
+    if options.base is None:
+        return []
+    if options.base == BASE_AUTO:
+        detected = detect_runtime(observations)
+        if detected is None:
+            return []
+        runtime, comm = detected
+        why = f"--base auto: records of {comm} show that {runtime} started the container; added"
+    else:
+        runtime, why = options.base, f"--base {options.base}: added"
+    base = runtime_base(runtime, options.runtime_versions.get(runtime))
+    allowed = {name for rule in rules if rule.action == ALLOW and not rule.args for name in rule.names}
+    added = sorted(
+        name for name in base.names if name not in allowed and any(name_exists(abi, name) for abi in abis)
+    )
+    shown = ", ".join(added) if added else "none beyond what was observed"
+    findings.append(Finding(Severity.NOTE, "base", f"{why} {runtime}'s own needs ({base.source}): {shown}"))
+    if not added:
+        return []
+    reason = f"{runtime}'s own init needs these under the filter ({base.source})"
+    return [Rule(tuple(added), ALLOW, abis=tuple(abis), reason=reason)]
 
 
 def _nothing_left_message(
@@ -617,14 +691,18 @@ __all__ = [
     "Profile",
     "ProfileDiff",
     "Rule",
+    "RuntimeBase",
     "Severity",
     "UnknownNumber",
     "allowed_by_abi",
     "base_names",
     "build_profile",
     "canonical_abi",
+    "detect_runtime",
     "diff_allowlists",
+    "measured_bases",
     "merge_observations",
     "merge_profiles",
     "observed_by_abi",
+    "runtime_base",
 ]

@@ -121,6 +121,8 @@ def profile_document(profile: Profile, *, comments: bool = False) -> dict[str, A
 
 
 def _rule_comment(rule: Rule, profile: Profile) -> str | None:
+    if rule.reason:
+        return rule.reason
     if len(profile.architectures) < 2 or not rule.abis or set(rule.abis) == set(profile.architectures):
         return None
     return f"observed on {', '.join(rule.abis)} only; applies wherever an architecture has the name"

@@ -15,6 +15,7 @@ from tests.test_profile import fixed_observations, obs
 
 GOLDEN = Path(__file__).parent / "golden"
 BOTH = ["--arch", "x86_64", "--arch", "i386"]
+PINNED = ["--base", "runc@1.1.5"]  # the state has runc's records: its measured set, on every machine
 
 
 def make_state(path: Path, observations: Sequence[Observation]) -> Path:
@@ -52,7 +53,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 def test_emit_matches_the_golden_file(
     capsys: pytest.CaptureFixture[str], state: Path, fmt: str, golden: str
 ) -> None:
-    code, out, _ = run(capsys, "emit", "--state", str(state), *BOTH, "-f", fmt, "--name", "demo-app")
+    code, out, _ = run(capsys, "emit", "--state", str(state), *BOTH, *PINNED, "-f", fmt, "--name", "demo-app")
     assert code == 0
     assert out == (GOLDEN / golden).read_text()
 
@@ -166,7 +167,7 @@ def _rules(doc: dict[str, object]) -> list[dict[str, object]]:
 def test_enosys_rules(
     capsys: pytest.CaptureFixture[str], state: Path, args: list[str], expected: list[list[str]]
 ) -> None:
-    rules = _rules(_emitted(capsys, state, *args))
+    rules = _rules(_emitted(capsys, state, *args, "--base", "none"))
     assert [r["names"] for r in rules if r["action"] == "SCMP_ACT_ERRNO"] == expected
 
 
@@ -176,10 +177,19 @@ def test_base_and_allow_add_names(capsys: pytest.CaptureFixture[str], state: Pat
     assert {"getpid", "uname", "capset", "setgroups"} <= names
 
 
-def test_filter_dropping_runc_warns(capsys: pytest.CaptureFixture[str], state: Path) -> None:
-    code, _, err = run(capsys, "emit", "--state", str(state), "--comm", "demo")
+def test_filter_dropping_runc_warns_without_a_base(capsys: pytest.CaptureFixture[str], state: Path) -> None:
+    code, _, err = run(capsys, "emit", "--state", str(state), "--comm", "demo", "--base", "none")
     assert code == 0
-    assert "runc:[2:INIT]" in err
+    assert "warning: the filters dropped the container runtime's own records (runc:[2:INIT])" in err
+
+
+def test_filter_dropping_runc_keeps_its_base(capsys: pytest.CaptureFixture[str], state: Path) -> None:
+    """The runtime is found in every record, not only the kept ones: its needs are still added."""
+    code, out, err = run(capsys, "emit", "--state", str(state), "--comm", "demo", *PINNED)
+    assert code == 0
+    assert "warning: the filters dropped" not in err
+    names = {n for r in json.loads(out)["syscalls"] if r["action"] == "SCMP_ACT_ALLOW" for n in r["names"]}
+    assert {"capset", "setgroups", "futex"} <= names
 
 
 def test_untrusted_only_names_are_listed_and_can_be_left_out(

@@ -20,10 +20,22 @@ from seccomp_gen.abi import get_abi
 from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.errors import ProfileError
 from seccomp_gen.lint import compile_profile, docker_default, read_profile, resolve, review
-from seccomp_gen.profile import ALLOW, BuildOptions, Profile, Rule, base_names, build_profile, runtime_bases
+from seccomp_gen.profile import (
+    ALLOW,
+    BuildOptions,
+    Profile,
+    Rule,
+    base_names,
+    build_profile,
+    measured_bases,
+    name_exists,
+    runtime_base,
+    runtime_bases,
+)
 from seccomp_gen.render import Format, RenderOptions, render
+from seccomp_gen.runtimes import installed, parse_version
 from seccomp_gen.syscalls import syscall_table
-from tests.realpath import need_program
+from tests.realpath import need_kmsg, need_program, need_root
 from tests.test_emit import BOTH, make_state, run
 from tests.test_profile import fixed_observations, obs
 
@@ -191,21 +203,33 @@ def test_docker_review_data_names_its_source() -> None:
     assert source["blob"] == _generator().git_blob_hash(data)
 
 
-@pytest.mark.parametrize("runtime", ["runc", "crun"])
-def test_emit_base_adds_that_runtime_set(
-    capsys: pytest.CaptureFixture[str], state: Path, runtime: str
-) -> None:
-    code, out, err = run(capsys, "emit", "--state", str(state), "--arch", "x86_64", "--base", runtime)
+@pytest.mark.parametrize("base", ["runc", "runc@1.1.5", "runc@1.0.0", "crun", "crun@1.8"])
+def test_emit_base_adds_that_runtime_set(capsys: pytest.CaptureFixture[str], state: Path, base: str) -> None:
+    code, out, err = run(capsys, "emit", "--state", str(state), "--arch", "x86_64", "--base", base)
     assert code == 0
-    allowed = {n for r in json.loads(out)["syscalls"] if r["action"] == "SCMP_ACT_ALLOW" for n in r["names"]}
-    assert set(base_names(runtime)[1]) <= allowed
-    assert f"names of {base_names(runtime)[0]}" in err
+    runtime, _, pinned = base.partition("@")
+    version = pinned or {r.name: r.version for r in installed((runtime,))}.get(runtime)
+    expected = runtime_base(runtime, version)
+    rules = json.loads(out)["syscalls"]
+    allowed = {n for r in rules if r["action"] == "SCMP_ACT_ALLOW" for n in r["names"]}
+    assert set(expected.names) <= allowed
+    assert expected.source in err
+    # the names only the base brings are one rule, whose comment says why
+    (commented,) = [r for r in rules if "own init" in r.get("comment", "")]
+    assert set(commented["names"]) <= set(expected.names)
 
 
-def test_base_none_is_the_default(capsys: pytest.CaptureFixture[str], state: Path) -> None:
-    assert run(capsys, "emit", "--state", str(state), "--base", "none") == run(
-        capsys, "emit", "--state", str(state)
+def test_base_auto_is_the_default(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Without runtime records, auto is none; with runc's, it is --base runc."""
+    app = [obs("x86_64", 0, "read"), obs("x86_64", 1, "write")]
+    plain = make_state(tmp_path / "plain.db", app)
+    assert run(capsys, "emit", "--state", str(plain)) == run(
+        capsys, "emit", "--state", str(plain), "--base", "none"
     )
+    started = make_state(tmp_path / "runc.db", [*app, obs("x86_64", 59, "execve", comm="runc:[2:INIT]")])
+    code, out, err = run(capsys, "emit", "--state", str(started))
+    assert (code, out) == run(capsys, "emit", "--state", str(started), "--base", "runc")[:2]
+    assert "--base auto: records of runc:[2:INIT] show that runc started the container" in err
 
 
 # --- options --------------------------------------------------------------------------------------
@@ -348,3 +372,35 @@ def test_diff_of_two_states_is_per_abi(capsys: pytest.CaptureFixture[str], tmp_p
     code, out, _ = run(capsys, "diff", str(a), str(b))
     assert code == 1
     assert out.splitlines()[2:] == ["i386:", "  - socketcall", "  + getuid"]
+
+
+def test_measured_bases_are_consistent() -> None:
+    """Each measurement names its version, its starts and, per call, in how many starts it came."""
+    measurements = measured_bases()
+    assert measurements
+    for entry in measurements:
+        assert entry["runtime"] in runtime_bases()
+        assert parse_version(entry["banner"]) == entry["version"]
+        assert entry["names"] == sorted(entry["seen_in_starts"])
+        assert all(0 < count <= entry["starts"] for count in entry["seen_in_starts"].values())
+        assert all(name_exists("x86_64", name) for name in entry["names"])
+        assert entry["failed_starts"] == 0
+
+
+@pytest.mark.realpath
+def test_the_packaged_runc_set_covers_a_new_measurement() -> None:
+    """What scripts/measure_runtime_base.py measures now is in the packaged set of this runc."""
+    need_root()
+    need_kmsg()
+    need_program("runc")
+    busybox = need_program("busybox")
+    script = Path(__file__).resolve().parent.parent / "scripts" / "measure_runtime_base.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--starts", "20", "--check", "--busybox", busybox],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "20 starts, 0 failed" in done.stdout

@@ -37,11 +37,11 @@ from seccomp_gen.profile import (
     ObservationFilter,
     Profile,
     allowed_by_abi,
-    base_names,
     build_profile,
     merge_profiles,
     name_exists,
     observed_name,
+    runtime_base,
 )
 from seccomp_gen.records import Format, RecordParser
 from seccomp_gen.render import Format as Target
@@ -356,6 +356,7 @@ def emit_cases(draw: st.DrawFn) -> tuple[list[Observation], BuildOptions]:
     return observations, replace(options, abis=tuple(requested))
 
 
+PINNED = {"runc": "1.1.5"}  # a measured version: the CLI is told it, not left to find one
 DEFAULT_ACTIONS = [
     Action(ActionKind.ERRNO, 1),
     Action(ActionKind.ERRNO, 38),
@@ -368,6 +369,7 @@ OPTIONS = st.builds(
         abis=tuple(abis),
         default_action=default,
         base=base,
+        runtime_versions=PINNED if base == "runc" else {},
         allow=tuple(allow),
         enosys=tuple(enosys),
         log_denials=log,
@@ -387,7 +389,9 @@ OPTIONS = st.builds(
 def _explicit(options: BuildOptions) -> set[str]:
     from seccomp_gen.syscalls import canonical_name
 
-    base = set(base_names(options.base)[1]) if options.base else set()
+    base = set()
+    if options.base:
+        base = set(runtime_base(options.base, options.runtime_versions.get(options.base)).names)
     return base | {canonical_name(name) for name in options.allow}
 
 
@@ -443,7 +447,7 @@ def _cli_args(options: BuildOptions) -> list[str]:
     args = [arg for abi in options.abis for arg in ("--arch", abi)]
     args += [arg for name in options.allow for arg in ("--allow", name)]
     args += ["--enosys", ",".join(options.enosys) or "none"]
-    args += ["--base", options.base or "none"]
+    args += ["--base", f"runc@{PINNED['runc']}" if options.base == "runc" else options.base or "none"]
     args += [arg for glob in options.filter.comm for arg in ("--comm", glob)]
     args += ["--log-denials"] * options.log_denials + ["--trusted-only"] * options.filter.trusted_only
     return args

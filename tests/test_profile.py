@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from seccomp_gen.abi import get_abi
 from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.errors import ProfileError, UnknownAbiError, UnknownSyscallError
 from seccomp_gen.profile import (
@@ -19,13 +21,17 @@ from seccomp_gen.profile import (
     Profile,
     Rule,
     allowed_by_abi,
+    base_names,
     build_profile,
     diff_allowlists,
+    measured_bases,
     merge_observations,
     merge_profiles,
     observed_by_abi,
+    runtime_base,
 )
 from seccomp_gen.store import Observation
+from seccomp_gen.syscalls import syscall_number
 
 GOLDEN = Path(__file__).parent / "golden"
 EPERM = Action(ActionKind.ERRNO, 1)
@@ -220,11 +226,55 @@ def test_dropping_the_runtime_records_warns_unless_a_base_is_used() -> None:
 # --- explicit additions ---------------------------------------------------------------------------
 
 
-def test_base_adds_the_runtime_set() -> None:
-    profile = build_profile([obs("x86_64", 0, "read")], BuildOptions(base="runc", enosys=())).profile
-    names = allowed(profile)
-    assert {"read", "capset", "setgroups", "execve"} <= names
-    assert len(names) > 30
+def _measured(runtime: str = "runc") -> Mapping[str, Any]:
+    return next(m for m in measured_bases() if m["runtime"] == runtime)
+
+
+def test_a_measured_version_gets_its_measured_set() -> None:
+    measured = _measured()
+    options = BuildOptions(base="runc", enosys=(), runtime_versions={"runc": measured["version"]})
+    build = build_profile([obs("x86_64", 0, "read")], options)
+    assert allowed(build.profile) == {"read", *measured["names"]}
+    base_rules = [rule for rule in build.profile.rules if rule.reason]
+    assert [set(rule.names) for rule in base_rules] == [set(measured["names"]) - {"read"}]
+    (note,) = [f for f in build.findings if f.code == "base"]
+    assert f"runc {measured['version']}, measured over {measured['starts']} starts" in note.message
+
+
+@pytest.mark.parametrize("version", ["9.9.9", None], ids=["unmeasured", "not-installed"])
+def test_another_version_gets_the_spo_list_and_every_measured_set(version: str | None) -> None:
+    base = runtime_base("runc", version)
+    assert not base.measured
+    assert set(base.names) == set(base_names("runc")[1]) | set(_measured()["names"])
+    assert "Security Profiles Operator's runc-v" in base.source
+    assert ("9.9.9 is not measured" if version else "no runc found here") in base.source
+
+
+def test_auto_adds_the_runtime_the_records_show() -> None:
+    measured = _measured()
+    versions = {"runc": measured["version"]}
+    seen = [obs("x86_64", 0, "read"), obs("x86_64", 59, "execve", comm="runc:[2:INIT]")]
+    auto = build_profile(seen, BuildOptions(base="auto", enosys=(), runtime_versions=versions))
+    forced = build_profile(seen, BuildOptions(base="runc", enosys=(), runtime_versions=versions))
+    assert auto.profile == forced.profile
+    assert "records of runc:[2:INIT] show that runc started the container" in str(auto.findings)
+    # no runtime's records: auto adds nothing and says nothing
+    plain = [obs("x86_64", 0, "read")]
+    alone = build_profile(plain, BuildOptions(base="auto", enosys=(), runtime_versions=versions))
+    assert allowed(alone.profile) == {"read"}
+    assert [f for f in alone.findings if f.code == "base"] == []
+
+
+def test_a_base_adds_only_what_was_not_observed() -> None:
+    measured = _measured()
+    everything = [obs("x86_64", 0, "read")] + [
+        obs("x86_64", syscall_number(get_abi("x86_64"), name), name, comm="runc:[2:INIT]")
+        for name in measured["names"]
+    ]
+    options = BuildOptions(base="auto", enosys=(), runtime_versions={"runc": measured["version"]})
+    build = build_profile(everything, options)
+    assert [rule for rule in build.profile.rules if rule.reason] == []
+    assert "none beyond what was observed" in str(build.findings)
 
 
 def test_unknown_base_is_an_error() -> None:

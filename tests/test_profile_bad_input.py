@@ -285,7 +285,24 @@ def test_an_unknown_runtime_base_is_one_error_line(
 
     state = make_state(tmp_path / "state.db", fixed_observations())
     code, out, err = run(capsys, ["emit", "--state", str(state), "--base", "./profile.json"])
-    assert_one_line_error(code, out, err, "unknown runtime base './profile.json': choose one of crun, runc")
+    assert_one_line_error(
+        code,
+        out,
+        err,
+        "--base './profile.json': choose one of auto, none, crun, runc, crun@VERSION, runc@VERSION",
+    )
+
+
+@pytest.mark.parametrize("base", ["runc@", "runc@1.x", "auto@1.1", "none@2"])
+def test_a_bad_runtime_version_is_one_error_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, base: str
+) -> None:
+    from tests.test_emit import make_state
+    from tests.test_profile import fixed_observations
+
+    state = make_state(tmp_path / "state.db", fixed_observations())
+    code, out, err = run(capsys, ["emit", "--state", str(state), "--base", base])
+    assert_one_line_error(code, out, err, f"--base {base!r}: ")
 
 
 @pytest.mark.parametrize("command", COMMANDS)

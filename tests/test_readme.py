@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from seccomp_gen.cli import main
+from seccomp_gen.profile import runtime_base
+from seccomp_gen.runtimes import installed
 from tests.realpath import need_kmsg, need_program
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,7 +88,12 @@ def test_main_command_learns_the_example_and_emits_its_profile(
     assert main(["explain", "--json", example]) == 0
     decoded = {json.loads(line)["syscall"] for line in capsys.readouterr().out.splitlines()}
     assert decoded
-    assert allowed == decoded
+    # ... and runc's own needs, which --base auto adds because the recording has runc:[2:INIT] records.
+    versions = {r.name: r.version for r in installed(("runc",))}
+    base = set(runtime_base("runc", versions.get("runc")).names)
+    assert allowed == decoded | base
+    commented = [rule for rule in profile["syscalls"] if "runc's own init" in rule.get("comment", "")]
+    assert [set(rule["names"]) for rule in commented] == [base - decoded]
 
 
 def test_main_command_leaves_nothing_git_would_commit() -> None:

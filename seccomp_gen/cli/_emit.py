@@ -114,7 +114,12 @@ EnosysOption = Annotated[
 ]
 BaseOption = Annotated[
     str,
-    typer.Option("--base", help="Add a container runtime's own needs: runc, crun or none."),
+    typer.Option(
+        "--base",
+        help="Add a container runtime's own needs: auto (the runtime whose init the records show), "
+        "runc, crun or none; runc@1.1.5 pins the version (default: the installed one). Sets are "
+        "measured per version; an unmeasured one gets the Security Profiles Operator's list.",
+    ),
 ]
 AllowOption = Annotated[
     list[str] | None,
@@ -238,6 +243,29 @@ def _observations(path: Path) -> tuple[list[Observation], list[str]]:
         store.close()
 
 
+def _base(spelled: str) -> tuple[str | None, dict[str, str | None]]:
+    """``--base`` as (the base, the runtime versions that pick its set).
+
+    ``runc@1.1.5`` pins the version (the node's, when emitting elsewhere); otherwise the versions
+    are those of the runtimes installed here.
+    """
+    from seccomp_gen.profile import BASE_AUTO, runtime_bases
+    from seccomp_gen.runtimes import installed
+
+    base, at, version = spelled.partition("@")
+    runtimes = sorted(runtime_bases())
+    if base not in (BASE_AUTO, "none", *runtimes) or (at and base not in runtimes):
+        choices = ", ".join([BASE_AUTO, "none", *runtimes, *(f"{r}@VERSION" for r in runtimes)])
+        raise ProfileError(f"--base {spelled!r}: choose one of {choices}")
+    if at and not all(part.isdigit() for part in version.split(".")):
+        raise ProfileError(f"--base {spelled!r}: a version is numbers and dots, like {base}@1.1.5")
+    if base == "none":
+        return None, {}
+    if version:
+        return base, {base: version}
+    return base, {r.name: r.version for r in installed(("runc", "crun"))}
+
+
 def _say_runtime_limits(*, log_denials: bool) -> int:
     """A warning per runtime here that would refuse what was asked (runc 1.1 refuses seccomp flags)."""
     if not log_denials:
@@ -331,7 +359,7 @@ def emit(
     default_action: DefaultActionOption = DefaultActionChoice.errno,
     log_denials: LogDenialsOption = False,
     enosys: EnosysOption = None,
-    base: BaseOption = "none",
+    base: BaseOption = "auto",
     allow: AllowOption = None,
     comm: CommOption = None,
     exe: ExeOption = None,
@@ -362,15 +390,17 @@ def emit(
 
         seccomp-gen emit --format spo --name my-app | kubectl apply -f -
 
-        seccomp-gen emit --comm nginx --base runc --log-denials --strict -o nginx.json
+        seccomp-gen emit --comm nginx --base runc --strict -o nginx.json
     """
     from seccomp_gen.profile import BuildOptions, ObservationFilter, build_profile, canonical_syscall
 
+    base_name, versions = _base(base)
     options = BuildOptions(
         abis=_split(arch),
         default_action=_default_action(default_action, errno),
         enosys=_enosys(enosys),
-        base=None if base == "none" else base,
+        base=base_name,
+        runtime_versions=versions,
         allow=_split(allow),
         log_denials=log_denials,
         filter=ObservationFilter(
@@ -521,6 +551,7 @@ def merge(
     default_action: DefaultActionOption = DefaultActionChoice.errno,
     log_denials: LogDenialsOption = False,
     enosys: EnosysOption = None,
+    base: BaseOption = "auto",
     strict: StrictOption = False,
     name: NameOption = "seccomp-gen",
     profile_path: ProfilePathOption = None,
@@ -553,10 +584,13 @@ def merge(
     warnings = _say_lines([line for item in loaded for line in item.losses])
     warnings += _say_runtime_limits(log_denials=log_denials)
     if states:
+        base_name, versions = _base(base)
         options = BuildOptions(
             abis=_split(arch),
             default_action=_default_action(default_action, errno),
             enosys=_enosys(enosys),
+            base=base_name,
+            runtime_versions=versions,
             log_denials=log_denials,
         )
         build = build_profile(merge_observations(*states), options)

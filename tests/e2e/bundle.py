@@ -89,22 +89,57 @@ class Bundle:
             config["linux"]["seccomp"] = seccomp
         self.config_path.write_text(json.dumps(config, indent=2) + "\n")
 
+    def set_process(self, args: list[str] | None = None, *, no_new_privileges: bool | None = None) -> None:
+        """Change the container's command and/or ``process.noNewPrivileges`` in config.json."""
+        config = json.loads(self.config_path.read_text())
+        if args is not None:
+            config["process"]["args"] = args
+        if no_new_privileges is not None:
+            config["process"]["noNewPrivileges"] = no_new_privileges
+        self.config_path.write_text(json.dumps(config, indent=2) + "\n")
+
     def run(self, *, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         """``runc run`` the workload under a fresh, unique container id; always deletes it."""
+        return self.run_in_session(timeout=timeout)[0]
+
+    def run_in_session(self, *, timeout: float = 60.0) -> tuple[subprocess.CompletedProcess[str], int | None]:
+        """Like ``run``, with runc (so the container too) in a new audit session: that session's id.
+
+        The kernel stamps every record of the container with it (``ses=``), which nothing else on the
+        host has: what a test reads of the shared kernel log is its own. None: no session was given.
+        """
+        from seccomp_gen._exec_under_filter import new_audit_session
+
         container = f"seccomp-gen-e2e-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        command = [self.runc, "run", "--bundle", str(self.path), container]
         try:
-            return subprocess.run(
-                [self.runc, "run", "--bundle", str(self.path), container],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
+            with subprocess.Popen(
+                command,
                 stdin=subprocess.DEVNULL,
-            )
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                preexec_fn=new_audit_session,  # noqa: PLW1509 - writes one /proc file, then execs
+            ) as proc:
+                session = _session_of(proc.pid)
+                try:
+                    out, err = proc.communicate(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    raise
+            return subprocess.CompletedProcess(command, proc.returncode, out, err), session
         finally:
             subprocess.run(
                 [self.runc, "delete", "--force", container], capture_output=True, check=False, timeout=30
             )
+
+
+def _session_of(pid: int) -> int | None:
+    try:
+        session = int(Path(f"/proc/{pid}/sessionid").read_text())
+    except (OSError, ValueError):
+        return None
+    return None if session == 2**32 - 1 else session
 
 
 def expected_output() -> str:
