@@ -34,8 +34,27 @@ class Check:
     fix: str = ""
 
 
-def diagnose() -> list[Check]:
-    """Every check, in a fixed order."""
+# What one seccomp record takes in the kernel's log buffer: its text (about 230 bytes) and the ring
+# buffer's descriptor and info (about 30 bytes in 5.10's lockless printk ring).
+RECORD_BYTES = 256
+# A reader of /dev/kmsg that falls behind by more than the buffer holds loses the oldest records:
+# a buffer that holds less than this many seconds of the record rate seen is worth growing.
+BUFFER_SECONDS = 60.0
+KMSG_LOSSES = ("kmsg-gap", "kmsg-overwritten")
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What a state shows of the record rate: records over a span, and kernel log losses."""
+
+    state: str
+    records: int
+    seconds: float
+    kmsg_lost: int
+
+
+def diagnose(seen: Seen | None = None) -> list[Check]:
+    """Every check, in a fixed order; ``seen`` (a state's figures) judges the log buffer's size."""
     auditd = kernel.auditd_running()
     rows = [
         check_actions_logged(kernel.actions_logged()),
@@ -44,6 +63,7 @@ def diagnose() -> list[Check]:
         check_journald(kernel.journald_running(), kernel.journalctl_path()),
         check_syslog(kernel.syslog_daemon(), kernel.kernel_syslog_files()),
         check_kmsg(kernel.kmsg_readable()),
+        check_log_buffer(kernel.log_buffer_size(), seen),
         *check_libseccomp(kernel.libseccomp_info),
         check_parser(),
     ]
@@ -134,6 +154,46 @@ def check_syslog(daemon: str | None, files: tuple[Path, ...]) -> Check:
     if not files:
         return Check("syslog", Status.INFO, f"{daemon} running, no file receives kernel lines")
     return Check("syslog", Status.OK, f"{daemon} writes kernel lines to {listed}")
+
+
+def seen_in(path: Path) -> Seen | None:
+    """The record rate and kernel log losses a state shows; None when there is no state there."""
+    from seccomp_gen.store import Store
+
+    if not path.is_file():
+        return None
+    try:
+        with Store.open(path, readonly=True) as store:
+            records, first, last = store.record_span()
+            lost = sum(row.records for row in store.losses() if row.kind in KMSG_LOSSES)
+    except SeccompGenError:
+        return None  # a state doctor may not read (another user's): the other rows still stand
+    seconds = (last - first) if first is not None and last is not None else 0.0
+    return Seen(str(path), records, max(seconds, 0.0), lost)
+
+
+def check_log_buffer(size: int | None, seen: Seen | None) -> Check:
+    """The kernel log buffer holds what a /dev/kmsg reader has not read yet; small, it wraps."""
+    name = "kernel log buffer"
+    fix = (
+        "boot with a larger buffer (log_buf_len=16M on the kernel command line), or learn from "
+        "journald (learn --journal) or auditd's log, which keep what the buffer drops"
+    )
+    if size is None:
+        return Check(name, Status.INFO, "size unknown (syslog(2) SIZE_BUFFER failed)")
+    holds = size // RECORD_BYTES
+    detail = f"{size // 1024} KiB: about {holds} seccomp records"
+    if seen is None or seen.records == 0:
+        return Check(name, Status.INFO, detail + " (no state here to compare with a record rate)")
+    if seen.kmsg_lost:
+        lost = f"{detail}; {seen.state} lost {seen.kmsg_lost} records from the kernel log already"
+        return Check(name, Status.WARN, lost, fix)
+    rate = seen.records / max(seen.seconds, 1.0)
+    lasts = holds / rate
+    detail += f", {lasts:.0f} s at the {rate:.0f} records/s {seen.state} shows"
+    if lasts < BUFFER_SECONDS:
+        return Check(name, Status.WARN, detail + ": a reader that pauses longer loses records", fix)
+    return Check(name, Status.OK, detail)
 
 
 def check_kmsg(readable: bool) -> Check:

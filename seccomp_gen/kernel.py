@@ -203,6 +203,22 @@ def libseccomp_info() -> LibseccompInfo:
     return LibseccompInfo(version, native.name, newest, table[newest], missing)
 
 
+_SYSLOG_ACTION_SIZE_BUFFER = 10
+
+
+def log_buffer_size() -> int | None:
+    """The kernel log buffer's size in bytes (``syslog(2)``'s SIZE_BUFFER; ``log_buf_len=`` sets it)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        size = int(libc.klogctl(_SYSLOG_ACTION_SIZE_BUFFER, None, 0))
+    except (OSError, AttributeError):
+        return None
+    return size if size > 0 else None
+
+
 def native_audit_arch() -> int:
     """The AUDIT_ARCH value of this machine's native ABI, as libseccomp reports it."""
     import pyseccomp

@@ -67,6 +67,7 @@ from seccomp_gen.store import (
     ObservationKey,
     Position,
     Store,
+    loss_total,
 )
 from seccomp_gen.trust import SUSPECTED_FORGERY, forgery_suspicion
 
@@ -196,9 +197,10 @@ class LossReport:
         """``17``, or ``an unknown number of`` when the marker did not say."""
         return "an unknown number of" if self.count is None else str(self.count)
 
-    def message(self) -> str:
-        """One line for a warning."""
-        return f"{self.amount} records lost ({self.kind.value}) in {self.location}: {self.advice}"
+    def message(self, *, so_far: bool = False) -> str:
+        """One line for a warning; ``so_far``: said at the first marker, before the total is known."""
+        more = " so far (the summary at the end has the total)" if so_far else ""
+        return f"{self.amount} records lost ({self.kind.value}) in {self.location}{more}: {self.advice}"
 
 
 @dataclass(slots=True)
@@ -495,7 +497,11 @@ class Learner:
         if old is None:
             report = LossReport(loss.kind, count, location, loss.text)
         else:
-            total = None if old.count is None and count is None else (old.count or 0) + (count or 0)
+            total = (
+                None
+                if old.count is None and count is None
+                else loss_total(loss.kind.value, old.count or 0, count or 0)
+            )
             report = LossReport(loss.kind, total, location, loss.text)
         self.result.losses[(loss.kind, location)] = report
         self.reporter.loss(report, old is None)

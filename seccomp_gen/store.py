@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 from seccomp_gen.errors import StateError
+from seccomp_gen.events import LossKind
 
 SCHEMA_VERSION = 2
 APPLICATION_ID = 0x53434D50  # "SCMP": marks a file as a seccomp-gen state
@@ -67,6 +68,7 @@ CREATE TABLE loss_ids (digest TEXT PRIMARY KEY, seen REAL NOT NULL) WITHOUT ROWI
 _MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 
 I64_MAX = 2**63 - 1  # SQLite's largest integer; a sum past it would fail the whole batch's write
+RUNNING_TOTAL = LossKind.AUDIT_LOST.value  # its markers carry the kernel's running total: keep the largest
 
 
 def saturating(total: int) -> int:
@@ -95,12 +97,15 @@ _UPSERT_LOSS = """
 INSERT INTO losses (kind, location, markers, records, unknown_markers, first_seen, last_seen, sample)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (kind, location) DO UPDATE SET
-    markers = {markers}, records = {records},
+    markers = {markers},
+    records = CASE WHEN kind = '{running}' THEN max(records, excluded.records) ELSE {records} END,
     unknown_markers = {unknown_markers},
     first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
     last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
     sample = excluded.sample
-""".format(**{c: _saturating_sum(c) for c in ("markers", "records", "unknown_markers")})
+""".format(
+    running=RUNNING_TOTAL, **{c: _saturating_sum(c) for c in ("markers", "records", "unknown_markers")}
+)
 _UPSERT_COUNTER = """
 INSERT INTO counters (kind, reason, count) VALUES (?, ?, ?)
 ON CONFLICT (kind, reason) DO UPDATE SET count = {count}
@@ -251,6 +256,12 @@ class WriteResult:
     keys: tuple[tuple[ObservationKey, str | None], ...]
 
 
+def loss_total(kind: str, a: int, b: int) -> int:
+    """Two counts of one kind of loss at one place as one: audit_lost=N is the kernel's running total
+    (since boot), so its largest value is the count; the other kinds' markers each count new losses."""
+    return max(a, b) if kind == RUNNING_TOTAL else saturating(a + b)
+
+
 def _merge_loss(a: LossRow, b: LossRow) -> LossRow:
     firsts = [t for t in (a.first_seen, b.first_seen) if t is not None]
     lasts = [t for t in (a.last_seen, b.last_seen) if t is not None]
@@ -258,7 +269,7 @@ def _merge_loss(a: LossRow, b: LossRow) -> LossRow:
         a.kind,
         a.location,
         saturating(a.markers + b.markers),
-        saturating(a.records + b.records),
+        loss_total(a.kind, a.records, b.records),
         saturating(a.unknown_markers + b.unknown_markers),
         min(firsts) if firsts else None,
         max(lasts) if lasts else None,
@@ -557,6 +568,12 @@ class Store:
     def position(self, kind: str, key: str) -> Position | None:
         """The saved position of one source, if any."""
         return next((p for p in self.positions(kind) if p.key == key), None)
+
+    def record_span(self) -> tuple[int, float | None, float | None]:
+        """(records, first seen, last seen) over every observation, read as one aggregate."""
+        rows = self._read("SELECT sum(count), min(first_seen), max(last_seen) FROM observations")
+        records, first, last = rows[0] if rows else (None, None, None)
+        return int(records or 0), first, last
 
     def losses(self) -> list[LossRow]:
         """Loss markers seen, by kind and location."""

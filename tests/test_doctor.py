@@ -258,3 +258,51 @@ def test_parser_row(
     assert detail_has in row.detail
     assert fix_has in row.fix
     assert doctor.ready([row])  # a slower parser still learns
+
+
+# --- the kernel log buffer (issue 13, item 4) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seen", "status", "detail_has"),
+    [
+        pytest.param(None, Status.INFO, "no state here", id="no-state"),
+        pytest.param(doctor.Seen("s.db", 338, 1.0, 0), Status.WARN, "at the 338 records/s", id="fast"),
+        pytest.param(doctor.Seen("s.db", 600, 3600.0, 0), Status.OK, "records/s s.db shows", id="slow"),
+        pytest.param(doctor.Seen("s.db", 10, 3600.0, 59), Status.WARN, "lost 59 records", id="lost"),
+    ],
+)
+def test_log_buffer_is_judged_by_the_rate_seen(
+    seen: doctor.Seen | None, status: Status, detail_has: str
+) -> None:
+    row = doctor.check_log_buffer(128 * 1024, seen)
+    assert row.status is status
+    assert "128 KiB: about 512 seccomp records" in row.detail
+    assert detail_has in row.detail
+    if status is Status.WARN:
+        assert "log_buf_len=" in row.fix
+
+
+def test_log_buffer_size_is_read_from_the_kernel() -> None:
+    size = kernel.log_buffer_size()
+    assert size is not None
+    assert size >= 4096
+    assert size & (size - 1) == 0  # log_buf_len is a power of two
+
+
+def test_doctor_reads_the_rate_from_the_state(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The shipped recording: 338 records within about a second, so 128 KiB holds seconds of them."""
+    state = tmp_path / "example.db"
+    recording = Path(__file__).resolve().parent.parent / "examples" / "recording" / "busybox-http.kmsg"
+    assert main(["learn", "--state", str(state), str(recording)]) == 0
+    capsys.readouterr()
+    seen = doctor.seen_in(state)
+    assert seen is not None
+    assert seen.records == 338
+    assert seen.seconds < 5
+    main(["doctor", "--json", "--state", str(state)])
+    rows = {row["check"]: row for row in json.loads(capsys.readouterr().out)["checks"]}
+    size = kernel.log_buffer_size()
+    assert size is not None
+    expected = "warn" if size // doctor.RECORD_BYTES / (338 / max(seen.seconds, 1)) < 60 else "ok"
+    assert rows["kernel log buffer"]["status"] == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,51 @@ def test_merge_says_the_losses_of_each_state(
     lines = _loss_lines(capsys.readouterr().err)
     assert len(lines) == 1
     assert str(lossy) in lines[0]
+
+
+def _counts_in(text: str, kind: str) -> list[int]:
+    """Every count a line of ``text`` gives for ``kind`` (the warning, summary, status and emit forms)."""
+    patterns = (
+        rf"(\d+) records lost \({kind}\) in \S+ so far",
+        rf"(\d+) {kind} in ",
+        rf"{kind} in \S+: (\d+) records lost",
+        rf"(\d+) records were lost \({kind},",
+    )
+    return [int(found) for pattern in patterns for found in re.findall(pattern, text)]
+
+
+def test_learn_summary_status_and_emit_give_one_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two printk markers add up (55 + 19); two audit_lost markers are the kernel's running total (5, then
+    9: 9 lost). The summary, status and emit say 74 and 9; the early warning says it is a first count."""
+    log, state = tmp_path / "syslog", tmp_path / "state.db"
+    lines = [
+        syslog(record(0, serial=1)),
+        syslog("kauditd_printk_skb: 55 callbacks suppressed"),
+        syslog("audit: audit_lost=5 audit_rate_limit=0 audit_backlog_limit=64"),
+        syslog(record(1, serial=2)),
+        syslog("kauditd_printk_skb: 19 callbacks suppressed"),
+        syslog("audit: audit_lost=9 audit_rate_limit=0 audit_backlog_limit=64"),
+    ]
+    log.write_text("".join(lines))
+    assert main(["learn", "--state", str(state), str(log)]) == 0
+    learned = capsys.readouterr().err
+    warning, summary = learned.splitlines()[:2], learned.splitlines()[-1]
+    assert _counts_in("\n".join(warning), "printk-suppressed") == [55]
+    assert _counts_in("\n".join(warning), "audit-lost") == [5]
+    assert _counts_in(summary, "printk-suppressed") == [74]
+    assert _counts_in(summary, "audit-lost") == [9]
+    assert main(["status", "--state", str(state)]) == 0
+    status = capsys.readouterr().out
+    assert (_counts_in(status, "printk-suppressed"), _counts_in(status, "audit-lost")) == ([74], [9])
+    assert main(["emit", "--state", str(state)]) == 0
+    emitted = capsys.readouterr().err
+    assert (_counts_in(emitted, "printk-suppressed"), _counts_in(emitted, "audit-lost")) == ([74], [9])
+    # A later run that sees a larger running total raises it; the summary says what the state now holds.
+    with log.open("a") as appended:
+        appended.write(syslog("audit: audit_lost=12 audit_rate_limit=0 audit_backlog_limit=64"))
+    assert main(["learn", "--state", str(state), str(log)]) == 0
+    assert "12 audit-lost in" in capsys.readouterr().err
+    assert main(["status", "--state", str(state)]) == 0
+    assert _counts_in(capsys.readouterr().out, "audit-lost") == [12]

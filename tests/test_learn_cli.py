@@ -503,7 +503,7 @@ def test_kernel_loss_lines_warn_with_the_right_fix(
     assert _learn(state, str(log)) == 0
     err = capsys.readouterr().err
     warning = next(w for w in err.splitlines() if w.startswith("warning: "))
-    assert f"in {log}: " in warning
+    assert f"in {log} so far (the summary at the end has the total): " in warning
     assert fix in warning
     assert "LOSSES: " in err.splitlines()[-1]
 

@@ -96,7 +96,10 @@ def test_terminal_shows_a_status_line_and_each_new_syscall_a_pipe_only_warnings_
     assert "+ openat (x86_64) by http-echo" in shown  # trusted (journald's kernel transport): no mark
     assert "+ read (x86_64) by http-echo" in shown
     assert any(
-        line.startswith("warning: 12 records lost (printk-suppressed) in stdin: ")
+        line.startswith(
+            "warning: 12 records lost (printk-suppressed) in stdin so far "
+            "(the summary at the end has the total): "
+        )
         and "sysctl -w kernel.printk_ratelimit=0" in line
         for line in shown
     ), out

@@ -112,13 +112,14 @@ def learn(  # noqa: PLR0917 -- a Typer command takes its options as parameters
     try:
         with Store.open(path) as store:
             result = run_learn(store, spec, options, reporter=reporter, stop=stop)
+            held = {(row.kind, row.location): row.records for row in store.losses()} if result.losses else {}
     finally:
         _restore_handlers(previous)
         stop.close()
         reporter.clear()
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
-    typer.echo(_summary(result, path), err=True)
+    typer.echo(_summary(result, path, held), err=True)
     return EXIT_BY_SIGNAL.get(signal.Signals(result.stopped_by), 1) if result.stopped_by else 0
 
 
@@ -164,9 +165,9 @@ class _Feedback(Reporter):
             self._line(f"+ {new.label} ({new.abi}) by {_shown(new.comm)}{trust}")
 
     def loss(self, report: LossReport, first: bool) -> None:
-        """Loud, once per kind and place; the summary has the totals."""
+        """Loud, once per kind and place, as soon as it is seen; the summary has the totals."""
         if first:
-            self._line(f"warning: {report.message()}")
+            self._line(f"warning: {report.message(so_far=True)}")
 
     def note(self, text: str) -> None:
         """Rotation and such: only worth a line on a terminal."""
@@ -201,7 +202,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _summary(result: LearnResult, path: Path) -> str:
+def _summary(result: LearnResult, path: Path, held: dict[tuple[str, str], int] | None = None) -> str:
     """The one-paragraph summary printed at the end."""
     how = ""
     if result.stopped_by:
@@ -232,13 +233,20 @@ def _summary(result: LearnResult, path: Path) -> str:
         )
     if result.losses:
         lost = "; ".join(
-            f"{'?' if r.count is None else r.count} {r.kind.value} in {r.location}"
-            for r in result.losses.values()
+            _lost_text(r, (held or {}).get((r.kind.value, r.location))) for r in result.losses.values()
         )
         parts.append(f" LOSSES: {lost} — see the warnings above.")
     else:
         parts.append(" No losses seen.")
     return "".join(parts)
+
+
+def _lost_text(report: LossReport, held: int | None) -> str:
+    """``74 printk-suppressed in /var/log/syslog``, and what the state holds there when that differs."""
+    text = f"{report.amount} {report.kind.value} in {report.location}"
+    if held is not None and held != (report.count or 0):
+        text += f" (the state holds {held} lost there in all, as `seccomp-gen status` shows)"
+    return text
 
 
 def _reasons(counts: dict[str, int]) -> str:

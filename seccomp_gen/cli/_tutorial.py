@@ -31,6 +31,7 @@ CommandArgument = Annotated[
 
 def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+    state: StateOption = None,
 ) -> int:
     """Check whether this host can produce and deliver seccomp records, with a fix for each problem.
 
@@ -42,7 +43,7 @@ def doctor(
     """
     from seccomp_gen import doctor as diagnosis
 
-    rows = diagnosis.diagnose()
+    rows = diagnosis.diagnose(diagnosis.seen_in(state_path(state)))
     if as_json:
         payload = [
             {"check": r.name, "status": r.status.value.lower(), "detail": r.detail, "fix": r.fix}
