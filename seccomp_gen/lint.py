@@ -458,17 +458,23 @@ def docker_default() -> Mapping[str, Any]:
     return data
 
 
-def review(profile: Profile, on_purpose: frozenset[str] = frozenset()) -> list[Finding]:
+def review(
+    profile: Profile, on_purpose: frozenset[str] = frozenset(), observed: frozenset[str] = frozenset()
+) -> list[Finding]:
     """Every warning and note about ``profile``, each naming its offender.
 
     ``on_purpose``: names the user allowed deliberately (``emit --allow``); that Docker's default
     limits them is then a note, not a warning, so ``--strict`` can pass once a risk is accepted.
+    ``observed``: names the workload was seen to call; one Docker allows for some argument values
+    (``clone`` without namespace flags, ``socket`` but not of every family) is then a note too: the
+    workload needs it, and a profile of names cannot limit its arguments. What Docker allows only
+    with a capability (``mount``, ``bpf``, ``setns``...) stays a warning, observed or not.
     """
     findings: list[Finding] = []
     findings += _review_names(profile)
     findings += _review_duplicates(profile)
     findings += _review_defaults(profile)
-    findings += _review_risky(profile, on_purpose)
+    findings += _review_risky(profile, on_purpose, observed)
     findings += _review_flags(profile)
     return findings
 
@@ -603,7 +609,10 @@ def _spell(action: Action) -> str:
     return action.kind.scmp_name
 
 
-def _review_risky(profile: Profile, on_purpose: frozenset[str]) -> list[Finding]:
+_BY_ARGUMENTS = "only for some argument values"
+
+
+def _review_risky(profile: Profile, on_purpose: frozenset[str], observed: frozenset[str]) -> list[Finding]:
     docker = docker_default()
     unconditional = set(docker["unconditional"])
     conditional: Mapping[str, str] = docker["conditional"]
@@ -615,15 +624,22 @@ def _review_risky(profile: Profile, on_purpose: frozenset[str]) -> list[Finding]
         if name in on_purpose:
             message = f"{name}: Docker's default profile {detail}; allowed on purpose (--allow)"
             findings.append(Finding(Severity.NOTE, "risky", message))
+        elif name in observed and why and _BY_ARGUMENTS in why:
+            message = (
+                f"{name}: observed; Docker's default profile {detail}, a profile of names allows every value"
+            )
+            findings.append(Finding(Severity.NOTE, "conditional-observed", message))
         else:
             findings.append(Finding(Severity.WARNING, "risky", f"{name}: Docker's default profile {detail}"))
     return findings
 
 
-def validate(profile: Profile, on_purpose: frozenset[str] = frozenset()) -> list[Finding]:
+def validate(
+    profile: Profile, on_purpose: frozenset[str] = frozenset(), observed: frozenset[str] = frozenset()
+) -> list[Finding]:
     """Compile (``ProfileError`` when libseccomp cannot) and review ``profile`` (see ``review``)."""
     compile_profile(profile)
-    return review(profile, on_purpose)
+    return review(profile, on_purpose, observed)
 
 
 __all__ = [

@@ -444,7 +444,17 @@ def _note_untrusted(kept: Sequence[Observation], abis: Sequence[str], findings: 
     named = [(o, observed_name(o)) for o in kept if o.abi in abis]
     trusted = {(o.abi, name) for o, name in named if o.trusted and name}
     only = sorted({name for o, name in named if name and not o.trusted and (o.abi, name) not in trusted})
-    if only:
+    if only and not trusted:
+        findings.append(
+            Finding(
+                Severity.WARNING,
+                "untrusted-only",
+                f"every call ({len(only)} names) was seen only in lines any local user can write (syslog "
+                "text, a file, stdin): learn from /dev/kmsg (--kmsg), journald (--journal) or auditd's log "
+                "for records only the kernel writes (--trusted-only would leave everything out)",
+            )
+        )
+    elif only:
         findings.append(
             Finding(
                 Severity.WARNING,

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
 
+from seccomp_gen.coverage import Coverage
 from seccomp_gen.errors import StateError
 from seccomp_gen.events import LossKind
 
@@ -772,12 +773,23 @@ class AbiSummary:
 
 @dataclass(frozen=True, slots=True)
 class ProcessSummary:
-    """One (comm, exe): how many distinct syscalls, how many records."""
+    """One (comm, exe): how many distinct syscalls and records, and whether its learning looks done."""
 
     comm: str
     exe: str
     syscalls: int
     records: int
+    seen_once: int = 0  # syscalls with exactly one record of this process
+    first_seen: float | None = None
+    last_seen: float | None = None
+    last_new: float | None = None  # when this process's newest syscall was first seen
+
+    @property
+    def coverage(self) -> Coverage:
+        """The process's figures as a ``Coverage``."""
+        return Coverage(
+            self.records, self.syscalls, self.seen_once, self.first_seen, self.last_seen, self.last_new
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -799,13 +811,16 @@ class StateSummary:
     created: float | None
     updated: float | None
     abis: tuple[AbiSummary, ...]
-    processes: tuple[ProcessSummary, ...]
+    processes: tuple[ProcessSummary, ...]  # the SHOWN_ROWS with the most records
     positions: tuple[Position, ...]
     losses: tuple[LossRow, ...]
     unknown: tuple[SyscallSummary, ...]  # numbers no table knows (or without a known ABI)
     untrusted_only: tuple[SyscallSummary, ...]  # learned only from lines anyone could have written
     counters: dict[tuple[str, str], int]
     event_ids: int
+    coverage: Coverage = field(default_factory=lambda: Coverage(0, 0, 0, None, None, None))
+    # how many rows there are in all, where a list above shows at most SHOWN_ROWS of them
+    totals: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         """Plain JSON-able values, stable key order."""
@@ -817,7 +832,9 @@ class StateSummary:
             "created": self.created,
             "updated": self.updated,
             "abis": [asdict(a) for a in self.abis],
-            "processes": [asdict(p) for p in self.processes],
+            "coverage": self.coverage.to_json(),
+            "processes": [_process_json(p) for p in self.processes],
+            "totals": dict(self.totals),
             "sources": [asdict(p) for p in self.positions],
             "losses": [asdict(row) for row in self.losses],
             "unknown_numbers": [asdict(s) for s in self.unknown],
@@ -827,44 +844,66 @@ class StateSummary:
         }
 
 
+def _process_json(p: ProcessSummary) -> dict[str, object]:
+    return {"comm": p.comm, "exe": p.exe, **p.coverage.to_json()}
+
+
+SHOWN_ROWS = 200  # status lists at most this many processes, unknown and untrusted-only syscalls
+
+# Per (abi, number): its records and when it was first seen; whole-state and per-process figures come
+# from these in SQL, so that a state of a million forged processes is summed, not loaded.
+_PER_SYSCALL = """
+SELECT abi, number, max(name) AS name, sum(count) AS n, min(first_seen) AS first, max(last_seen) AS last,
+       max(trusted) AS trusted
+FROM observations GROUP BY abi, number
+"""
+_PER_PROCESS = """
+SELECT comm, exe, count(*), sum(n), sum(n = 1), min(first), max(last), max(first)
+FROM (SELECT comm, exe, abi, number, sum(count) AS n, min(first_seen) AS first, max(last_seen) AS last
+      FROM observations GROUP BY comm, exe, abi, number)
+GROUP BY comm, exe ORDER BY sum(n) DESC, comm, exe LIMIT ?
+"""
+
+
+def coverage_of(store: Store) -> Coverage:
+    """The whole state's ``Coverage``: is learning done?"""
+    ((records, syscalls, once, first, last, last_new),) = store._read(
+        "SELECT coalesce(sum(n), 0), count(*), coalesce(sum(n = 1), 0), min(first), max(last), max(first) "
+        f"FROM ({_PER_SYSCALL})"
+    )
+    return Coverage(int(records), int(syscalls), int(once), first, last, last_new)
+
+
 def summarize(store: Store) -> StateSummary:
-    """Group the observations of ``store`` by ABI, process and syscall."""
-    observations = store.observations()
-    per_syscall: dict[tuple[str, int], list[Observation]] = {}
-    per_process: dict[tuple[str, str], list[Observation]] = {}
-    for obs in observations:
-        per_syscall.setdefault((obs.abi, obs.number), []).append(obs)
-        per_process.setdefault((obs.comm, obs.exe), []).append(obs)
-    syscalls = [
-        SyscallSummary(
-            abi, number, next((o.name for o in group if o.name), None), sum(o.count for o in group)
+    """What ``status`` shows, summed by SQLite: memory stays flat whatever the state holds."""
+    per = f"({_PER_SYSCALL})"
+    abis = [AbiSummary(*row) for row in store._read(f"SELECT abi, count(*), sum(n) FROM {per} GROUP BY abi")]
+    processes = [ProcessSummary(*row) for row in store._read(_PER_PROCESS, (SHOWN_ROWS,))]
+
+    def syscalls_where(condition: str) -> tuple[list[SyscallSummary], int]:
+        rows = store._read(
+            f"SELECT abi, number, name, n FROM {per} WHERE {condition} ORDER BY abi, number LIMIT ?",
+            (SHOWN_ROWS,),
         )
-        for (abi, number), group in sorted(per_syscall.items())
-    ]
-    abis = sorted({s.abi for s in syscalls})
+        ((total,),) = store._read(f"SELECT count(*) FROM {per} WHERE {condition}")
+        return [SyscallSummary(*row) for row in rows], int(total)
+
+    unknown, unknown_total = syscalls_where("name IS NULL")
+    untrusted, untrusted_total = syscalls_where("trusted = 0")
+    ((process_total,),) = store._read("SELECT count(*) FROM (SELECT 1 FROM observations GROUP BY comm, exe)")
     return StateSummary(
         path=str(store.path),
         schema=store.schema_version,
         created=float(store.meta("created") or 0) or None,
         updated=store.last_update,
-        abis=tuple(
-            AbiSummary(
-                abi,
-                sum(1 for s in syscalls if s.abi == abi),
-                sum(s.records for s in syscalls if s.abi == abi),
-            )
-            for abi in abis
-        ),
-        processes=tuple(
-            ProcessSummary(comm, exe, len({(o.abi, o.number) for o in group}), sum(o.count for o in group))
-            for (comm, exe), group in sorted(per_process.items())
-        ),
+        abis=tuple(abis),
+        processes=tuple(processes),
         positions=tuple(store.positions()),
         losses=tuple(store.losses()),
-        unknown=tuple(s for s in syscalls if s.name is None),
-        untrusted_only=tuple(
-            s for s in syscalls if not any(o.trusted for o in per_syscall[(s.abi, s.number)])
-        ),
+        unknown=tuple(unknown),
+        untrusted_only=tuple(untrusted),
         counters=store.counters(),
         event_ids=store.event_id_count(),
+        coverage=coverage_of(store),
+        totals={"processes": int(process_total), "unknown": unknown_total, "untrusted_only": untrusted_total},
     )

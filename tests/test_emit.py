@@ -211,7 +211,8 @@ def test_strict_fails_on_warnings(capsys: pytest.CaptureFixture[str], tmp_path: 
 
 
 def test_strict_passes_a_clean_profile(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    path = make_state(tmp_path / "s.db", [obs("x86_64", 0, "read"), obs("x86_64", 1, "write")])
+    seen = [obs("x86_64", 0, "read", count=5), obs("x86_64", 1, "write", count=5)]
+    path = make_state(tmp_path / "s.db", seen)
     code, out, _ = run(capsys, "emit", "--state", str(path), "--strict")
     assert code == 0
     assert json.loads(out)["syscalls"][0]["names"] == ["read", "write"]

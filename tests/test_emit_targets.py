@@ -299,7 +299,8 @@ def test_name_the_installed_libseccomp_lacks_is_kept_and_named(
 
 
 def test_a_risk_allowed_on_purpose_passes_strict(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    path = make_state(tmp_path / "s.db", [obs("x86_64", 0, "read"), obs("x86_64", 101, "ptrace")])
+    seen = [obs("x86_64", 0, "read", count=3), obs("x86_64", 101, "ptrace", count=3)]
+    path = make_state(tmp_path / "s.db", seen)
     code, out, err = run(capsys, "emit", "--state", str(path), "--strict", "--allow", "ptrace")
     assert code == 0
     assert "ptrace" in json.loads(out)["syscalls"][0]["names"]

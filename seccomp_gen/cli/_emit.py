@@ -15,6 +15,7 @@ from seccomp_gen.errors import ProfileError, SeccompGenError
 
 if TYPE_CHECKING:
     from seccomp_gen.actions import Action
+    from seccomp_gen.coverage import Coverage
     from seccomp_gen.profile import Build, Finding, Profile
     from seccomp_gen.render import Format, RenderOptions
     from seccomp_gen.store import LossRow, Observation
@@ -231,16 +232,29 @@ def _format(choice: FormatChoice) -> Format:
 
 
 def _observations(path: Path) -> tuple[list[Observation], list[str]]:
-    """The state's observations, and a warning for each of its losses (``--strict`` counts them)."""
-    from seccomp_gen.store import Store
+    """The state's observations, and a warning for each of its losses and for unfinished learning
+    (``--strict`` counts them)."""
+    from seccomp_gen.store import Store, coverage_of
 
     if not path.exists():
         raise SeccompGenError(f"no state at {str(path)!r}: run seccomp-gen learn first, or pass --state")
     store = Store.open(path, readonly=True)
     try:
-        return store.observations(), loss_warnings(str(path), store.losses())
+        warnings = loss_warnings(str(path), store.losses()) + coverage_warnings(coverage_of(store))
+        return store.observations(), warnings
     finally:
         store.close()
+
+
+def coverage_warnings(coverage: Coverage) -> list[str]:
+    """One warning when the counts say learning is not done, with why and what to do."""
+    reasons = coverage.not_done()
+    if not reasons or not coverage.records:
+        return []
+    return [
+        "warning: learning may not be done: " + "; ".join(reasons) + ". Run the workload more (every "
+        "path it has) while learning; seccomp-gen status shows the estimate per process"
+    ]
 
 
 def _base(spelled: str) -> tuple[str | None, dict[str, str | None]]:
@@ -332,12 +346,13 @@ def _finish(
     strict: bool,
     warnings: int,
     on_purpose: frozenset[str] = frozenset(),
+    observed: frozenset[str] = frozenset(),
 ) -> int:
     """Compile and review ``profile``, then write it unless ``--strict`` finds warnings."""
     from seccomp_gen.lint import validate
     from seccomp_gen.render import render
 
-    warnings += _say(validate(profile, on_purpose))
+    warnings += _say(validate(profile, on_purpose, observed))
     text = render(profile, fmt, render_options)
     if strict and warnings:
         typer.echo(f"error: {warnings} warning(s) and --strict: nothing written", err=True)
@@ -419,6 +434,7 @@ def emit(
         strict=strict,
         warnings=warnings,
         on_purpose=frozenset(canonical_syscall(name) for name in options.allow),
+        observed=frozenset(name for _, name in build.counts),
     )
 
 
@@ -583,6 +599,7 @@ def merge(
         return _write_state(merge_observations(*states), output)
     warnings = _say_lines([line for item in loaded for line in item.losses])
     warnings += _say_runtime_limits(log_denials=log_denials)
+    observed: frozenset[str] = frozenset()
     if states:
         base_name, versions = _base(base)
         options = BuildOptions(
@@ -596,9 +613,18 @@ def merge(
         build = build_profile(merge_observations(*states), options)
         warnings += _report_build(build)
         profiles.append(build.profile)
+        observed = frozenset(name for _, name in build.counts)
     merged = merge_profiles(profiles)
     render_options = _render_options(name, profile_path, profiles_dir, image)
-    return _finish(merged, _format(fmt), render_options, output=output, strict=strict, warnings=warnings)
+    return _finish(
+        merged,
+        _format(fmt),
+        render_options,
+        output=output,
+        strict=strict,
+        warnings=warnings,
+        observed=observed,
+    )
 
 
 def _write_state(observations: Sequence[Observation], output: Path) -> int:

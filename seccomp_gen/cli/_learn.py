@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 import typer
 
 from seccomp_gen.cli._common import StateOption, parse_time, state_path
+from seccomp_gen.coverage import percent
 from seccomp_gen.errors import SeccompGenError, StateError
 from seccomp_gen.records import Format
 from seccomp_gen.trust import SUSPECTED_FORGERY
@@ -286,17 +287,42 @@ def _when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
 
 
+def _more(total: int, shown: int, what: str) -> list[str]:
+    return (
+        [f"  ... and {total - shown} more {what} (status --json lists the same {shown})"]
+        if total > shown
+        else []
+    )
+
+
+def _coverage_lines(s: StateSummary) -> list[str]:
+    """Is learning done? The whole state's figures and the estimate, labelled as one."""
+    c = s.coverage
+    if not c.records:
+        return []
+    lines = [
+        f"learning: {_plural(c.records, 'record')}, {_plural(c.syscalls, 'syscall')} "
+        f"({c.seen_once} seen only once), last new syscall {_when(c.last_new)}; estimated chance that "
+        f"the next record brings a new syscall: {percent(c.unseen_estimate)} (Good-Turing, an estimate)"
+    ]
+    lines += [f"  not done? {reason}" for reason in c.not_done()]
+    return lines
+
+
 def _status_lines(s: StateSummary) -> list[str]:
     lines = [f"state: {s.path} (schema {s.schema}), last update {_when(s.updated)}"]
     lines.append("ABIs:" if s.abis else "ABIs: none (nothing learned yet)")
     lines += [
         f"  {a.abi:<12} {_plural(a.syscalls, 'syscall')}, {_plural(a.records, 'record')}" for a in s.abis
     ]
+    lines += _coverage_lines(s)
     if s.processes:
-        lines.append("processes:")
+        lines.append("processes (estimate: the chance the next record of that process brings a new syscall):")
         for p in s.processes:
             counts = f"{_plural(p.syscalls, 'syscall')}, {_plural(p.records, 'record')}"
-            lines.append(f"  {_shown(p.comm):<16} {_shown(p.exe)}  {counts}")
+            guess = f"estimate {percent(p.coverage.unseen_estimate)}, last new {_when(p.last_new)}"
+            lines.append(f"  {_shown(p.comm):<16} {_shown(p.exe)}  {counts}; {guess}")
+        lines += _more(s.totals.get("processes", 0), len(s.processes), "processes")
     if s.positions:
         lines.append("sources:")
         lines += [f"  {_position_text(p)}" for p in s.positions]
@@ -307,11 +333,13 @@ def _status_lines(s: StateSummary) -> list[str]:
     if s.unknown:
         lines.append("unknown numbers (no table knows them; never emitted):")
         lines += [f"  {u.abi} {u.number}: {_plural(u.records, 'record')}" for u in s.unknown]
+        lines += _more(s.totals.get("unknown", 0), len(s.unknown), "numbers")
     if s.untrusted_only:
         lines.append("untrusted only (learned from lines any local user could write, e.g. syslog):")
         lines += [
             f"  {u.name or u.number} ({u.abi}): {_plural(u.records, 'record')}" for u in s.untrusted_only
         ]
+        lines += _more(s.totals.get("untrusted_only", 0), len(s.untrusted_only), "syscalls")
     forged = s.counters.get(("rejected", SUSPECTED_FORGERY), 0)
     if forged:
         lines.append(
