@@ -201,6 +201,10 @@ class _Pending:
 _SORTABLE_STAMPS = 253402300799.0
 _RawKey = tuple["str | None", "str | None", "int | None", int, Action]  # comm, exe, arch, number, action
 _TRUST = ("trusted", "untrusted", "rejected")
+# A summary groups by process; anyone can write lines naming a million: past this many, the records of
+# further processes are grouped as one, so that memory stays bounded whatever the input.
+MAX_PROCESSES = 2_000
+OVER_CAP = "(over the cap)"
 _RUNNING_TOTAL = LossKind.AUDIT_LOST.value  # audit_lost=N is the kernel's running total, not a delta
 
 
@@ -216,6 +220,18 @@ class Summary:
     pending: dict[tuple[str | None, str | None, int | None, int, Action], _Pending] = field(
         default_factory=dict
     )
+    _processes: set[tuple[str | None, str | None]] = field(default_factory=set)
+    over_cap: int = 0  # records of processes beyond the first MAX_PROCESSES, grouped as OVER_CAP
+
+    def _process(self, comm: str | None, exe: str | None) -> tuple[str | None, str | None]:
+        """(comm, exe), or OVER_CAP twice once MAX_PROCESSES others were seen: bounded memory."""
+        if (comm, exe) in self._processes:
+            return comm, exe
+        if len(self._processes) < MAX_PROCESSES:
+            self._processes.add((comm, exe))
+            return comm, exe
+        self.over_cap += 1
+        return OVER_CAP, OVER_CAP
 
     def add_record(self, event: SeccompEvent, trust: str | None = None) -> None:
         """Count a record as ``add(explain_event(event, trust))`` does, without decoding it: records are
@@ -226,7 +242,8 @@ class Summary:
             self.add(explain_event(event, trust))
             return
         self._count(trust)
-        key = (event.comm, event.exe, event.arch, event.syscall, event.action)
+        comm, exe = self._process(event.comm, event.exe)
+        key = (comm, exe, event.arch, event.syscall, event.action)
         pending = self.pending.get(key)
         if pending is None:
             pending = self.pending[key] = _Pending()
@@ -271,7 +288,8 @@ class Summary:
                 counts[1] += item.count
             return
         self._count(item.trust)
-        key = (item.comm or "?", item.exe or "?", item.abi or "?", item.syscall, item.number, item.action)
+        comm, exe = self._process(item.comm, item.exe)
+        key = (comm or "?", exe or "?", item.abi or "?", item.syscall, item.number, item.action)
         self.groups.setdefault(key, _Group()).take(1, item.time, item.time)
 
     def processes(self) -> list[tuple[str, str, list[tuple[tuple[str, str, int, str], _Group]]]]:
@@ -308,6 +326,11 @@ class Summary:
         reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(skipped.items()))
         out.append(f"skipped: {skipped_total} lines" + (f" ({reasons})" if reasons else ""))
         out.append(f"records: {self.records} in {lines} lines ({noise} lines without records)")
+        if self.over_cap:
+            out.append(
+                f"over the cap: {self.over_cap} records of processes beyond the first {MAX_PROCESSES:,} "
+                f"are grouped as {OVER_CAP!r}"
+            )
         return out
 
     def to_json(self, *, lines: int, skipped: dict[str, int], noise: int) -> dict[str, object]:
@@ -317,6 +340,7 @@ class Summary:
             "lines": lines,
             "noise": noise,
             "skipped": dict(sorted(skipped.items())),
+            "over_cap": self.over_cap,
             **({"trust": {t: self.trust.get(t, 0) for t in _TRUST}} if self.trust else {}),
             "losses": [
                 {

@@ -59,7 +59,9 @@ from seccomp_gen.sources import (
     is_gzip,
 )
 from seccomp_gen.store import (
+    OVER_CAP,
     UNKNOWN_ABI,
+    UNTRUSTED_PROCESSES_MAX,
     Aggregate,
     Batch,
     IdentifiedRecord,
@@ -215,6 +217,7 @@ class LearnResult:
     filtered: dict[str, int] = field(default_factory=dict)
     rejected: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
+    capped: dict[str, int] = field(default_factory=dict)  # records counted under OVER_CAP, by reason
     losses: dict[tuple[LossKind, str], LossReport] = field(default_factory=dict)
     new_syscalls: list[NewSyscall] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
@@ -345,7 +348,8 @@ class Learner:
             o.action is not ActionFilter.ALL or o.comm or o.exe or o.pid or o.uid or o.subj
             or o.since is not None or o.until is not None
         )  # fmt: skip
-        self._known = {(o.abi, o.number) for o in store.observations()}
+        self._known = store.known_syscalls()
+        self._untrusted_processes = store.untrusted_processes(UNTRUSTED_PROCESSES_MAX)
         self._parsers: dict[int, tuple[RecordParser, dict[str, int]]] = {}
         self._resolved: dict[tuple[int | None, int], tuple[str, str | None]] = {}
         self._actions: dict[Action, str] = {}
@@ -421,7 +425,14 @@ class Learner:
         action = self._actions.get(event.action)
         if action is None:
             action = self._actions[event.action] = str(event.action)
-        key: ObservationKey = (abi, event.syscall, event.comm or "", event.exe or "", action, trusted)
+        comm, exe = event.comm or "", event.exe or ""
+        if not trusted and (comm, exe) not in self._untrusted_processes:
+            if len(self._untrusted_processes) < UNTRUSTED_PROCESSES_MAX:
+                self._untrusted_processes.add((comm, exe))
+            else:
+                comm = exe = OVER_CAP
+                self._count("capped", "untrusted-processes", self.result.capped)
+        key: ObservationKey = (abi, event.syscall, comm, exe, action, trusted)
         ident = event.event_id
         if ident is not None:
             ts_ms = round(ident[0] * 1000)

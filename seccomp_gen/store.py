@@ -68,6 +68,12 @@ CREATE TABLE loss_ids (digest TEXT PRIMARY KEY, seen REAL NOT NULL) WITHOUT ROWI
 """
 _MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 
+# Distinct (comm, exe) pairs of untrusted rows a state keeps. Anyone can write syslog lines, each naming
+# a process of their choosing: past this many, records of new pairs are counted under OVER_CAP instead,
+# so that a flood of forged processes cannot grow the state (or what reads it) without bound. Their
+# syscalls are still learned (untrusted, as they were).
+UNTRUSTED_PROCESSES_MAX = 4_096
+OVER_CAP = "(over the cap)"
 I64_MAX = 2**63 - 1  # SQLite's largest integer; a sum past it would fail the whole batch's write
 RUNNING_TOTAL = LossKind.AUDIT_LOST.value  # its markers carry the kernel's running total: keep the largest
 
@@ -569,6 +575,15 @@ class Store:
     def position(self, kind: str, key: str) -> Position | None:
         """The saved position of one source, if any."""
         return next((p for p in self.positions(kind) if p.key == key), None)
+
+    def known_syscalls(self) -> set[tuple[str, int]]:
+        """Every (abi, number) the state has, without reading its rows one by one."""
+        return {(abi, number) for abi, number in self._read("SELECT DISTINCT abi, number FROM observations")}
+
+    def untrusted_processes(self, limit: int) -> set[tuple[str, str]]:
+        """Up to ``limit`` (comm, exe) pairs the state holds untrusted rows of."""
+        rows = self._read("SELECT DISTINCT comm, exe FROM observations WHERE trusted = 0 LIMIT ?", (limit,))
+        return {(comm, exe) for comm, exe in rows}
 
     def record_span(self) -> tuple[int, float | None, float | None]:
         """(records, first seen, last seen) over every observation, read as one aggregate."""

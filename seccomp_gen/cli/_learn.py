@@ -16,6 +16,7 @@ from seccomp_gen.cli._common import StateOption, parse_time, state_path
 from seccomp_gen.coverage import percent
 from seccomp_gen.errors import SeccompGenError, StateError
 from seccomp_gen.records import Format
+from seccomp_gen.store import OVER_CAP
 from seccomp_gen.trust import SUSPECTED_FORGERY
 
 if TYPE_CHECKING:
@@ -218,6 +219,11 @@ def _summary(result: LearnResult, path: Path, held: dict[tuple[str, str], int] |
         extra.append(f"{sum(result.filtered.values())} filtered out ({_reasons(result.filtered)})")
     if result.rejected:
         extra.append(f"{sum(result.rejected.values())} rejected ({_reasons(result.rejected)})")
+    if result.capped:
+        extra.append(
+            f"{sum(result.capped.values())} of untrusted processes past the state's cap on them "
+            f"(status --json: totals) counted as {OVER_CAP!r}"
+        )
     if extra:
         parts.append(" (" + "; ".join(extra) + ")")
     names = [f"{n.label} ({n.abi})" for n in result.new_syscalls]
