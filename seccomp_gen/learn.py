@@ -40,6 +40,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from seccomp_gen.actions import Action
+from seccomp_gen.containers import LIVE_SECONDS, Attributor, container_matches
 from seccomp_gen.errors import SourceError, StateError, UnknownSyscallError
 from seccomp_gen.events import LossEvent, LossKind, SeccompEvent, Transport
 from seccomp_gen.records import Format, RecordParser
@@ -98,6 +99,9 @@ class LearnOptions:
     pid: tuple[int, ...] = ()
     uid: tuple[int, ...] = ()
     subj: tuple[str, ...] = ()  # globs
+    container: tuple[str, ...] = ()  # ids, prefixes or globs (containers.container_matches)
+    pod: tuple[str, ...] = ()  # pod UIDs (or prefixes)
+    attribute: bool = True  # look each live record's process up in /proc (seccomp_gen.containers)
     action: ActionFilter = ActionFilter.ALL
     since: float | None = None  # seconds since the epoch
     until: float | None = None
@@ -218,6 +222,8 @@ class LearnResult:
     rejected: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     capped: dict[str, int] = field(default_factory=dict)  # records counted under OVER_CAP, by reason
+    unattributed: dict[str, int] = field(default_factory=dict)  # records with no container, by reason
+    lookups: int = 0  # /proc lookups attribution made (one per new process)
     losses: dict[tuple[LossKind, str], LossReport] = field(default_factory=dict)
     new_syscalls: list[NewSyscall] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
@@ -354,6 +360,8 @@ class Learner:
         self._resolved: dict[tuple[int | None, int], tuple[str, str | None]] = {}
         self._actions: dict[Action, str] = {}
         self._origins: dict[tuple[int, int], tuple[SourceKind, bool]] = {}
+        self._attributor = Attributor() if options.attribute else None
+        self._now = time.time()
 
     # -- timing ---------------------------------------------------------------------------------
 
@@ -376,6 +384,7 @@ class Learner:
             self.result.notes.append(text)
             self.reporter.note(text)
         if chunk.data:
+            self._now = time.time()
             self._touch()  # the batch is due a flush interval after its lines arrived, not after parsing
             parser = self._parser(source)
             for item in parser.feed_chunk(chunk.data):
@@ -426,25 +435,50 @@ class Learner:
         if action is None:
             action = self._actions[event.action] = str(event.action)
         comm, exe = event.comm or "", event.exe or ""
+        container, pod = self._attribution(event, comm, exe)
+        if (self.options.container or self.options.pod) and not self._scoped(container, pod):
+            self._count("filtered", "container", self.result.filtered)
+            return
         if not trusted and (comm, exe) not in self._untrusted_processes:
             if len(self._untrusted_processes) < UNTRUSTED_PROCESSES_MAX:
                 self._untrusted_processes.add((comm, exe))
             else:
                 comm = exe = OVER_CAP
                 self._count("capped", "untrusted-processes", self.result.capped)
-        key: ObservationKey = (abi, event.syscall, comm, exe, action, trusted)
+        key: ObservationKey = (abi, event.syscall, comm, exe, action, trusted, container)
         ident = event.event_id
         if ident is not None:
             ts_ms = round(ident[0] * 1000)
             self.batch.identified.append(
-                IdentifiedRecord(ts_ms, ident[1], key, name, event.timestamp, event.pid)
+                IdentifiedRecord(ts_ms, ident[1], key, name, event.timestamp, event.pid, pod)
             )
         else:
             agg = self.batch.aggregates.get(key)
             if agg is None:
-                agg = self.batch.aggregates[key] = Aggregate(name)
+                agg = self.batch.aggregates[key] = Aggregate(name, pod=pod)
             agg.add(event.timestamp, event.pid)
         self._pending += 1
+
+    def _attribution(self, event: SeccompEvent, comm: str, exe: str) -> tuple[str, str]:
+        """(container label, pod UID) of a record's process; ('', '') when not attributed (counted)."""
+        if self._attributor is None:
+            return "", ""
+        stamp = event.timestamp
+        if stamp is None or self._now - stamp > LIVE_SECONDS:
+            self._count("unattributed", "read-after-the-fact", self.result.unattributed)
+            return "", ""
+        found = self._attributor.attribute(event.pid, comm, exe, stamp)
+        self.result.lookups = self._attributor.lookups
+        if found.container is None:
+            self._count("unattributed", found.reason, self.result.unattributed)
+            return "", ""
+        return found.container.label, found.container.pod
+
+    def _scoped(self, container: str, pod: str) -> bool:
+        opts = self.options
+        if opts.container and not container_matches(container, opts.container):
+            return False
+        return not opts.pod or any(pod and pod.startswith(wanted) for wanted in opts.pod)
 
     def _origin(self, source: Source) -> tuple[SourceKind, bool]:
         """``origin_of`` the source, worked out once per opened file (again after each reopen)."""

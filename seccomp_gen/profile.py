@@ -106,13 +106,19 @@ class ObservationFilter:
     exe: tuple[str, ...] = ()
     action: tuple[str, ...] = ()
     trusted_only: bool = False
+    container: tuple[str, ...] = ()  # ids, prefixes or globs (seccomp_gen.containers.container_matches)
+    pod: tuple[str, ...] = ()  # pod UIDs or prefixes
 
     def keeps(self, obs: Observation) -> bool:
         """True when ``obs`` passes every given criterion."""
+        from seccomp_gen.containers import container_matches
+
         return (
             _matches(self.comm, obs.comm)
             and _matches(self.exe, obs.exe)
             and _action_matches(self.action, obs.action)
+            and (not self.container or container_matches(obs.container, self.container))
+            and (not self.pod or any(obs.pod and obs.pod.startswith(p) for p in self.pod))
         )
 
 
@@ -281,7 +287,7 @@ def build_profile(observations: Sequence[Observation], options: BuildOptions) ->
     extra = _explicit_names(options, abis, findings)
     names = {abi: set(by_abi.get(abi, ())) for abi in abis}
     if not any(names.values()):
-        raise ProfileError(_nothing_left_message(observations, kept, abis))
+        raise ProfileError(_nothing_left_message(observations, kept, abis, options.filter))
     _note_untrusted(kept, abis, findings)
     if not options.abis:
         _warn_untrusted_abis(kept, abis, findings)
@@ -431,10 +437,26 @@ def _base_rule(
 
 
 def _nothing_left_message(
-    observations: Sequence[Observation], kept: Sequence[Observation], abis: Sequence[str]
+    observations: Sequence[Observation],
+    kept: Sequence[Observation],
+    abis: Sequence[str],
+    flt: ObservationFilter,
 ) -> str:
     if not observations:
         return "nothing to emit: the state has no observations (run seccomp-gen learn first)"
+    if not kept and (flt.container or flt.pod):
+        have = sorted({o.container for o in observations if o.container})
+        listed = ", ".join(have[:10]) + (f" and {len(have) - 10} more" if len(have) > 10 else "")
+        asked = ", ".join((*flt.container, *(f"pod {p}" for p in flt.pod)))
+        return (
+            f"nothing to emit: no observation of {asked}; the state has "
+            + (
+                f"containers {listed}"
+                if have
+                else "no attributed containers (learn them live: --kmsg --follow)"
+            )
+            + " (seccomp-gen status lists them)"
+        )
     if not kept:
         return f"nothing to emit: the filters left none of the {len(observations)} observations"
     return f"nothing to emit: no known syscall was observed on {', '.join(abis) or 'any ABI'}"
@@ -665,10 +687,10 @@ def merge_observations(*states: Sequence[Observation]) -> list[Observation]:
     ``first_seen`` takes the earliest and ``last_seen`` the latest time. Counts add up, so merging
     two different nodes gives fleet-wide counts (merging a state with itself doubles them).
     """
-    merged: dict[tuple[str, int, str, str, str, bool], Observation] = {}
+    merged: dict[tuple[str, int, str, str, str, bool, str], Observation] = {}
     for observations in states:
         for obs in observations:
-            key = (obs.abi, obs.number, obs.comm, obs.exe, obs.action, obs.trusted)
+            key = obs.key
             old = merged.get(key)
             merged[key] = obs if old is None else _combine(old, obs)
     return [merged[key] for key in sorted(merged)]

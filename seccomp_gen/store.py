@@ -28,7 +28,7 @@ from seccomp_gen.coverage import Coverage
 from seccomp_gen.errors import StateError
 from seccomp_gen.events import LossKind
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x53434D50  # "SCMP": marks a file as a seccomp-gen state
 BUSY_TIMEOUT_MS = 30_000
 MAX_EVENT_IDS = 500_000  # dedup memory: the newest ids (by event time) that are kept
@@ -66,7 +66,24 @@ CREATE TABLE counters (
 _SCHEMA_V2 = """
 CREATE TABLE loss_ids (digest TEXT PRIMARY KEY, seen REAL NOT NULL) WITHOUT ROWID;
 """
-_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+# v3: the container a record's process ran in (``runtime:id``, ``host``; '' when not attributed) is part
+# of an observation's key, and the pod UID is kept with it. Rows of older states become unattributed.
+_SCHEMA_V3 = """
+CREATE TABLE observations_v3 (
+    abi TEXT NOT NULL, number INTEGER NOT NULL, name TEXT,
+    comm TEXT NOT NULL, exe TEXT NOT NULL, action TEXT NOT NULL, trusted INTEGER NOT NULL,
+    count INTEGER NOT NULL, first_seen REAL, last_seen REAL, sample_pid INTEGER,
+    container TEXT NOT NULL DEFAULT '', pod TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (abi, number, comm, exe, action, trusted, container)
+);
+INSERT INTO observations_v3 (abi, number, name, comm, exe, action, trusted, count, first_seen, last_seen,
+                             sample_pid)
+    SELECT abi, number, name, comm, exe, action, trusted, count, first_seen, last_seen, sample_pid
+    FROM observations;
+DROP TABLE observations;
+ALTER TABLE observations_v3 RENAME TO observations;
+"""
+_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
 
 # Distinct (comm, exe) pairs of untrusted rows a state keeps. Anyone can write syslog lines, each naming
 # a process of their choosing: past this many, records of new pairs are counted under OVER_CAP instead,
@@ -91,9 +108,10 @@ def _saturating_sum(column: str) -> str:
 
 _UPSERT_OBSERVATION = """
 INSERT INTO observations (abi, number, name, comm, exe, action, trusted, count, first_seen, last_seen,
-                          sample_pid)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (abi, number, comm, exe, action, trusted) DO UPDATE SET
+                          sample_pid, container, pod)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (abi, number, comm, exe, action, trusted, container) DO UPDATE SET
+    pod = CASE WHEN excluded.pod != '' THEN excluded.pod ELSE pod END,
     count = {count},
     name = coalesce(excluded.name, name),
     first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
@@ -126,7 +144,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """An aggregate of records: one per (ABI, syscall number, comm, exe, action, trust).
+    """An aggregate of records: one per (ABI, syscall number, comm, exe, action, trust, container).
 
     ``abi`` is ``"unknown"`` for records without ``arch=`` and ``"unknown-XXXXXXXX"`` (the AUDIT_ARCH
     value in hex) for an ``arch=`` no ABI has; ``comm``/``exe`` are ``""`` when the record had none.
@@ -143,14 +161,16 @@ class Observation:
     first_seen: float | None = None
     last_seen: float | None = None
     sample_pid: int | None = None
+    container: str = ""  # "runc:web-1", "podman:<id>", "host"; "" when the record was not attributed
+    pod: str = ""  # the Kubernetes pod UID, where the container's cgroup path names one
 
     @property
     def key(self) -> ObservationKey:
         """What the store aggregates by."""
-        return (self.abi, self.number, self.comm, self.exe, self.action, self.trusted)
+        return (self.abi, self.number, self.comm, self.exe, self.action, self.trusted, self.container)
 
 
-ObservationKey = tuple[str, int, str, str, str, bool]
+ObservationKey = tuple[str, int, str, str, str, bool, str]
 
 
 @dataclass(slots=True)
@@ -162,6 +182,7 @@ class Aggregate:
     first_seen: float | None = None
     last_seen: float | None = None
     sample_pid: int | None = None
+    pod: str = ""
 
     def add(self, timestamp: float | None, pid: int | None, count: int = 1) -> None:
         """Count ``count`` more records seen at ``timestamp``."""
@@ -187,6 +208,7 @@ class IdentifiedRecord(NamedTuple):
     name: str | None
     timestamp: float | None
     pid: int | None
+    pod: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +352,15 @@ class Store:
         if self.readonly:
             if version == 0:
                 raise StateError(f"state {str(self.path)!r} is empty: nothing has been learned yet")
+            if version < 3:
+                # A reader does not migrate the file; it sees the older rows as not attributed (a temp
+                # view is found before the main table of the same name).
+                self._db.execute("PRAGMA query_only=OFF")
+                self._db.execute(
+                    "CREATE TEMP VIEW observations AS "
+                    "SELECT *, '' AS container, '' AS pod FROM main.observations"
+                )
+                self._db.execute("PRAGMA query_only=ON")
             return
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -413,7 +444,7 @@ class Store:
             for record in (*fresh, *upgrades):
                 agg = aggregates.get(record.key)
                 if agg is None:
-                    agg = aggregates[record.key] = Aggregate(record.name)
+                    agg = aggregates[record.key] = Aggregate(record.name, pod=record.pod)
                 agg.add(record.timestamp, record.pid)
             db.executemany(_UPSERT_OBSERVATION, [_observation_row(k, a) for k, a in aggregates.items()])
             self._take_back_untrusted(db, upgrades)
@@ -499,9 +530,13 @@ class Store:
     @staticmethod
     def _take_back_untrusted(db: sqlite3.Connection, upgrades: list[IdentifiedRecord]) -> None:
         """The untrusted observation of each upgraded event loses it (and goes when it reaches 0)."""
+        # The untrusted reading may have been attributed to another container than the trusted one (a
+        # file read after the fact is not attributed at all): take the count from one such row, the
+        # unattributed one first.
         keys = [(*r.key[:5], 0) for r in upgrades]
         where = "abi = ? AND number = ? AND comm = ? AND exe = ? AND action = ? AND trusted = ?"
-        db.executemany(f"UPDATE observations SET count = count - 1 WHERE {where}", keys)
+        one = f"rowid = (SELECT rowid FROM observations WHERE {where} ORDER BY container != '' LIMIT 1)"
+        db.executemany(f"UPDATE observations SET count = count - 1 WHERE {one}", keys)
         db.executemany(f"DELETE FROM observations WHERE count <= 0 AND {where}", keys)
 
     def prune_event_ids(self, keep: int = MAX_EVENT_IDS) -> None:
@@ -547,13 +582,14 @@ class Store:
     # -- reading -------------------------------------------------------------------------------
 
     def observations(self) -> list[Observation]:
-        """Every observation, sorted by (abi, number, comm, exe, action, trusted)."""
+        """Every observation, sorted by (abi, number, comm, exe, action, trusted, container)."""
         rows = self._read(
-            "SELECT abi, number, name, comm, exe, action, trusted, count, first_seen, last_seen, sample_pid "
-            "FROM observations ORDER BY abi, number, comm, exe, action, trusted"
+            "SELECT abi, number, name, comm, exe, action, trusted, count, first_seen, last_seen, sample_pid, "
+            "container, pod FROM observations ORDER BY abi, number, comm, exe, action, trusted, container"
         )
         return [
-            Observation(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8], r[9], r[10]) for r in rows
+            Observation(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8], r[9], r[10], r[11], r[12])
+            for r in rows
         ]
 
     def positions(self, kind: str | None = None) -> list[Position]:
@@ -759,9 +795,9 @@ def _describe(exc: sqlite3.Error) -> str:
 
 
 def _observation_row(key: ObservationKey, agg: Aggregate) -> tuple[object, ...]:
-    abi, number, comm, exe, action, trusted = key
+    abi, number, comm, exe, action, trusted, container = key
     return (abi, number, agg.name, comm, exe, action, int(trusted), agg.count, agg.first_seen,
-            agg.last_seen, agg.sample_pid)  # fmt: skip
+            agg.last_seen, agg.sample_pid, container, agg.pod)  # fmt: skip
 
 
 def _loss_row(row: LossRow) -> tuple[object, ...]:
@@ -808,6 +844,17 @@ class ProcessSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class ContainerSummary:
+    """One container (``runc:web-1``, ``host``; '' for records not attributed): its pod and counts."""
+
+    container: str
+    pod: str
+    syscalls: int
+    records: int
+    processes: int
+
+
+@dataclass(frozen=True, slots=True)
 class SyscallSummary:
     """One syscall on one ABI, with its records summed over processes and actions."""
 
@@ -834,6 +881,7 @@ class StateSummary:
     counters: dict[tuple[str, str], int]
     event_ids: int
     coverage: Coverage = field(default_factory=lambda: Coverage(0, 0, 0, None, None, None))
+    containers: tuple[ContainerSummary, ...] = ()  # the SHOWN_ROWS with the most records
     # how many rows there are in all, where a list above shows at most SHOWN_ROWS of them
     totals: dict[str, int] = field(default_factory=dict)
 
@@ -848,6 +896,7 @@ class StateSummary:
             "updated": self.updated,
             "abis": [asdict(a) for a in self.abis],
             "coverage": self.coverage.to_json(),
+            "containers": [asdict(c) for c in self.containers],
             "processes": [_process_json(p) for p in self.processes],
             "totals": dict(self.totals),
             "sources": [asdict(p) for p in self.positions],
@@ -906,6 +955,16 @@ def summarize(store: Store) -> StateSummary:
     unknown, unknown_total = syscalls_where("name IS NULL")
     untrusted, untrusted_total = syscalls_where("trusted = 0")
     ((process_total,),) = store._read("SELECT count(*) FROM (SELECT 1 FROM observations GROUP BY comm, exe)")
+    containers = [
+        ContainerSummary(*row)
+        for row in store._read(
+            "SELECT container, max(pod), count(DISTINCT abi || ':' || number), sum(count), "
+            "count(DISTINCT comm || '/' || exe) FROM observations GROUP BY container "
+            "ORDER BY sum(count) DESC, container LIMIT ?",
+            (SHOWN_ROWS,),
+        )
+    ]
+    ((container_total,),) = store._read("SELECT count(DISTINCT container) FROM observations")
     return StateSummary(
         path=str(store.path),
         schema=store.schema_version,
@@ -920,5 +979,11 @@ def summarize(store: Store) -> StateSummary:
         counters=store.counters(),
         event_ids=store.event_id_count(),
         coverage=coverage_of(store),
-        totals={"processes": int(process_total), "unknown": unknown_total, "untrusted_only": untrusted_total},
+        containers=tuple(containers),
+        totals={
+            "processes": int(process_total),
+            "containers": int(container_total),
+            "unknown": unknown_total,
+            "untrusted_only": untrusted_total,
+        },
     )

@@ -21,7 +21,7 @@ PINNED = ["--base", "runc@1.1.5"]  # the state has runc's records: its measured 
 def make_state(path: Path, observations: Sequence[Observation]) -> Path:
     batch = Batch()
     for o in observations:
-        batch.aggregates[o.key] = Aggregate(o.name, o.count, o.first_seen, o.last_seen, o.sample_pid)
+        batch.aggregates[o.key] = Aggregate(o.name, o.count, o.first_seen, o.last_seen, o.sample_pid, o.pod)
     with Store.open(path) as store:
         store.write(batch)
     return path

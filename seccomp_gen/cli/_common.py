@@ -8,6 +8,21 @@ from typing import Annotated
 
 import typer
 
+ContainerOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--container",
+        help="Only records of this container: its id, a prefix of it, or a glob (runc:web-*, podman:*, "
+        "host); repeatable. Containers are known for records learned live (see status).",
+        show_default=False,
+    ),
+]
+PodOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--pod", help="Only records of this Kubernetes pod UID (or prefix); repeatable.", show_default=False
+    ),
+]
 StateOption = Annotated[
     Path | None,
     typer.Option(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from seccomp_gen.cli._common import StateOption, state_path
+from seccomp_gen.cli._common import ContainerOption, PodOption, StateOption, state_path
 from seccomp_gen.errors import ProfileError, SeccompGenError
 
 if TYPE_CHECKING:
@@ -380,6 +380,8 @@ def emit(
     exe: ExeOption = None,
     action: ActionFilterOption = None,
     trusted_only: TrustedOnlyOption = False,
+    container: ContainerOption = None,
+    pod: PodOption = None,
     strict: StrictOption = False,
     name: NameOption = "seccomp-gen",
     profile_path: ProfilePathOption = None,
@@ -419,7 +421,12 @@ def emit(
         allow=_split(allow),
         log_denials=log_denials,
         filter=ObservationFilter(
-            comm=_split(comm), exe=_split(exe), action=_split(action), trusted_only=trusted_only
+            comm=_split(comm),
+            exe=_split(exe),
+            action=_split(action),
+            trusted_only=trusted_only,
+            container=_split(container),
+            pod=_split(pod),
         ),
     )
     observations, losses = _observations(state_path(state))
@@ -635,7 +642,7 @@ def _write_state(observations: Sequence[Observation], output: Path) -> int:
     batch = Batch()
     for obs in observations:
         batch.aggregates[obs.key] = Aggregate(
-            obs.name, obs.count, obs.first_seen, obs.last_seen, obs.sample_pid
+            obs.name, obs.count, obs.first_seen, obs.last_seen, obs.sample_pid, obs.pod
         )
     store = Store.open(output)
     try:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
-from seccomp_gen.cli._common import StateOption, parse_time, state_path
+from seccomp_gen.cli._common import ContainerOption, PodOption, StateOption, parse_time, state_path
 from seccomp_gen.coverage import percent
 from seccomp_gen.errors import SeccompGenError, StateError
 from seccomp_gen.records import Format
@@ -62,6 +62,8 @@ def learn(  # noqa: PLR0917 -- a Typer command takes its options as parameters
     pid: Annotated[list[int] | None, typer.Option("--pid", help="Only this process id.")] = None,
     uid: Annotated[list[int] | None, typer.Option("--uid", help="Only this user id.")] = None,
     subj: Annotated[list[str] | None, typer.Option("--subj", help="Only this LSM label (glob).")] = None,
+    container: ContainerOption = None,
+    pod: PodOption = None,
     action: Annotated[
         ActionFilter, typer.Option("--action", help="log, denied or all (a logged denial was wanted too).")
     ] = ActionFilter.ALL,
@@ -97,6 +99,8 @@ def learn(  # noqa: PLR0917 -- a Typer command takes its options as parameters
         pid=tuple(pid or ()),
         uid=tuple(uid or ()),
         subj=tuple(subj or ()),
+        container=tuple(container or ()),
+        pod=tuple(pod or ()),
         action=action,
         since=parse_time(since, "--since"),
         until=parse_time(until, "--until"),
@@ -301,6 +305,25 @@ def _more(total: int, shown: int, what: str) -> list[str]:
     )
 
 
+def _container_lines(s: StateSummary) -> list[str]:
+    """Records by container; those not attributed (read after the fact, process gone) and why."""
+    if not s.containers or [c.container for c in s.containers] == [""]:
+        return ["containers: none attributed (records are attributed when learned live: --kmsg --follow, "
+                "--journal --follow, or a live pipe)"]  # fmt: skip
+    lines = ["containers:"]
+    for c in s.containers:
+        name = c.container or "(not attributed)"
+        pod = f" pod {c.pod}" if c.pod else ""
+        counts = f"{_plural(c.syscalls, 'syscall')}, {_plural(c.records, 'record')}"
+        counts += f", {_plural(c.processes, 'process')}"
+        lines.append(f"  {_shown(name)}{pod}: {counts}")
+    lines += _more(s.totals.get("containers", 0), len(s.containers), "containers")
+    why = {reason: n for (kind, reason), n in s.counters.items() if kind == "unattributed" and n}
+    if why:
+        lines.append("  not attributed, by reason: " + ", ".join(f"{r} {n}" for r, n in sorted(why.items())))
+    return lines
+
+
 def _coverage_lines(s: StateSummary) -> list[str]:
     """Is learning done? The whole state's figures and the estimate, labelled as one."""
     c = s.coverage
@@ -322,6 +345,7 @@ def _status_lines(s: StateSummary) -> list[str]:
         f"  {a.abi:<12} {_plural(a.syscalls, 'syscall')}, {_plural(a.records, 'record')}" for a in s.abis
     ]
     lines += _coverage_lines(s)
+    lines += _container_lines(s)
     if s.processes:
         lines.append("processes (estimate: the chance the next record of that process brings a new syscall):")
         for p in s.processes:

@@ -98,11 +98,13 @@ class Bundle:
             config["process"]["noNewPrivileges"] = no_new_privileges
         self.config_path.write_text(json.dumps(config, indent=2) + "\n")
 
-    def run(self, *, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
-        """``runc run`` the workload under a fresh, unique container id; always deletes it."""
-        return self.run_in_session(timeout=timeout)[0]
+    def run(self, *, timeout: float = 60.0, container: str | None = None) -> subprocess.CompletedProcess[str]:
+        """``runc run`` the workload under ``container`` (default: a fresh, unique id); always deletes it."""
+        return self.run_in_session(timeout=timeout, container=container)[0]
 
-    def run_in_session(self, *, timeout: float = 60.0) -> tuple[subprocess.CompletedProcess[str], int | None]:
+    def run_in_session(
+        self, *, timeout: float = 60.0, container: str | None = None
+    ) -> tuple[subprocess.CompletedProcess[str], int | None]:
         """Like ``run``, with runc (so the container too) in a new audit session: that session's id.
 
         The kernel stamps every record of the container with it (``ses=``), which nothing else on the
@@ -110,7 +112,7 @@ class Bundle:
         """
         from seccomp_gen._exec_under_filter import new_audit_session
 
-        container = f"seccomp-gen-e2e-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        container = container or unique_id()
         command = [self.runc, "run", "--bundle", str(self.path), container]
         try:
             with subprocess.Popen(
@@ -132,6 +134,11 @@ class Bundle:
             subprocess.run(
                 [self.runc, "delete", "--force", container], capture_output=True, check=False, timeout=30
             )
+
+
+def unique_id(prefix: str = "seccomp-gen-e2e") -> str:
+    """A container id no other run (of this or another test process) uses."""
+    return f"{prefix}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
 def _session_of(pid: int) -> int | None:
