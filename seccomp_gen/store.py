@@ -18,7 +18,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -929,20 +929,33 @@ GROUP BY comm, exe ORDER BY sum(n) DESC, comm, exe LIMIT ?
 """
 
 
-def coverage_of(store: Store) -> Coverage:
-    """The whole state's ``Coverage``: is learning done?"""
+def _scope(sql: str, scoped: bool) -> str:
+    """``sql`` over the observations ``sg_keep`` keeps, when ``scoped``."""
+    if not scoped:
+        return sql
+    return sql.replace("FROM observations", "FROM (SELECT * FROM observations WHERE sg_keep(container, pod))")
+
+
+def coverage_of(store: Store, scoped: bool = False) -> Coverage:
+    """The whole state's ``Coverage`` (of the kept containers, ``scoped``): is learning done?"""
     ((records, syscalls, once, first, last, last_new),) = store._read(
         "SELECT coalesce(sum(n), 0), count(*), coalesce(sum(n = 1), 0), min(first), max(last), max(first) "
-        f"FROM ({_PER_SYSCALL})"
+        f"FROM ({_scope(_PER_SYSCALL, scoped)})"
     )
     return Coverage(int(records), int(syscalls), int(once), first, last, last_new)
 
 
-def summarize(store: Store) -> StateSummary:
-    """What ``status`` shows, summed by SQLite: memory stays flat whatever the state holds."""
-    per = f"({_PER_SYSCALL})"
+def summarize(store: Store, keep: Callable[[str, str], bool] | None = None) -> StateSummary:
+    """What ``status`` shows, summed by SQLite: memory stays flat whatever the state holds.
+
+    ``keep(container, pod)``: only the observations it is true of (``status --container``).
+    """
+    scoped = keep is not None
+    if keep is not None:
+        store._db.create_function("sg_keep", 2, lambda c, p: bool(keep(c, p)), deterministic=True)
+    per = f"({_scope(_PER_SYSCALL, scoped)})"
     abis = [AbiSummary(*row) for row in store._read(f"SELECT abi, count(*), sum(n) FROM {per} GROUP BY abi")]
-    processes = [ProcessSummary(*row) for row in store._read(_PER_PROCESS, (SHOWN_ROWS,))]
+    processes = [ProcessSummary(*row) for row in store._read(_scope(_PER_PROCESS, scoped), (SHOWN_ROWS,))]
 
     def syscalls_where(condition: str) -> tuple[list[SyscallSummary], int]:
         rows = store._read(
@@ -954,17 +967,22 @@ def summarize(store: Store) -> StateSummary:
 
     unknown, unknown_total = syscalls_where("name IS NULL")
     untrusted, untrusted_total = syscalls_where("trusted = 0")
-    ((process_total,),) = store._read("SELECT count(*) FROM (SELECT 1 FROM observations GROUP BY comm, exe)")
+    ((process_total,),) = store._read(
+        _scope("SELECT count(*) FROM (SELECT 1 FROM observations GROUP BY comm, exe)", scoped)
+    )
     containers = [
         ContainerSummary(*row)
         for row in store._read(
-            "SELECT container, max(pod), count(DISTINCT abi || ':' || number), sum(count), "
-            "count(DISTINCT comm || '/' || exe) FROM observations GROUP BY container "
-            "ORDER BY sum(count) DESC, container LIMIT ?",
+            _scope(
+                "SELECT container, max(pod), count(DISTINCT abi || ':' || number), sum(count), "
+                "count(DISTINCT comm || '/' || exe) FROM observations GROUP BY container "
+                "ORDER BY sum(count) DESC, container LIMIT ?",
+                scoped,
+            ),
             (SHOWN_ROWS,),
         )
     ]
-    ((container_total,),) = store._read("SELECT count(DISTINCT container) FROM observations")
+    ((container_total,),) = store._read(_scope("SELECT count(DISTINCT container) FROM observations", scoped))
     return StateSummary(
         path=str(store.path),
         schema=store.schema_version,
@@ -978,7 +996,7 @@ def summarize(store: Store) -> StateSummary:
         untrusted_only=tuple(untrusted),
         counters=store.counters(),
         event_ids=store.event_id_count(),
-        coverage=coverage_of(store),
+        coverage=coverage_of(store, scoped),
         containers=tuple(containers),
         totals={
             "processes": int(process_total),

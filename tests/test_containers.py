@@ -219,3 +219,34 @@ def test_status_and_emit_keep_containers_apart(tmp_path: Path, capsys: pytest.Ca
     assert err.startswith(
         "error: nothing to emit: no observation of nope; the state has containers runc:db-1"
     )
+
+
+def test_status_diff_and_merge_take_the_container_filter(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen = [
+        obs("x86_64", 0, "read", count=5, container="runc:web-1"),
+        obs("x86_64", 162, "sync", count=5, container="runc:web-1"),
+        obs("x86_64", 141, "setpriority", count=5, container="runc:db-1"),
+    ]
+    state = make_state(tmp_path / "s.db", seen)
+    doc = json.loads(run(capsys, "status", "--state", str(state), "--json", "--container", "web-1")[1])
+    assert [c["container"] for c in doc["containers"]] == ["runc:web-1"]
+    assert doc["coverage"]["syscalls"] == 2
+    web = tmp_path / "web.json"
+    assert (
+        run(capsys, "emit", "--state", str(state), "--container", "web-1", "-o", str(web), "--base", "none")[
+            0
+        ]
+        == 0
+    )
+    assert run(capsys, "diff", str(web), str(state), "--container", "web-1")[0] == 0
+    assert run(capsys, "diff", str(web), str(state))[0] == 1  # the whole state has db-1's call too
+    code, out, _ = run(
+        capsys, "merge", str(state), "--container", "db-1", "--base", "none", "--enosys", "none"
+    )
+    assert code == 0
+    assert {n for r in json.loads(out)["syscalls"] for n in r["names"]} == {"setpriority"}
+    code, _, err = run(capsys, "diff", str(web), str(state), "--container", "nope")
+    assert code == 2
+    assert "has no observation of nope" in err

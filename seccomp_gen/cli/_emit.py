@@ -491,11 +491,21 @@ class _Loaded:
     losses: tuple[str, ...] = ()
 
 
-def _load(path: Path) -> _Loaded:
+def _load(path: Path, container: Sequence[str] = (), pod: Sequence[str] = ()) -> _Loaded:
+    """A state (its observations of ``container``/``pod`` when given) or a profile."""
     from seccomp_gen.lint import load_profile
+    from seccomp_gen.profile import ObservationFilter
 
     if _is_state(path):
         observations, losses = _observations(path)
+        if container or pod:
+            scope = ObservationFilter(container=tuple(container), pod=tuple(pod))
+            observations = [obs for obs in observations if scope.keeps(obs)]
+            if not observations:
+                asked = ", ".join((*container, *(f"pod {p}" for p in pod)))
+                raise ProfileError(
+                    f"{str(path)!r} has no observation of {asked} (seccomp-gen status lists them)"
+                )
         return _Loaded(path, observations=observations, losses=tuple(losses))
     return _Loaded(path, profile=load_profile(path).profile)
 
@@ -528,6 +538,8 @@ def _default_of(loaded: _Loaded) -> str | None:
 def diff(
     a: Annotated[Path, typer.Argument(help="A profile (JSON) or a state database.", readable=False)],
     b: Annotated[Path, typer.Argument(help="Another profile or state.", readable=False)],
+    container: ContainerOption = None,
+    pod: PodOption = None,
 ) -> int:
     """Show what B allows that A does not (+) and the reverse (-), per ABI.
 
@@ -539,10 +551,13 @@ def diff(
         seccomp-gen diff old.json new.json
 
         seccomp-gen diff profile.json ~/.local/state/seccomp-gen/state.db
+
+        seccomp-gen diff web-1.json state.db --container web-1
     """
     from seccomp_gen.profile import diff_allowlists
 
-    left, right = _load(a), _load(b)
+    scope = (_split(container), _split(pod))
+    left, right = _load(a, *scope), _load(b, *scope)
     da, db = _default_of(left), _default_of(right)
     defaults = (da, db) if da is not None and db is not None else None
     result = diff_allowlists(_allowlist(left), _allowlist(right), defaults)
@@ -575,6 +590,8 @@ def merge(
     log_denials: LogDenialsOption = False,
     enosys: EnosysOption = None,
     base: BaseOption = "auto",
+    container: ContainerOption = None,
+    pod: PodOption = None,
     strict: StrictOption = False,
     name: NameOption = "seccomp-gen",
     profile_path: ProfilePathOption = None,
@@ -597,7 +614,7 @@ def merge(
     """
     from seccomp_gen.profile import BuildOptions, build_profile, merge_observations, merge_profiles
 
-    loaded = [_load(path) for path in dict.fromkeys(inputs)]
+    loaded = [_load(path, _split(container), _split(pod)) for path in dict.fromkeys(inputs)]
     states = [item.observations for item in loaded if item.observations is not None]
     profiles = [item.profile for item in loaded if item.profile is not None]
     if output is not None and output.suffix == ".db":

@@ -270,6 +270,8 @@ def _reasons(counts: dict[str, int]) -> str:
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
     state: StateOption = None,
+    container: ContainerOption = None,
+    pod: PodOption = None,
 ) -> int:
     """Show what the state holds: ABIs, syscalls, processes, sources, losses, untrusted-only calls.
 
@@ -281,8 +283,20 @@ def status(
     """
     from seccomp_gen.store import Store, summarize
 
+    keep = None
+    if container or pod:
+        from seccomp_gen.profile import ObservationFilter
+        from seccomp_gen.store import Observation
+
+        scope = ObservationFilter(container=tuple(container or ()), pod=tuple(pod or ()))
+
+        def keep(kept_container: str, kept_pod: str) -> bool:
+            return scope.keeps(
+                Observation("", 0, None, "", "", "", True, 0, container=kept_container, pod=kept_pod)
+            )
+
     with Store.open(state_path(state), readonly=True) as store:
-        summary = summarize(store)
+        summary = summarize(store, keep)
     if as_json:
         typer.echo(json.dumps(summary.to_json(), indent=2))
     else:
