@@ -97,6 +97,12 @@ def read_profile(text: str, source: str) -> ReadProfile:
     Like Docker, a rule may name its calls with ``names`` (a list) or the older ``name`` (one string),
     not both. Strings with control characters and numbers outside their kernel type are refused.
     """
+    if _looks_like_systemd(text):
+        return ReadProfile(_systemd_profile(text, source), ())
+    if not text.lstrip().startswith(("{", "[")):
+        data = _yaml_profile(text, source)
+        if data is not None:
+            return _read_object(data, source)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -105,6 +111,10 @@ def read_profile(text: str, source: str) -> ReadProfile:
         raise ProfileError(f"{source}: JSON nested too deeply") from None
     except ValueError as exc:  # an integer of more digits than int() converts
         raise ProfileError(f"{source}: not a usable JSON number: {_quote(str(exc))}") from None
+    return _read_object(data, source)
+
+
+def _read_object(data: Any, source: str) -> ReadProfile:
     obj = _seccomp_object(_expect(data, dict, source, "the top level"), source)
     findings: list[Finding] = []
     default_action = _action(obj, source, "defaultAction", "defaultErrnoRet", required=True)
@@ -115,6 +125,116 @@ def read_profile(text: str, source: str) -> ReadProfile:
         flags=tuple(_strings(obj.get("flags") or [], source, "flags")),
     )
     return ReadProfile(profile, tuple(findings))
+
+
+SPO_GROUP = "security-profiles-operator.x-k8s.io/"
+
+
+def _yaml_profile(text: str, source: str) -> dict[str, Any] | None:
+    """An SPO SeccompProfile (v1 or v1beta1, as written or as ``kubectl get -o yaml`` shows it) as a
+    Docker-shaped object; None when the text is not YAML of that kind (then it is read as JSON)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        data = yaml.load(text, Loader=loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ProfileError(
+            f"{source}: neither JSON nor YAML: {getattr(exc, 'problem', None) or exc}{where}"
+        ) from None
+    except RecursionError:
+        raise ProfileError(f"{source}: YAML nested too deeply") from None
+    if not isinstance(data, dict) or "kind" not in data:
+        return None
+    api = str(data.get("apiVersion", ""))
+    if data.get("kind") != "SeccompProfile" or not api.startswith(SPO_GROUP):
+        raise ProfileError(
+            f"{source}: a {_quote(data.get('kind'))} of {_quote(api)}, not a Security Profiles Operator "
+            "SeccompProfile (apiVersion security-profiles-operator.x-k8s.io/v1 or v1beta1)"
+        )
+    spec = _expect(data.get("spec"), dict, source, "spec")
+    if "defaultAction" not in spec:
+        raise ProfileError(f"{source}: spec has no defaultAction")
+    return dict(spec)
+
+
+_SYSTEMD_KEYS = ("SystemCallFilter=", "SystemCallArchitectures=", "SystemCallErrorNumber=")
+
+
+def _looks_like_systemd(text: str) -> bool:
+    return any(line.lstrip().startswith(_SYSTEMD_KEYS) for line in text.splitlines()[:200])
+
+
+def _systemd_profile(text: str, source: str) -> Profile:
+    """A unit drop-in's allowlist: ``SystemCallFilter=`` names (lines add up), its architectures and errno.
+
+    What seccomp-gen writes is an allowlist of names; a deny list (``~``), groups (``@system-service``)
+    or an empty assignment (which resets the list) are refused rather than half-read.
+    """
+    from seccomp_gen.actions import errno_number
+
+    names: list[str] = []
+    arches: list[str] = []
+    errno: str | None = None
+    by_systemd = {name: token for token, name in _systemd_arch_names().items()}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith(("#", ";", "[")):
+            continue
+        key, _, value = line.partition("=")
+        words = value.split()
+        if key == "SystemCallFilter":
+            if not words or words[0].startswith("~") or any(w.startswith("@") for w in words):
+                raise ProfileError(
+                    f"{source}:{number}: SystemCallFilter= must list syscall names to allow (a deny list, "
+                    "@groups or an empty reset are not read)"
+                )
+            names.extend(w.split(":", 1)[0] for w in words)  # name:errno gives that name its own errno
+        elif key == "SystemCallArchitectures":
+            for word in words:
+                token = "native" if word == "native" else by_systemd.get(word)
+                if token is None:
+                    raise ProfileError(f"{source}:{number}: unknown SystemCallArchitectures= name {word!r}")
+                arches.append(token)
+        elif key == "SystemCallErrorNumber":
+            errno = value.strip()
+    if not names:
+        raise ProfileError(f"{source}: no SystemCallFilter= names")
+    default = Action(ActionKind.KILL_PROCESS)  # systemd kills on a filtered call without an errno
+    if errno is not None:
+        try:
+            default = Action(ActionKind.ERRNO, errno_number(errno))
+        except (KeyError, ValueError):
+            raise ProfileError(
+                f"{source}: SystemCallErrorNumber={errno}: not an errno name or number"
+            ) from None
+    abis = []
+    for token in arches:
+        if token == "native":
+            from seccomp_gen.abi import find_abi
+            from seccomp_gen.kernel import native_audit_arch
+
+            found = find_abi(native_audit_arch())
+            if found is not None:
+                abis.append(found.name)
+            continue
+        abis.append(next(a.name for a in _all_abis() if a.libseccomp == token))
+    allow = Rule(tuple(sorted(set(names))), Action(ActionKind.ALLOW))
+    return Profile(default_action=default, architectures=tuple(dict.fromkeys(abis)), rules=(allow,))
+
+
+def _systemd_arch_names() -> dict[str, str]:
+    from seccomp_gen.render import SYSTEMD_ARCH
+
+    return dict(SYSTEMD_ARCH)
+
+
+def _all_abis() -> tuple[Any, ...]:
+    from seccomp_gen.abi import all_abis
+
+    return all_abis()
 
 
 def _quote(value: Any) -> str:

@@ -19,7 +19,9 @@ from seccomp_gen.actions import Action, ActionKind, errno_name
 from seccomp_gen.errors import ProfileError
 from seccomp_gen.profile import Profile, Rule
 
-SPO_API_VERSION = "security-profiles-operator.x-k8s.io/v1beta1"
+SPO_GROUP = "security-profiles-operator.x-k8s.io"
+# SPO 1.0 serves SeccompProfile as v1 (cluster-scoped); operators before 1.0 know v1beta1 only.
+SPO_VERSIONS = ("v1", "v1beta1")
 KUBELET_PROFILES = "/var/lib/kubelet/seccomp/profiles"
 SYSTEMD_MAX_ERRNO = 4095
 _UNIT_WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]*")
@@ -74,6 +76,7 @@ class RenderOptions:
     profile_path: str | None = None  # Pod localhostProfile; default profiles/<name>.json
     profiles_dir: str = "./profiles"  # kind hostPath
     image: str = "busybox"
+    spo_version: str = "v1"  # one of SPO_VERSIONS
 
     @property
     def localhost_profile(self) -> str:
@@ -136,6 +139,8 @@ def dump_json(document: Any) -> str:
 def render(profile: Profile, fmt: Format, options: RenderOptions | None = None) -> str:
     """``profile`` as ``fmt`` text. Raises ``ProfileError`` when the target cannot express it."""
     opts = options or RenderOptions()
+    if opts.spo_version not in SPO_VERSIONS:
+        raise ProfileError(f"--spo-version {opts.spo_version!r}: choose one of {', '.join(SPO_VERSIONS)}")
     _check_text("name", opts.name)
     if fmt is Format.DOCKER:
         return dump_json(profile_document(profile, comments=True))
@@ -190,7 +195,7 @@ def _render_spo(profile: Profile, opts: RenderOptions) -> str:
             "its runtimes answer EPERM: use --errno EPERM or --format docker"
         )
     doc = profile_document(profile)
-    return _fill("spo.yaml.j2", doc=doc, name=opts.name, api_version=SPO_API_VERSION)
+    return _fill("spo.yaml.j2", doc=doc, name=opts.name, api_version=f"{SPO_GROUP}/{opts.spo_version}")
 
 
 def _render_systemd(profile: Profile) -> str:

@@ -168,6 +168,14 @@ ProfilesDirOption = Annotated[
     str, typer.Option("--profiles-dir", help="kind: host directory mounted as the kubelet's profiles.")
 ]
 ImageOption = Annotated[str, typer.Option("--image", help="pod: the container image.")]
+SpoVersionOption = Annotated[
+    str,
+    typer.Option(
+        "--spo-version",
+        help="spo: the SeccompProfile API version: v1 (Security Profiles Operator 1.0 and later, "
+        "cluster-scoped) or v1beta1 (older operators).",
+    ),
+]
 
 
 def _split(values: Iterable[str] | None) -> tuple[str, ...]:
@@ -219,10 +227,14 @@ def _write(text: str, output: Path | None) -> None:
         write_output(output, text)
 
 
-def _render_options(name: str, profile_path: str | None, profiles_dir: str, image: str) -> RenderOptions:
+def _render_options(
+    name: str, profile_path: str | None, profiles_dir: str, image: str, spo_version: str = "v1"
+) -> RenderOptions:
     from seccomp_gen.render import RenderOptions
 
-    return RenderOptions(name=name, profile_path=profile_path, profiles_dir=profiles_dir, image=image)
+    return RenderOptions(
+        name=name, profile_path=profile_path, profiles_dir=profiles_dir, image=image, spo_version=spo_version
+    )
 
 
 def _format(choice: FormatChoice) -> Format:
@@ -387,6 +399,7 @@ def emit(
     profile_path: ProfilePathOption = None,
     profiles_dir: ProfilesDirOption = "./profiles",
     image: ImageOption = "busybox",
+    spo_version: SpoVersionOption = "v1",
 ) -> int:
     """Write the minimal seccomp profile that allows what was observed.
 
@@ -432,7 +445,7 @@ def emit(
     observations, losses = _observations(state_path(state))
     build = build_profile(observations, options)
     warnings = _report_build(build) + _say_lines(losses) + _say_runtime_limits(log_denials=log_denials)
-    render_options = _render_options(name, profile_path, profiles_dir, image)
+    render_options = _render_options(name, profile_path, profiles_dir, image, spo_version)
     return _finish(
         build.profile,
         _format(fmt),
@@ -597,6 +610,7 @@ def merge(
     profile_path: ProfilePathOption = None,
     profiles_dir: ProfilesDirOption = "./profiles",
     image: ImageOption = "busybox",
+    spo_version: SpoVersionOption = "v1",
 ) -> int:
     """Union the allowlists of several hosts or replicas into one profile.
 
@@ -639,7 +653,7 @@ def merge(
         profiles.append(build.profile)
         observed = frozenset(name for _, name in build.counts)
     merged = merge_profiles(profiles)
-    render_options = _render_options(name, profile_path, profiles_dir, image)
+    render_options = _render_options(name, profile_path, profiles_dir, image, spo_version)
     return _finish(
         merged,
         _format(fmt),
