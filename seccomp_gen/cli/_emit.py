@@ -51,6 +51,7 @@ def register(app: typer.Typer) -> None:
     app.command("check")(check)
     app.command("diff")(diff)
     app.command("merge")(merge)
+    app.command("apply")(apply)
 
 
 # --- shared options -------------------------------------------------------------------------------
@@ -168,6 +169,16 @@ ProfilesDirOption = Annotated[
     str, typer.Option("--profiles-dir", help="kind: host directory mounted as the kubelet's profiles.")
 ]
 ImageOption = Annotated[str, typer.Option("--image", help="pod: the container image.")]
+IntoOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--into",
+        help="Write the profile into this OCI bundle's config.json (or that file) as linux.seccomp, "
+        "instead of to stdout or -o (as seccomp-gen apply does).",
+        show_default=False,
+        readable=False,
+    ),
+]
 SpoVersionOption = Annotated[
     str,
     typer.Option(
@@ -359,6 +370,7 @@ def _finish(
     warnings: int,
     on_purpose: frozenset[str] = frozenset(),
     observed: frozenset[str] = frozenset(),
+    into: Path | None = None,
 ) -> int:
     """Compile and review ``profile``, then write it unless ``--strict`` finds warnings."""
     from seccomp_gen.lint import validate
@@ -369,6 +381,11 @@ def _finish(
     if strict and warnings:
         typer.echo(f"error: {warnings} warning(s) and --strict: nothing written", err=True)
         return EXIT_STRICT
+    if into is not None:
+        from seccomp_gen.bundle import apply_profile
+
+        typer.echo(f"wrote linux.seccomp of {apply_profile(profile, into)}", err=True)
+        return 0
     _write(text, output)
     return 0
 
@@ -400,6 +417,7 @@ def emit(
     profiles_dir: ProfilesDirOption = "./profiles",
     image: ImageOption = "busybox",
     spo_version: SpoVersionOption = "v1",
+    into: IntoOption = None,
 ) -> int:
     """Write the minimal seccomp profile that allows what was observed.
 
@@ -424,6 +442,12 @@ def emit(
     """
     from seccomp_gen.profile import BuildOptions, ObservationFilter, build_profile, canonical_syscall
 
+    if into is not None:
+        from seccomp_gen.bundle import config_path, read_config
+
+        if output is not None:
+            raise ProfileError("--into and --output both say where to write: give one")
+        read_config(config_path(into))  # a wrong target is refused before any work
     base_name, versions = _base(base)
     options = BuildOptions(
         abis=_split(arch),
@@ -455,7 +479,42 @@ def emit(
         warnings=warnings,
         on_purpose=frozenset(canonical_syscall(name) for name in options.allow),
         observed=frozenset(name for _, name in build.counts),
+        into=into,
     )
+
+
+# --- apply ----------------------------------------------------------------------------------------
+
+
+def apply(
+    profile: Annotated[
+        Path,
+        typer.Argument(help="A profile in any format emit writes (JSON, SPO YAML, drop-in).", readable=False),
+    ],
+    target: Annotated[
+        Path, typer.Argument(help="An OCI bundle directory, or its config.json.", readable=False)
+    ],
+) -> int:
+    """Put a profile into an OCI bundle's config.json as linux.seccomp, atomically.
+
+    Every other field of the config is kept; a file that is not an OCI runtime config (no
+    ociVersion) is refused and left as it was. The profile is compiled and reviewed first.
+
+    Examples:
+
+        seccomp-gen apply profile.json ./mybundle
+
+        seccomp-gen emit --arch x86_64 --into ./mybundle
+    """
+    from seccomp_gen.bundle import apply_profile, config_path, read_config
+    from seccomp_gen.lint import load_profile, validate
+
+    read_config(config_path(target))  # refuse a wrong target before saying anything about the profile
+    loaded = load_profile(profile)
+    _say(loaded.findings)
+    _say(validate(loaded.profile))
+    typer.echo(f"wrote linux.seccomp of {apply_profile(loaded.profile, target)}", err=True)
+    return 0
 
 
 # --- check ----------------------------------------------------------------------------------------
