@@ -55,7 +55,12 @@ class ReadProfile:
 
 
 def load_profile(path: Path) -> ReadProfile:
-    """Read the profile file at ``path`` (see ``read_profile_text``) and parse it (``read_profile``)."""
+    """Read the profile file at ``path`` (see ``read_profile_text``; an OCI artifact layout directory is
+    read through its one seccomp layer) and parse it (``read_profile``)."""
+    from seccomp_gen.artifact import is_layout, read_layout
+
+    if is_layout(path):
+        return read_profile(read_layout(path), display_path(path))
     return read_profile(read_profile_text(path), display_path(path))
 
 

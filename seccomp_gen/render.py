@@ -66,6 +66,7 @@ class Format(enum.Enum):
     POD = "pod"
     KIND = "kind"
     SYSTEMD = "systemd"
+    OCI_ARTIFACT = "oci-artifact"  # the OCI object's text, written as an image layout by the caller
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +145,7 @@ def render(profile: Profile, fmt: Format, options: RenderOptions | None = None) 
     _check_text("name", opts.name)
     if fmt is Format.DOCKER:
         return dump_json(profile_document(profile, comments=True))
-    if fmt is Format.OCI:
+    if fmt in (Format.OCI, Format.OCI_ARTIFACT):
         return dump_json(profile_document(profile))
     if fmt is Format.SPO:
         _check_kubernetes_name(opts.name, _DNS_SUBDOMAIN, 253, "a SeccompProfile")

@@ -33,6 +33,7 @@ class FormatChoice(str, enum.Enum):
     pod = "pod"
     kind = "kind"
     systemd = "systemd"
+    oci_artifact = "oci-artifact"
 
 
 class DefaultActionChoice(str, enum.Enum):
@@ -66,7 +67,12 @@ ArchOption = Annotated[
     ),
 ]
 FormatOption = Annotated[
-    FormatChoice, typer.Option("--format", "-f", help="docker, oci, spo, pod, kind or systemd.")
+    FormatChoice,
+    typer.Option(
+        "--format",
+        "-f",
+        help="docker, oci, spo, pod, kind, systemd, or oci-artifact (an OCI layout: -o NEW_DIR).",
+    ),
 ]
 
 
@@ -386,6 +392,13 @@ def _finish(
 
         typer.echo(f"wrote linux.seccomp of {apply_profile(profile, into)}", err=True)
         return 0
+    if fmt.value == "oci-artifact":
+        from seccomp_gen.artifact import write_layout
+
+        if output is None or str(output) == "-":
+            raise ProfileError("--format oci-artifact writes a directory: give it with -o NEW_DIR")
+        typer.echo(f"wrote OCI layout {write_layout(text, output, render_options.name)}", err=True)
+        return 0
     _write(text, output)
     return 0
 
@@ -528,8 +541,10 @@ def check(
 ) -> int:
     """Compile a profile with libseccomp for each architecture and review it.
 
-    Reads Docker/Kubernetes profile JSON and OCI config.json (the whole file or its linux.seccomp
-    object). Exit 0 when it compiles, 1 with --strict and warnings, 2 when it is broken.
+    Reads every format emit writes: Docker/Kubernetes JSON, OCI config.json (or its linux.seccomp),
+    SPO YAML, the systemd drop-in, an OCI artifact layout directory. Warns where runtimes would refuse
+    it as an OCI artifact (over 1 MiB, over 128 syscalls entries). Exit 0 when it compiles, 1 with
+    --strict and warnings, 2 when it is broken.
 
     Examples:
 
@@ -537,11 +552,14 @@ def check(
 
         seccomp-gen check --strict bundle/config.json
     """
+    from seccomp_gen.artifact import size_warnings
     from seccomp_gen.lint import display_path, libseccomp_version, load_profile, validate
+    from seccomp_gen.render import Format, render
 
     read = load_profile(profile)
     source = display_path(profile)
     warnings = _say(read.findings) + _say(validate(read.profile))
+    warnings += _say_lines([f"warning: {w}" for w in size_warnings(render(read.profile, Format.OCI))])
     arches = ", ".join(read.profile.architectures)
     typer.echo(
         f"{source}: compiles for {arches} with libseccomp {libseccomp_version()}; {warnings} warning(s)",
