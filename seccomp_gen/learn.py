@@ -224,6 +224,7 @@ class LearnResult:
     capped: dict[str, int] = field(default_factory=dict)  # records counted under OVER_CAP, by reason
     unattributed: dict[str, int] = field(default_factory=dict)  # records with no container, by reason
     lookups: int = 0  # /proc lookups attribution made (one per new process)
+    bytes_read: int = 0  # of the sources' data, as read (for a progress percentage)
     losses: dict[tuple[LossKind, str], LossReport] = field(default_factory=dict)
     new_syscalls: list[NewSyscall] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
@@ -384,6 +385,7 @@ class Learner:
             self.result.notes.append(text)
             self.reporter.note(text)
         if chunk.data:
+            self.result.bytes_read += len(chunk.data)
             self._now = time.time()
             self._touch()  # the batch is due a flush interval after its lines arrived, not after parsing
             parser = self._parser(source)

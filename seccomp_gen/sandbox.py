@@ -386,6 +386,22 @@ class _LogLines(LinesSource):
         self.path = path
 
 
+def group_denials(events: Sequence[SeccompEvent]) -> list[str]:
+    """Denied records by (syscall, ABI, action, process), most frequent first: ``  3x  openat ...``."""
+    from collections import Counter
+
+    from seccomp_gen.explain import explain_event
+
+    groups: Counter[tuple[str, str, str, str]] = Counter()
+    for event in events:
+        item = explain_event(event)
+        groups[(item.syscall or f"#{item.number}", item.abi or "?", item.action, item.comm or "?")] += 1
+    return [
+        f"  {count}x  {name} ({abi}) {action} by {comm}"
+        for (name, abi, action, comm), count in sorted(groups.items(), key=lambda g: (-g[1], g[0]))
+    ]
+
+
 def describe(events: Sequence[SeccompEvent]) -> list[str]:
     """The records decoded as ``seccomp-gen explain`` prints them, one line each."""
     from seccomp_gen.explain import explain_event

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import typer.main
@@ -75,3 +76,83 @@ def test_no_arguments_shows_the_help_not_an_error(capsys: pytest.CaptureFixture[
     assert captured.out == ""
     assert captured.err.startswith("Usage: seccomp-gen")
     assert "\nCommands:\n" in captured.err
+
+
+# --- issue 17, item 6: a calm, conventional CLI ---------------------------------------------------
+
+
+def _help(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    import contextlib
+
+    with contextlib.suppress(SystemExit):
+        main([*args, "--help"])
+    return capsys.readouterr().out
+
+
+def test_top_level_help_gives_every_summary_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    out = _help(capsys)
+    commands = out.split("Commands:", 1)[1]
+    assert "..." not in commands
+    assert "Write the minimal seccomp profile that allows what was observed." in " ".join(commands.split())
+
+
+@pytest.mark.parametrize(
+    "command", ["emit", "learn", "status", "merge", "diff", "explain", "syscalls", "apply"]
+)
+def test_metavars_are_words(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    import re
+
+    out = _help(capsys, command)
+    assert not re.search(r"<(?:list\[|str>|path>|int>|float>)", out), out
+
+
+def test_a_file_without_records_is_a_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.json"
+    config.write_text('{\n  "ociVersion": "1.0.2"\n}\n')
+    assert main(["learn", "--state", str(tmp_path / "s.db"), str(config)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith(f"warning: no seccomp record in 3 lines of {config}")
+
+
+def test_journal_without_journald_is_one_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from seccomp_gen import kernel
+    from seccomp_gen.cli import _learn
+
+    monkeypatch.setattr(kernel, "journald_running", lambda proc=None: False)
+    monkeypatch.setattr(_learn, "JOURNAL_DIRS", (tmp_path / "none",))
+    for args, said in (
+        (["--journal", "--follow"], "--journal --follow: systemd-journald is not running here"),
+        (["--journal"], "--journal: systemd-journald is not running and left no journal here"),
+    ):
+        assert main(["learn", "--state", str(tmp_path / "s.db"), *args]) == 2
+        captured = capsys.readouterr()
+        assert captured.err.startswith(f"error: {said}")
+        assert captured.err.count("\n") == 1
+
+
+def test_an_audit_spelling_is_said(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["syscalls", "pread", "--arch", "x86_64"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "17\n"
+    assert captured.err == "note: pread is audit-userspace's spelling of pread64\n"
+
+
+def test_progress_shows_percent_and_eta_for_plain_files(tmp_path: Path) -> None:
+    import gzip
+    import io
+
+    from seccomp_gen.cli._learn import _Feedback, _plain_size
+
+    plain, packed = tmp_path / "syslog", tmp_path / "syslog.2.gz"
+    plain.write_bytes(b"x" * 1000)
+    packed.write_bytes(gzip.compress(b"x" * 1000))
+    assert _plain_size([plain]) == 1000
+    assert _plain_size([plain, packed]) is None  # a .gz's read size is not its file size
+    assert _plain_size([tmp_path / "missing"]) is None
+    feedback = _Feedback(io.StringIO(), total_bytes=1000)
+    feedback._started = 100.0
+    assert feedback._done(250, 110.0) == " · 25 % · ETA 0:30"
+    assert feedback._done(0, 110.0) == ""
+    assert _Feedback(io.StringIO())._done(250, 110.0) == ""

@@ -331,7 +331,7 @@ class _RecordsTap(_NullTap):
         return records, []
 
 
-def test_run_lists_denials_as_explain_prints_them(
+def test_run_groups_denials_and_says_how_to_learn_them(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Real denials of the e2e workload (httpd killed at socket(); a kill-thread mkdir), their session as
@@ -342,7 +342,9 @@ def test_run_lists_denials_as_explain_prints_them(
         *(CAPTURED / "audit.kmsg").read_bytes().splitlines(keepends=True)[:1],
     ]
     denied = [line for line in lines if b"code=0x7ffc0000" not in line]
+    lines += denied[-1:] * 2  # the mkdir denial twice more: three identical records, one line
     assert len(denied) < len(lines)
+    denied += denied[-1:] * 2
     _fake_host(monkeypatch, _RecordsTap(lines))
     monkeypatch.setattr(sandbox, "_spawn", lambda spec, command: (137, 4294967295))
     assert main(["run", "--profile", str(_allow_all(tmp_path)), "--", "true"]) == 137
@@ -352,8 +354,13 @@ def test_run_lists_denials_as_explain_prints_them(
     assert main(["explain", str(tmp_path / "denied.kmsg")]) == 0
     explained = capsys.readouterr().out.splitlines()
     assert err[heading] == f"denied by {tmp_path / 'allow.json'}: {len(denied)} record(s)"
-    assert err[heading + 1 :] == explained
-    assert any(" socket " in line and "KILL_PROCESS" in line for line in explained)
+    groups, hint = err[heading + 1 : -1], err[-1]
+    counts = [int(line.split("x", 1)[0]) for line in groups]
+    assert sum(counts) == len(denied) == len(explained)
+    assert counts == sorted(counts, reverse=True)
+    assert len(groups) == len(set(groups)) < len(denied)  # identical denials are one line
+    assert any("socket (x86_64) KILL_PROCESS by" in line for line in groups)
+    assert hint == "to allow what it needs, learn it: seccomp-gen record -- true, then seccomp-gen emit"
 
 
 def test_a_drop_count_printed_before_the_commands_first_record_is_not_the_runs(

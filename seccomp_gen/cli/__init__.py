@@ -19,6 +19,7 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
+import typer.core
 import typer.main
 
 from seccomp_gen import __version__
@@ -63,6 +64,63 @@ def _root(
 
 for _module in (_syscalls, _explain, _learn, _emit, _tutorial):
     _module.register(app)
+
+# Metavars in words (``--arch ABI``, not the annotation's ``<list[str]>``), by parameter name.
+_METAVARS = {
+    "arch": "ABI", "pod": "UID", "container": "ID", "comm": "GLOB", "exe": "GLOB", "subj": "GLOB",
+    "enosys": "NAME", "allow": "NAME", "uid": "UID", "pid": "PID", "since": "TIME", "until": "TIME",
+    "base": "RUNTIME", "errno": "ERRNO", "spo_version": "VERSION", "profiles_dir": "DIR",
+    "profile_path": "PATH", "image": "IMAGE", "name": "NAME", "query": "QUERY", "action": "ACTION",
+}  # fmt: skip
+
+
+def _settle_help(typer_app: typer.Typer) -> None:
+    """Each command's whole first paragraph as its summary in ``--help``, and metavars in words."""
+    import enum
+    import inspect
+    import typing
+    from pathlib import Path
+
+    from typer.models import ArgumentInfo, OptionInfo
+
+    for info in typer_app.registered_commands:
+        callback = info.callback
+        if callback is None:
+            continue
+        doc = inspect.getdoc(callback) or ""
+        if info.short_help is None and doc:
+            info.short_help = " ".join(doc.split("\n\n", 1)[0].split())
+        hints = typing.get_type_hints(callback, include_extras=True)
+        # Annotations are strings here (``from __future__ import annotations``), evaluated again, to new
+        # option objects, each time they are read: keep the evaluated ones, so that what is set below
+        # is what Typer reads.
+        callback.__annotations__ = dict(hints)
+        for name, hint in hints.items():
+            if typing.get_origin(hint) is not Annotated:
+                continue
+            inner = typing.get_args(hint)[0]
+            bare = [t for t in typing.get_args(inner) if t is not type(None)] or [inner]
+            if isinstance(bare[0], type) and issubclass(bare[0], enum.Enum):
+                continue  # choices already read as words
+            for meta in hint.__metadata__:
+                if isinstance(meta, (OptionInfo, ArgumentInfo)) and meta.metavar is None:
+                    if bare[0] is bool:
+                        continue
+                    word = "PATH" if bare[0] is Path else _METAVARS.get(name, name.upper())
+                    meta.metavar = word
+
+
+_settle_help(app)
+
+
+def _argument_type(self: Any, ctx: Any) -> str | None:
+    """An argument's name says what it is (``FILES...``, ``PROFILE``): no ``<list[Path]>`` after it.
+    Typer prints the annotation's type there whatever the metavar; tests/test_cli_meta.py checks it."""
+    del self, ctx
+    return None
+
+
+typer.core.TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -109,8 +109,10 @@ def learn(  # noqa: PLR0917 -- a Typer command takes its options as parameters
         follow=follow,
     )
     spec = SourceSpec(files=tuple(files or ()), journal=journal, kmsg=kmsg)
+    if journal:
+        _check_journal(follow=follow)
     path = state_path(state)
-    reporter = _Feedback(sys.stderr)
+    reporter = _Feedback(sys.stderr, total_bytes=_plain_size(files or []) if not follow else None)
     if spec.stdin_only and sys.stdin.isatty():
         typer.echo("reading records from stdin (end with Ctrl-D)", err=True)
     stop = StopFlag()
@@ -126,7 +128,41 @@ def learn(  # noqa: PLR0917 -- a Typer command takes its options as parameters
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     typer.echo(_summary(result, path, held), err=True)
+    if not result.records and not result.stopped_by:
+        typer.echo(f"warning: {_nothing_read(result)}", err=True)
     return EXIT_BY_SIGNAL.get(signal.Signals(result.stopped_by), 1) if result.stopped_by else 0
+
+
+JOURNAL_DIRS = (Path("/var/log/journal"), Path("/run/log/journal"))
+
+
+def _check_journal(*, follow: bool) -> None:
+    """``--journal`` needs journald running, or (without --follow) a journal it left on disk."""
+    from seccomp_gen import kernel
+
+    if kernel.journald_running():
+        return
+    stored = any(d.is_dir() and any(d.iterdir()) for d in JOURNAL_DIRS)
+    where = "read /var/log/syslog, /dev/kmsg (--kmsg) or auditd's /var/log/audit/audit.log instead"
+    if follow:
+        raise SeccompGenError(
+            f"--journal --follow: systemd-journald is not running here, nothing would arrive; {where}"
+        )
+    if not stored:
+        raise SeccompGenError(f"--journal: systemd-journald is not running and left no journal here; {where}")
+
+
+def _nothing_read(result: LearnResult) -> str:
+    """Why a run learned nothing: no lines, or lines without a record (and the commonest skip)."""
+    sources = ", ".join(result.sources) or "the input"
+    if not result.lines:
+        return f"nothing was read from {sources}"
+    skipped = sorted(result.skipped.items(), key=lambda item: -item[1])
+    why = f"; most skipped lines were {skipped[0][0]} ({skipped[0][1]})" if skipped else ""
+    return (
+        f"no seccomp record in {_plural(result.lines, 'line')} of {sources}{why}: is it a kernel log, "
+        "journal or audit.log? (seccomp-gen explain shows what each line is)"
+    )
 
 
 def _install_handlers(stop: StopFlag) -> dict[int, object]:
@@ -146,11 +182,13 @@ def _restore_handlers(previous: dict[int, object]) -> None:
 class _Feedback(Reporter):
     """On a terminal: a live status line and one line per new syscall. In a pipe: warnings only."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, total_bytes: int | None = None) -> None:
         self.stream = stream
         self.tty = stream.isatty()
         self._drawn = False
         self._last = 0.0
+        self.total_bytes = total_bytes  # plain files of known size: the status line shows % and ETA
+        self._started = time.monotonic()
 
     def clear(self) -> None:
         """Remove the status line."""
@@ -188,10 +226,34 @@ class _Feedback(Reporter):
         self._last = now
         self.stream.write(
             f"\r\033[Krecords {result.records} · learned {result.learned} · new syscalls "
-            f"{len(result.new_syscalls)} · lost {result.lost}"
+            f"{len(result.new_syscalls)} · lost {result.lost}{self._done(result.bytes_read, now)}"
         )
         self.stream.flush()
         self._drawn = True
+
+    def _done(self, read: int, now: float) -> str:
+        """`` · 42 % · ETA 0:13`` while files of known size are read."""
+        if not self.total_bytes or read <= 0:
+            return ""
+        share = min(read / self.total_bytes, 1.0)
+        left = (now - self._started) * (1 - share) / share
+        return f" · {share * 100:.0f} % · ETA {int(left) // 60}:{int(left) % 60:02d}"
+
+
+def _plain_size(files: list[Path]) -> int | None:
+    """The total size of ``files`` when every one is a regular, uncompressed file; else None."""
+    total = 0
+    for path in files:
+        try:
+            info = path.stat()
+            with path.open("rb") as fh:
+                compressed = fh.read(2) == b"\x1f\x8b"
+        except OSError:
+            return None
+        if not path.is_file() or compressed:
+            return None
+        total += info.st_size
+    return total or None
 
 
 def _shown(text: str | None) -> str:

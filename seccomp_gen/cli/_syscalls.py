@@ -67,7 +67,10 @@ def syscalls(
     elif query is None:
         raise SeccompGenError("give a syscall number or name, --list with --arch, or --abis")
     else:
-        _emit(*_lookup(query.strip(), abi), as_json=as_json)
+        query = query.strip()
+        _emit(*_lookup(query, abi), as_json=as_json)
+        if _parse_number(query) is None and canonical_name(query) != query:
+            typer.echo(f"note: {query} is audit-userspace's spelling of {canonical_name(query)}", err=True)
     return 0
 
 

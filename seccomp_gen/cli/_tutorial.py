@@ -129,8 +129,12 @@ def run(
     denied = outcome.denied
     if denied:
         typer.echo(f"denied by {profile}: {len(denied)} record(s)", err=True)
-        for line in sandbox.describe(denied):
+        for line in sandbox.group_denials(denied):
             typer.echo(line, err=True)
+        import shlex
+
+        learn = "seccomp-gen record -- " + shlex.join(command or [])
+        typer.echo(f"to allow what it needs, learn it: {learn}, then seccomp-gen emit", err=True)
     else:
         typer.echo(f"nothing denied by {profile}", err=True)
     return outcome.returncode
