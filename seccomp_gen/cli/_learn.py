@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -109,7 +110,7 @@ def learn(  # noqa: PLR0917 -- a Typer command takes its options as parameters
         follow=follow,
     )
     spec = SourceSpec(files=tuple(files or ()), journal=journal, kmsg=kmsg)
-    if journal:
+    if journal and not files and not kmsg:
         _check_journal(follow=follow)
     path = state_path(state)
     reporter = _Feedback(sys.stderr, total_bytes=_plain_size(files or []) if not follow else None)
@@ -128,19 +129,22 @@ def learn(  # noqa: PLR0917 -- a Typer command takes its options as parameters
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     typer.echo(_summary(result, path, held), err=True)
-    if not result.records and not result.stopped_by:
+    if result.lines and not result.records and not result.stopped_by:
         typer.echo(f"warning: {_nothing_read(result)}", err=True)
     return EXIT_BY_SIGNAL.get(signal.Signals(result.stopped_by), 1) if result.stopped_by else 0
 
 
 JOURNAL_DIRS = (Path("/var/log/journal"), Path("/run/log/journal"))
+SYSTEM_JOURNALCTL = ("/usr/bin/journalctl", "/bin/journalctl")
 
 
 def _check_journal(*, follow: bool) -> None:
     """``--journal`` needs journald running, or (without --follow) a journal it left on disk."""
     from seccomp_gen import kernel
 
-    if kernel.journald_running():
+    # A journalctl of one's own ahead on PATH (a wrapper around --directory or a remote journal) is
+    # taken at its word; the system's reads only what journald writes.
+    if kernel.journald_running() or kernel.journalctl_path() not in SYSTEM_JOURNALCTL:
         return
     stored = any(d.is_dir() and any(d.iterdir()) for d in JOURNAL_DIRS)
     where = "read /var/log/syslog, /dev/kmsg (--kmsg) or auditd's /var/log/audit/audit.log instead"
@@ -155,8 +159,6 @@ def _check_journal(*, follow: bool) -> None:
 def _nothing_read(result: LearnResult) -> str:
     """Why a run learned nothing: no lines, or lines without a record (and the commonest skip)."""
     sources = ", ".join(result.sources) or "the input"
-    if not result.lines:
-        return f"nothing was read from {sources}"
     skipped = sorted(result.skipped.items(), key=lambda item: -item[1])
     why = f"; most skipped lines were {skipped[0][0]} ({skipped[0][1]})" if skipped else ""
     return (
@@ -245,14 +247,16 @@ def _plain_size(files: list[Path]) -> int | None:
     total = 0
     for path in files:
         try:
-            info = path.stat()
+            if not path.is_file():  # never open a FIFO here: it would wait for a writer
+                return None
             with path.open("rb") as fh:
                 compressed = fh.read(2) == b"\x1f\x8b"
+                size = os.fstat(fh.fileno()).st_size
         except OSError:
             return None
-        if not path.is_file() or compressed:
+        if compressed:
             return None
-        total += info.st_size
+        total += size
     return total or None
 
 
