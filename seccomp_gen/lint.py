@@ -61,7 +61,62 @@ def load_profile(path: Path) -> ReadProfile:
 
     if is_layout(path):
         return read_profile(read_layout(path), display_path(path))
-    return read_profile(read_profile_text(path), display_path(path))
+    text = read_profile_text(path)
+    referenced = _referenced_profile(text, path)
+    if referenced is not None:
+        return load_profile(referenced)
+    return read_profile(text, display_path(path))
+
+
+KUBELET_SECCOMP = Path("/var/lib/kubelet/seccomp")
+
+
+def _referenced_profile(text: str, path: Path) -> Path | None:
+    """The profile file a Pod manifest's ``localhostProfile`` names, found where it would be read.
+
+    The kubelet reads it under /var/lib/kubelet/seccomp; beside a manifest (emit --format pod writes
+    ``profiles/NAME.json``) it is looked for relative to the manifest's directory and its parent. None
+    for anything that is not such a manifest; ``ProfileError`` when the file is nowhere.
+    """
+    if "localhostProfile" not in text or text.lstrip().startswith("{"):
+        return None
+    import yaml
+
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (yaml.YAMLError, RecursionError):
+        return None
+    if not isinstance(data, dict) or data.get("kind") != "Pod":
+        return None
+    names = sorted(set(_localhost_profiles(data)))
+    if len(names) != 1:
+        raise ProfileError(
+            f"{display_path(path)}: a Pod naming {len(names)} localhost profiles "
+            f"({', '.join(names) or 'none'}): check each profile file itself"
+        )
+    tried = [KUBELET_SECCOMP / names[0], path.parent / names[0], path.parent.parent / names[0]]
+    found = next((candidate for candidate in tried if candidate.is_file()), None)
+    if found is None:
+        raise ProfileError(
+            f"{display_path(path)}: the Pod's localhost profile {names[0]!r} is not at "
+            + ", ".join(str(t) for t in tried)
+        )
+    return found
+
+
+def _localhost_profiles(node: Any) -> list[str]:
+    """Every ``seccompProfile.localhostProfile`` under ``node`` (the Pod's and its containers')."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        profile = node.get("seccompProfile")
+        if isinstance(profile, dict) and isinstance(profile.get("localhostProfile"), str):
+            found.append(profile["localhostProfile"])
+        for value in node.values():
+            found += _localhost_profiles(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _localhost_profiles(value)
+    return found
 
 
 def display_path(path: Path) -> str:
@@ -154,6 +209,11 @@ def _yaml_profile(text: str, source: str) -> dict[str, Any] | None:
     if not isinstance(data, dict) or "kind" not in data:
         return None
     api = str(data.get("apiVersion", ""))
+    if data.get("kind") == "Cluster" and api.startswith("kind.x-k8s.io/"):
+        raise ProfileError(
+            f"{source}: a kind cluster config mounts a directory of profiles and holds none: check a "
+            "profile file in that directory"
+        )
     if data.get("kind") != "SeccompProfile" or not api.startswith(SPO_GROUP):
         raise ProfileError(
             f"{source}: a {_quote(data.get('kind'))} of {_quote(api)}, not a Security Profiles Operator "

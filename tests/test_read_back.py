@@ -110,3 +110,21 @@ def test_check_diff_and_merge_take_the_shipped_yaml_and_drop_in(capsys: pytest.C
     code, out, _ = run(capsys, "merge", str(spo), str(oci), "--format", "spo")
     assert code == 0
     assert out.splitlines()[2] == 'apiVersion: "security-profiles-operator.x-k8s.io/v1"'
+
+
+def test_a_pod_manifest_is_read_through_its_localhost_profile(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Pod names profiles/NAME.json: found under the kubelet directory or beside the manifest."""
+    emitted = Path(__file__).resolve().parent.parent / "examples" / "emitted"
+    assert run(capsys, "diff", str(emitted / "fine-pod.yaml"), str(emitted / "busybox-http.oci.json"))[0] == 0
+    lonely = tmp_path / "pod.yaml"
+    lonely.write_text((emitted / "fine-pod.yaml").read_text())
+    code, _, err = run(capsys, "check", str(lonely))
+    assert code == 2
+    assert (
+        "the Pod's localhost profile 'profiles/fine-grained.json' is not at /var/lib/kubelet/seccomp/" in err
+    )
+    code, _, err = run(capsys, "check", str(emitted / "kind.yaml"))
+    assert code == 2
+    assert "a kind cluster config mounts a directory of profiles and holds none" in err
