@@ -68,6 +68,8 @@ _HEXSTR = re.compile(r"(?:[0-9A-Fa-f]{2})+")
 _INTERPRETED_ACTIONS = {
     "kill": ActionKind.KILL_THREAD,
     "kill-process": ActionKind.KILL_PROCESS,
+    "kill-thread": ActionKind.KILL_THREAD,  # auparse since 3.0.2 (older ones print "kill")
+    "user-notif": ActionKind.USER_NOTIF,
     "trap": ActionKind.TRAP,
     "errno": ActionKind.ERRNO,
     "user-notify": ActionKind.USER_NOTIF,

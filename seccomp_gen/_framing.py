@@ -19,7 +19,12 @@ from seccomp_gen.events import Transport
 _KMSG = re.compile(r"(\d{1,4}),(\d{1,20}),(\d{1,20}),[^;]{0,16};")
 _PRI = re.compile(r"<(\d{1,3})>")
 _RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) +([^\s:]+) +")
-_RFC3164 = re.compile(r"([A-Z][a-z]{2} [ 0-3]?\d \d\d:\d\d:\d\d) +([^\s:]+) +")
+# The month as journald and syslog daemons print it: the locale's abbreviation (%b), so not only
+# "Jun" but "jun", "Mär", "déc.", "окт", "10月". The year is never there: the time comes from audit(...).
+_MONTH = r"(?:[^\W\d_]{2,5}\.?|\d{1,2}月)"
+_RFC3164 = re.compile(rf"({_MONTH} [ 0-3]?\d \d\d:\d\d:\d\d) +([^\s:]+) +")
+_RFC3164_STAMP = re.compile(rf"{_MONTH} [ 0-3]?\d \d\d:\d\d:\d\d +")  # journald on a host without a name
+_RFC3339_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)? +")
 _DMESG_ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d+[+-]\d\d:?\d\d ")
 _TAG = re.compile(r"([^\s:\[\]]+)(?:\[(\d{1,10})\])?: ?")
 _UPTIME = re.compile(r"\[ *(\d{1,10}\.\d{1,9})\] ?")
@@ -30,8 +35,8 @@ _HOST = re.compile(r"([^\s:\[\]]+) +")
 # journalctl's other -o short* stamps (systemd 252), before `host tag: `: (fact, pattern). Only
 # journalctl writes them. short-full (and with-unit) ends with the zone's abbreviation.
 _JOURNAL_STAMPS = (
-    ("short-precise", re.compile(r"[A-Z][a-z]{2} [ 0-3]?\d \d\d:\d\d:\d\d\.\d{6} +")),
-    ("short-full", re.compile(r"[A-Z][a-z]{2} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ([A-Za-z0-9+-]{1,10}) +")),
+    ("short-precise", re.compile(rf"{_MONTH} [ 0-3]?\d \d\d:\d\d:\d\d\.\d{{6}} +")),
+    ("short-full", re.compile(r"[^\W\d_]{2,5}\.? (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ([A-Za-z0-9+-]{1,10}) +")),
     ("short-unix", re.compile(r"(\d{1,12}\.\d{6}) +")),
     ("short-delta", re.compile(r"\[ *\d{1,10}\.\d{6} <[ \d.]{1,24}>\] +")),
 )
@@ -68,6 +73,9 @@ def split_framing(line: str, family_filter: frozenset[str] | None, journal: bool
         _allow(FAMILY_KMSG, family_filter)
         return _printk(line[kmsg.end() :], Transport.KMSG, ("kmsg", f"kmsg-prio={kmsg.group(1)}"))
     facts: tuple[str, ...] = ()
+    if line.startswith("`") and line.rstrip().endswith("`") and len(line.strip()) > 2:
+        # a record pasted as Markdown code: the backticks are not the record's
+        line, facts = line.strip()[1:-1], ("pasted",)
     pri = _PRI.match(line)
     rest = line
     if pri is not None:
@@ -113,12 +121,33 @@ def _header(text: str, facts: tuple[str, ...], journal: bool) -> Framing | None:
     else:
         header = _RFC3164.match(text)
         if header is None:
-            return _monotonic_header(text, facts, journal)
+            return _hostless_header(text, facts, journal) or _monotonic_header(text, facts, journal)
         facts = (*facts, "rfc3164")
     tag = _TAG.match(text, header.end())
     if tag is None:
         return None
     return _tagged(text[tag.end() :], header.group(2), tag, facts, journal=journal, time=time)
+
+
+def _hostless_header(text: str, facts: tuple[str, ...], journal: bool) -> Framing | None:
+    """``Mar 02 11:20:01 audit[801]: ...``, ``Oct 30 22:41:09 kernel: ...``: a stamp and a tag, no host
+    (journalctl on a host without a name, or a copy with it taken out). The tag must be ``kernel`` or
+    carry a pid, so that an ordinary word after a stamp is not taken for one."""
+    stamp = _RFC3339_STAMP.match(text)
+    time = None
+    if stamp is not None:
+        time = _rfc3339_time(stamp.group(0).strip())
+        fact = "rfc3339"
+    else:
+        stamp = _RFC3164_STAMP.match(text)
+        fact = "rfc3164"
+    if stamp is None:
+        return None
+    tag = _TAG.match(text, stamp.end())
+    if tag is None or not (tag.group(1) == "kernel" or tag.group(2)):
+        return None
+    framing = _tagged(text[tag.end() :], "", tag, (*facts, fact, "no-host"), journal=journal, time=time)
+    return Framing(framing.transport, framing.body, None, framing.facts, framing.time)
 
 
 def _monotonic_header(text: str, facts: tuple[str, ...], journal: bool) -> Framing | None:

@@ -99,6 +99,14 @@ def explain(
         typer.echo(
             f"note: skipped {stats.skipped_total} lines that were not valid records ({reasons})", err=True
         )
+    if stats.lines and not stats.records:
+        common = max(stats.skipped.items(), key=lambda item: item[1]) if stats.skipped else None
+        why = f"; most skipped lines were {common[0]} ({common[1]})" if common else ""
+        typer.echo(
+            f"warning: no seccomp record in {stats.lines} line(s){why}: is it a kernel log, journal or "
+            "audit.log?",
+            err=True,
+        )
     if stats.skipped.get("message-not-shown"):
         typer.echo(
             "note: journalctl -o json showed the MESSAGE of some seccomp records as null (over 4096 bytes): "
