@@ -2,7 +2,8 @@
  *
  * Scanner.scan(data, out, rest) walks a chunk of whole lines the way FastPath's pure-Python loops do:
  *
- * - a line holding none of the literals `audit`, `ssed `, `"MESSAGE":[` or `"MESSAGE": [` is noise and
+ * - a line holding none of the literals `audit`, `ssed `, `SECCOMP auid=`, `"MESSAGE":[` or
+ *   `"MESSAGE": [` is noise and
  *   is only counted (by the caller, as lines minus candidates); the literals are found in one pass over
  *   the chunk (find_literal), so noise costs about what a grep costs;
  * - an auditd line of the everyday shape `type=T msg=audit(STAMP): ` of another type than the seccomp
@@ -222,8 +223,8 @@ search_at(const char *text, Py_ssize_t len, const char *needle, Py_ssize_t needl
     return NULL;
 }
 
-/* Whether one of the candidate literals starts at d[at] (d[:n]): `audit`, `ssed `, `"MESSAGE":[` or
- * `"MESSAGE": [`. */
+/* Whether one of the candidate literals starts at d[at] (d[:n]): `audit`, `ssed `, `SECCOMP auid=`
+ * (journalctl -o cat of the audit transport: the message alone), `"MESSAGE":[` or `"MESSAGE": [`. */
 static int
 literal_at(const char *d, Py_ssize_t n, Py_ssize_t at)
 {
@@ -233,6 +234,8 @@ literal_at(const char *d, Py_ssize_t n, Py_ssize_t at)
         return left >= 5 && memcmp(d + at, "audit", 5) == 0;
     case 's':
         return left >= 5 && memcmp(d + at, "ssed ", 5) == 0;
+    case 'S':
+        return left >= 13 && memcmp(d + at, "SECCOMP auid=", 13) == 0;
     case '"':
         return left >= 11 && memcmp(d + at, "\"MESSAGE\":", 10) == 0 &&
                (d[at + 10] == '[' || (left >= 12 && d[at + 10] == ' ' && d[at + 11] == '['));
@@ -242,8 +245,8 @@ literal_at(const char *d, Py_ssize_t n, Py_ssize_t at)
 }
 
 /* The first position at or after from where a candidate literal starts, or -1. With SSE2 (every x86-64)
- * 16 places are tried at once, each literal by two of its bytes (`a...t`, `s..d`, `"........:`): one
- * pass over the chunk for the three, a few instructions per 16 bytes, the rare pairs checked whole. */
+ * 16 places are tried at once, each literal by two of its bytes (`a...t`, `s..d`, `S..C`, `"........:`):
+ * one pass over the chunk for the four, a few instructions per 16 bytes, the rare pairs checked whole. */
 static Py_ssize_t
 find_literal(const char *d, Py_ssize_t n, Py_ssize_t from)
 {
@@ -251,6 +254,7 @@ find_literal(const char *d, Py_ssize_t n, Py_ssize_t from)
 #ifdef __SSE2__
     const __m128i a = _mm_set1_epi8('a'), t = _mm_set1_epi8('t'), s = _mm_set1_epi8('s');
     const __m128i dd = _mm_set1_epi8('d'), quote = _mm_set1_epi8('"'), colon = _mm_set1_epi8(':');
+    const __m128i big_s = _mm_set1_epi8('S'), big_c = _mm_set1_epi8('C');
     for (; at + 16 + 9 <= n; at += 16) {
         const __m128i first = _mm_loadu_si128((const __m128i *)(d + at));
         const __m128i third = _mm_loadu_si128((const __m128i *)(d + at + 3));
@@ -258,6 +262,7 @@ find_literal(const char *d, Py_ssize_t n, Py_ssize_t from)
         const __m128i ninth = _mm_loadu_si128((const __m128i *)(d + at + 9));
         __m128i any = _mm_and_si128(_mm_cmpeq_epi8(first, a), _mm_cmpeq_epi8(fourth, t));
         any = _mm_or_si128(any, _mm_and_si128(_mm_cmpeq_epi8(first, s), _mm_cmpeq_epi8(third, dd)));
+        any = _mm_or_si128(any, _mm_and_si128(_mm_cmpeq_epi8(first, big_s), _mm_cmpeq_epi8(third, big_c)));
         any = _mm_or_si128(any, _mm_and_si128(_mm_cmpeq_epi8(first, quote), _mm_cmpeq_epi8(ninth, colon)));
         unsigned mask = (unsigned)_mm_movemask_epi8(any);
         while (mask) {

@@ -72,8 +72,9 @@ _SECCOMP_TYPES = (b"type=1326 ", b"type=SECCOMP ", b"type=1701 ", b"type=ANOM_AB
 # A line is a candidate only if it holds one of these literals (found with bytes.find, far faster
 # than a regex) and then matches CANDIDATE. "audit" is in every record, auditd line, kauditd /
 # audit_lost / limit marker and journald audit or kernel entry; "ssed " in journald's "Suppressed N"
-# and "Missed N"; the last two open a MESSAGE journald wrote as an array of bytes.
-LITERALS = (b"audit", b"ssed ", b'"MESSAGE":[', b'"MESSAGE": [')
+# and "Missed N"; "SECCOMP auid=" opens the audit transport's message alone (journalctl -o cat); the
+# last two open a MESSAGE journald wrote as an array of bytes.
+LITERALS = (b"audit", b"ssed ", b"SECCOMP auid=", b'"MESSAGE":[', b'"MESSAGE": [')
 _KEY = re.compile(rb"(?:^| )(?:" + "|".join(KEYS).encode() + rb")=")
 
 _FAST = re.compile(

@@ -87,6 +87,10 @@ def split_framing(line: str, family_filter: frozenset[str] | None, journal: bool
     if rest.startswith(("type=", "node=")):
         _allow(FAMILY_AUDITD, family_filter)
         return _auditd(rest)
+    if rest.startswith("SECCOMP auid="):
+        # journalctl -o cat of the audit transport: the message alone, without stamp or tag
+        _allow(FAMILY_HEADER, family_filter)
+        return Framing(Transport.JOURNAL_AUDIT, rest, None, (*facts, "bare-body"))
     if rest.startswith(("----", "time->")):
         raise SkipLine("ausearch-layout")
     _allow(FAMILY_PRINTK, family_filter)

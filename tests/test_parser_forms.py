@@ -82,6 +82,20 @@ def test_a_stamp_then_an_ordinary_word_is_not_a_tag(accelerated: bool) -> None:
 
 
 @pytest.mark.parametrize("accelerated", LOOPS)
+def test_bare_message_bodies(accelerated: bool) -> None:
+    """Class 3: journalctl -o cat prints the message alone: the audit transport's and the kernel's."""
+    audit = _one(AUDIT, accelerated)
+    assert audit.transport is Transport.JOURNAL_AUDIT
+    assert audit.timestamp is None  # no stamp, and no audit(...) in the audit transport's message
+    kernel = _one(KERNEL, accelerated)
+    assert kernel.timestamp == pytest.approx(1795888682.978)
+    parser = RecordParser(Format.AUTO, accelerated=accelerated)
+    parser.feed_chunk(f"{AUDIT}\nSECCOMP auid=broken\n".encode())
+    assert parser.stats.records == 1
+    assert sum(parser.stats.skipped.values()) == 1  # a broken one says why
+
+
+@pytest.mark.parametrize("accelerated", LOOPS)
 @pytest.mark.parametrize(
     ("code", "kind"),
     [
