@@ -225,6 +225,7 @@ class LearnResult:
     unattributed: dict[str, int] = field(default_factory=dict)  # records with no container, by reason
     lookups: int = 0  # /proc lookups attribution made (one per new process)
     bytes_read: int = 0  # of the sources' data, as read (for a progress percentage)
+    examples: dict[str, str] = field(default_factory=dict)  # skip reason → the first such line (cut)
     losses: dict[tuple[LossKind, str], LossReport] = field(default_factory=dict)
     new_syscalls: list[NewSyscall] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
@@ -565,6 +566,8 @@ class Learner:
                     seen[reason] = total
                     self.result.skipped[reason] = self.result.skipped.get(reason, 0) + delta
                     self.batch.count("skipped", reason, delta)
+            for reason, example in parser.stats.examples.items():
+                self.result.examples.setdefault(reason, example)
 
     def finish(self, sources: Iterable[Source]) -> None:
         """End of input: what multi-line layouts still hold, and lines dropped for their length."""

@@ -51,6 +51,7 @@ newline never sits in memory whole.
 from __future__ import annotations
 
 import enum
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -110,6 +111,7 @@ class ParseStats:
     losses: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     noise: int = 0
+    examples: dict[str, str] = field(default_factory=dict)  # reason → the first line skipped for it (cut)
 
     def skip(self, reason: str, count: int = 1) -> None:
         """Count ``count`` lines skipped for ``reason``."""
@@ -153,6 +155,13 @@ _CANDIDATE = re.compile(_fastpath.CANDIDATE)
 _LITERALS = tuple(literal.decode() for literal in _fastpath.LITERALS)
 
 
+def _example(text: str) -> str:
+    """A skipped line, cut to 100 characters, as it can be shown on one line (escapes for control ones)."""
+    line = text.rstrip("\r\n")
+    cut = line[:100] + ("..." if len(line) > 100 else "")
+    return cut if cut.isprintable() else json.dumps(cut)[1:-1]
+
+
 class RecordParser:
     """A stateful parser (some layouts span lines, e.g. plain ``ausearch``); counts what it skips.
 
@@ -182,7 +191,7 @@ class RecordParser:
     def feed_line(self, line: str) -> Parsed | None:
         """Parse one line (without or with its newline)."""
         self.stats.lines += 1
-        return self._count(self._line(line))
+        return self._count(self._line(line), line)
 
     def feed_chunk(self, data: bytes) -> list[Parsed]:
         """Fast path: parse a chunk of whole lines (ends at a newline), skipping non-records fast.
@@ -208,13 +217,16 @@ class RecordParser:
 
     def parse_slow(self, raw: bytes) -> Parsed | None:
         """One candidate line from ``feed_chunk`` that the fast pattern did not take."""
-        return self._count(self._line(raw.decode("utf-8", "replace")))
+        text = raw.decode("utf-8", "replace")
+        return self._count(self._line(text), text)
 
-    def _count(self, result: Parsed | SkipLine | None) -> Parsed | None:
+    def _count(self, result: Parsed | SkipLine | None, text: str = "") -> Parsed | None:
         if result is None:
             self.stats.noise += 1
         elif isinstance(result, SkipLine):
             self.stats.skip(result.reason)
+            if result.reason not in self.stats.examples and len(self.stats.examples) < 32:
+                self.stats.examples[result.reason] = _example(text)
             return None
         elif isinstance(result, SeccompEvent):
             self.stats.records += 1

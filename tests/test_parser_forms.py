@@ -179,3 +179,27 @@ def test_a_records_fields_do_not_depend_on_its_framing(
     assert len(bare) == len(wrapped) == 1
     keep = ("syscall", "arch", "pid", "comm", "exe", "action", "timestamp", "serial", "uid", "ses")
     assert [getattr(wrapped[0], k) for k in keep] == [getattr(bare[0], k) for k in keep]
+
+
+def test_input_that_yields_nothing_says_why_with_an_example(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Class 6: the commonest skip reason and the first line skipped for it, in explain and learn."""
+    from pathlib import Path
+
+    from seccomp_gen.cli import main
+
+    assert isinstance(tmp_path, Path)
+    log = tmp_path / "pasted.log"
+    log.write_text(
+        "type=SECCOMP msg=audit(1.0:1): auid=x syscall=1\nhello\ntype=SECCOMP msg=audit(2.0:2): x\n"
+    )
+    assert main(["explain", str(log)]) == 0
+    err = capsys.readouterr().err
+    assert (
+        'warning: no seccomp record in 3 line(s); most skipped lines were malformed-stamp (2), the first: "'
+        in err
+    )
+    assert main(["learn", "--state", str(tmp_path / "s.db"), str(log)]) == 0
+    err = capsys.readouterr().err
+    assert 'most skipped lines were malformed-stamp (2), the first: "type=SECCOMP msg=audit(1.0:1)' in err

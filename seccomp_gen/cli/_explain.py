@@ -102,6 +102,8 @@ def explain(
     if stats.lines and not stats.records:
         common = max(stats.skipped.items(), key=lambda item: item[1]) if stats.skipped else None
         why = f"; most skipped lines were {common[0]} ({common[1]})" if common else ""
+        example = stats.examples.get(common[0]) if common else None
+        why += f', the first: "{example}"' if example else ""
         typer.echo(
             f"warning: no seccomp record in {stats.lines} line(s){why}: is it a kernel log, journal or "
             "audit.log?",

@@ -161,6 +161,8 @@ def _nothing_read(result: LearnResult) -> str:
     sources = ", ".join(result.sources) or "the input"
     skipped = sorted(result.skipped.items(), key=lambda item: -item[1])
     why = f"; most skipped lines were {skipped[0][0]} ({skipped[0][1]})" if skipped else ""
+    example = result.examples.get(skipped[0][0]) if skipped else None
+    why += f', the first: "{example}"' if example else ""
     return (
         f"no seccomp record in {_plural(result.lines, 'line')} of {sources}{why}: is it a kernel log, "
         "journal or audit.log? (seccomp-gen explain shows what each line is)"
