@@ -250,3 +250,29 @@ def test_status_diff_and_merge_take_the_container_filter(
     code, _, err = run(capsys, "diff", str(web), str(state), "--container", "nope")
     assert code == 2
     assert "has no observation of nope" in err
+
+
+def test_explain_keeps_the_records_of_a_live_container(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """explain --container attributes as learn does: live records, looked up in /proc once per process."""
+    import os
+    import time
+
+    from seccomp_gen import containers
+
+    here = containers.Attributor().attribute(os.getpid(), "python", "", time.time())
+    assert here.container is not None  # this test's own process is attributable (host or a container)
+    now = time.time()
+    lines = [
+        f'audit: type=1326 audit({now:.3f}:{i}): auid=0 uid=0 gid=0 ses=1 pid={pid} comm="x" exe="/x" '
+        f"sig=0 arch=c000003e syscall={syscall} compat=0 ip=0x1 code=0x7ffc0000\n"
+        for i, (pid, syscall) in enumerate(((os.getpid(), 0), (4_000_000, 1), (os.getpid(), 2)), 1)
+    ]
+    log = tmp_path / "live.log"
+    log.write_text("".join(lines))
+    code, out, _ = run(capsys, "explain", "--json", str(log), "--container", here.container.label)
+    assert code == 0
+    assert [json.loads(line)["syscall"] for line in out.splitlines()] == ["read", "open"]  # not the gone pid
+    code, out, _ = run(capsys, "explain", "--json", str(log), "--container", "no-such-container")
+    assert (code, out) == (0, "")

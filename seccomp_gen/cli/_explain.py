@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from seccomp_gen.cli._common import ContainerOption, PodOption
 from seccomp_gen.errors import SourceError
 from seccomp_gen.records import Format
 
@@ -32,7 +33,7 @@ def register(app: typer.Typer) -> None:
     app.command("explain")(explain)
 
 
-def explain(
+def explain(  # noqa: PLR0917 -- a Typer command takes its options as parameters
     files: Annotated[
         list[str] | None,
         typer.Argument(help="Log files (plain or .gz); '-' or none: standard input.", show_default=False),
@@ -47,6 +48,8 @@ def explain(
     fmt: Annotated[
         Format, typer.Option("--format", "-f", help="Read only this framing (default: detect per line).")
     ] = Format.AUTO,
+    container: ContainerOption = None,
+    pod: PodOption = None,
 ) -> int:
     """Decode seccomp audit records: time, process, ABI, syscall name, action (the audit2why of seccomp).
 
@@ -60,6 +63,11 @@ def explain(
         journalctl -k -o json | seccomp-gen explain --summary
 
         seccomp-gen explain --json --format auditd /var/log/audit/audit.log
+
+        tail -n0 -F /var/log/syslog | seccomp-gen explain --container web-1
+
+    --container and --pod keep the records of those containers, attributed as learn does: only
+    records read live (at most 30 s old) whose process is still there.
     """
     from seccomp_gen.events import SeccompEvent
     from seccomp_gen.explain import Summary, explain_loss
@@ -68,6 +76,7 @@ def explain(
 
     paths = _check(files or ["-"])
     parser = RecordParser(fmt)
+    scope = _scope(tuple(container or ()), tuple(pod or ()))
     totals = Summary()
     for path in paths:
         with _open(path) as stream:
@@ -75,6 +84,8 @@ def explain(
             chunks = iter_chunks(stream, on_drop=lambda n: parser.count_skipped("too-long", n))
             for chunk in chunks:
                 items = parser.feed_chunk(chunk)
+                if scope is not None:
+                    items = [item for item in items if not isinstance(item, SeccompEvent) or scope(item)]
                 if summary:  # records counted as they are, each group decoded once at the end
                     for item in items:
                         if isinstance(item, SeccompEvent):
@@ -116,6 +127,30 @@ def explain(
             err=True,
         )
     return 0
+
+
+def _scope(container: tuple[str, ...], pod: tuple[str, ...]) -> Callable[[SeccompEvent], bool] | None:
+    """A predicate keeping the records of ``container``/``pod`` (None: keep all), looked up live."""
+    if not container and not pod:
+        return None
+    import time
+
+    from seccomp_gen.containers import LIVE_SECONDS, Attributor, container_matches
+
+    attributor = Attributor()
+
+    def keep(event: SeccompEvent) -> bool:
+        stamp = event.timestamp
+        if stamp is None or time.time() - stamp > LIVE_SECONDS:
+            return False
+        found = attributor.attribute(event.pid, event.comm or "", event.exe or "", stamp).container
+        if found is None:
+            return False
+        if container and not container_matches(found.label, container):
+            return False
+        return not pod or any(found.pod and found.pod.startswith(p) for p in pod)
+
+    return keep
 
 
 def _origin(name: str, stream: object) -> tuple[SourceKind, bool]:
