@@ -110,30 +110,38 @@ class Bundle:
         The kernel stamps every record of the container with it (``ses=``), which nothing else on the
         host has: what a test reads of the shared kernel log is its own. None: no session was given.
         """
-        from seccomp_gen._exec_under_filter import new_audit_session
-
         container = container or unique_id()
-        command = [self.runc, "run", "--bundle", str(self.path), container]
         try:
-            with subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                preexec_fn=new_audit_session,  # noqa: PLW1509 - writes one /proc file, then execs
-            ) as proc:
-                session = _session_of(proc.pid)
-                try:
-                    out, err = proc.communicate(timeout=timeout)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    raise
-            return subprocess.CompletedProcess(command, proc.returncode, out, err), session
+            return run_in_new_session(
+                [self.runc, "run", "--bundle", str(self.path), container], timeout=timeout
+            )
         finally:
             subprocess.run(
                 [self.runc, "delete", "--force", container], capture_output=True, check=False, timeout=30
             )
+
+
+def run_in_new_session(
+    command: list[str], *, timeout: float = 60.0
+) -> tuple[subprocess.CompletedProcess[str], int | None]:
+    """Run ``command`` (runc, podman...) in a new audit session: its result and the session's id."""
+    from seccomp_gen._exec_under_filter import new_audit_session
+
+    with subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=new_audit_session,  # noqa: PLW1509 - writes one /proc file, then execs
+    ) as proc:
+        session = _session_of(proc.pid)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    return subprocess.CompletedProcess(command, proc.returncode, out, err), session
 
 
 def unique_id(prefix: str = "seccomp-gen-e2e") -> str:

@@ -26,11 +26,16 @@ SYSLOG = Path("/var/log/syslog")
 SEEN_TIMEOUT = 15.0
 
 
-def seccomp_gen(*args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the CLI as a user would (a subprocess of the installed entry point)."""
+def seccomp_gen(
+    *args: str, input: str | None = None, check: bool = True, state: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a user would (a subprocess of the installed entry point); ``state`` is given as
+    $SECCOMP_GEN_STATE, so that the command line is exactly the user's."""
+    env = None if state is None else {**os.environ, "SECCOMP_GEN_STATE": str(state)}
     done = subprocess.run(
         [sys.executable, "-m", "seccomp_gen", *args],
         input=input,
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,

@@ -10,9 +10,6 @@ workloads: the http one (``noNewPrivileges``, as ``runc spec`` writes it) and a 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,7 +17,7 @@ import pytest
 
 from seccomp_gen.sandbox import KmsgTap
 from tests.e2e.bundle import AUDIT_PROFILE, Bundle, build_bundle, expected_output
-from tests.e2e.conftest import allowed_names
+from tests.e2e.conftest import allowed_names, seccomp_gen
 from tests.realpath import need_program
 
 pytestmark = [pytest.mark.realpath, pytest.mark.usefixtures("printk_unlimited")]
@@ -57,18 +54,6 @@ def _record(bundle: Bundle, out: Path) -> str:
     return done.stdout
 
 
-def _cli(*args: str, state: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SECCOMP_GEN_STATE": str(state)}
-    return subprocess.run(
-        [sys.executable, "-m", "seccomp_gen", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-
-
 @pytest.mark.parametrize("workload", sorted(WORKLOADS))
 def test_the_headline_profile_starts_the_container_every_time(
     real_host: None, tmp_path: Path, workload: str
@@ -80,9 +65,9 @@ def test_the_headline_profile_starts_the_container_every_time(
     if args is None:
         assert recorded == expected_output()
     state = tmp_path / "state.db"
-    learned = _cli("learn", str(tmp_path / "records.kmsg"), state=state)
+    learned = seccomp_gen("learn", str(tmp_path / "records.kmsg"), state=state, check=False)
     assert learned.returncode == 0, learned.stderr
-    emitted = _cli("emit", "--arch", "x86_64", state=state)
+    emitted = seccomp_gen("emit", "--arch", "x86_64", state=state, check=False)
     assert emitted.returncode == 0, emitted.stderr
     assert "--base auto: records of runc:[2:INIT] show that runc started the container" in emitted.stderr
     profile = json.loads(emitted.stdout)

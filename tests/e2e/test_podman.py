@@ -10,17 +10,21 @@ violation.json, which must fail.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from seccomp_gen._exec_under_filter import new_audit_session
 from seccomp_gen.sandbox import KmsgTap
-from tests.e2e.bundle import AUDIT_PROFILE, VIOLATION_PROFILE, build_bundle, expected_output
+from tests.e2e.bundle import (
+    AUDIT_PROFILE,
+    VIOLATION_PROFILE,
+    build_bundle,
+    expected_output,
+    run_in_new_session,
+)
+from tests.e2e.conftest import seccomp_gen
 from tests.realpath import need_program
 
 pytestmark = [pytest.mark.realpath, pytest.mark.usefixtures("printk_unlimited")]
@@ -28,39 +32,12 @@ pytestmark = [pytest.mark.realpath, pytest.mark.usefixtures("printk_unlimited")]
 STARTS = 10
 
 
-def _podman(rootfs: Path, profile: Path) -> subprocess.Popen[str]:
-    command = [
-        need_program("podman"),
-        "--runtime",
-        need_program("runc"),
-        "--cgroup-manager=cgroupfs",
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--ulimit",
-        "nofile=1024:1024",
-        "--ulimit",
-        "nproc=1024:1024",
-        "--security-opt",
-        f"seccomp={profile}",
-        "--rootfs",
-        str(rootfs),
-        "/bin/sh",
-        "/bin/workload.sh",
-    ]
-    return subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=new_audit_session,  # noqa: PLW1509 - writes one /proc file, then execs
-    )
-
-
-def _session(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/sessionid").read_text())
+def _podman(rootfs: Path, profile: Path) -> tuple[subprocess.CompletedProcess[str], int | None]:
+    podman, runc = need_program("podman"), need_program("runc")
+    options = ["--cgroup-manager=cgroupfs", "run", "--rm", "--network", "none"]
+    limits = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
+    command = [podman, "--runtime", runc, *options, *limits, "--security-opt", f"seccomp={profile}"]
+    return run_in_new_session([*command, "--rootfs", str(rootfs), "/bin/sh", "/bin/workload.sh"], timeout=120)
 
 
 def test_podman_runs_the_emitted_docker_profile(real_host: None, tmp_path: Path) -> None:
@@ -72,35 +49,23 @@ def test_podman_runs_the_emitted_docker_profile(real_host: None, tmp_path: Path)
     tap = KmsgTap()
     tap.start()
     try:
-        proc = _podman(rootfs, audit)
-        session = _session(proc.pid)
-        out, err = proc.communicate(timeout=120)
+        done, session = _podman(rootfs, audit)
         time.sleep(0.5)
     finally:
         records, losses = tap.stop()
-    assert proc.returncode == 0, err
-    assert out == expected_output()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == expected_output()
     assert not losses
-    mine = [r.line for r in records if r.event.ses == session]
+    mine = [r.line for r in records if session is not None and r.event.ses == session]
     assert any(b'comm="runc:[2:INIT]"' in line for line in mine)  # Podman's runc path leaves runc's init
     (tmp_path / "records.kmsg").write_bytes(b"".join(mine))
-    env = {**os.environ, "SECCOMP_GEN_STATE": str(tmp_path / "state.db")}
-    for argv in (["learn", str(tmp_path / "records.kmsg")], ["emit", "-o", str(tmp_path / "profile.json")]):
-        done = subprocess.run(
-            [sys.executable, "-m", "seccomp_gen", *argv],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
+    state = tmp_path / "state.db"
+    seccomp_gen("learn", str(tmp_path / "records.kmsg"), state=state)
+    seccomp_gen("emit", "-o", str(tmp_path / "profile.json"), state=state)
     for _ in range(STARTS):
-        proc = _podman(rootfs, tmp_path / "profile.json")
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
-        assert out == expected_output()
-    proc = _podman(rootfs, violation)
-    out, _ = proc.communicate(timeout=120)
-    assert proc.returncode != 0
-    assert out == ""
+        done, _ = _podman(rootfs, tmp_path / "profile.json")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == expected_output()
+    done, _ = _podman(rootfs, violation)
+    assert done.returncode != 0
+    assert done.stdout == ""
