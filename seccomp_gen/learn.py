@@ -364,6 +364,7 @@ class Learner:
         self._origins: dict[tuple[int, int], tuple[SourceKind, bool]] = {}
         self._attributor = Attributor() if options.attribute else None
         self._now = time.time()
+        self._after_the_fact = 0
 
     # -- timing ---------------------------------------------------------------------------------
 
@@ -438,7 +439,14 @@ class Learner:
         if action is None:
             action = self._actions[event.action] = str(event.action)
         comm, exe = event.comm or "", event.exe or ""
-        container, pod = self._attribution(event, comm, exe)
+        stamp = event.timestamp
+        if self._attributor is None:
+            container = pod = ""
+        elif stamp is None or self._now - stamp > LIVE_SECONDS:
+            self._after_the_fact += 1  # counted in bulk at the next flush: this is every record of a file
+            container = pod = ""
+        else:
+            container, pod = self._attribution(self._attributor, event, comm, exe, stamp)
         if (self.options.container or self.options.pod) and not self._scoped(container, pod):
             self._count("filtered", "container", self.result.filtered)
             return
@@ -462,16 +470,12 @@ class Learner:
             agg.add(event.timestamp, event.pid)
         self._pending += 1
 
-    def _attribution(self, event: SeccompEvent, comm: str, exe: str) -> tuple[str, str]:
-        """(container label, pod UID) of a record's process; ('', '') when not attributed (counted)."""
-        if self._attributor is None:
-            return "", ""
-        stamp = event.timestamp
-        if stamp is None or self._now - stamp > LIVE_SECONDS:
-            self._count("unattributed", "read-after-the-fact", self.result.unattributed)
-            return "", ""
-        found = self._attributor.attribute(event.pid, comm, exe, stamp)
-        self.result.lookups = self._attributor.lookups
+    def _attribution(
+        self, attributor: Attributor, event: SeccompEvent, comm: str, exe: str, stamp: float
+    ) -> tuple[str, str]:
+        """(container label, pod UID) of a live record's process; ('', '') when not attributed (counted)."""
+        found = attributor.attribute(event.pid, comm, exe, stamp)
+        self.result.lookups = attributor.lookups
         if found.container is None:
             self._count("unattributed", found.reason, self.result.unattributed)
             return "", ""
@@ -583,6 +587,11 @@ class Learner:
     def flush(self) -> None:
         """Write the pending batch (one transaction) and report syscalls new to the state."""
         self._collect_parser_stats()
+        if self._after_the_fact:
+            reason, count = "read-after-the-fact", self._after_the_fact
+            self.result.unattributed[reason] = self.result.unattributed.get(reason, 0) + count
+            self.batch.count("unattributed", reason, count)
+            self._after_the_fact = 0
         if not self.batch:
             self._pending_since = None
             return

@@ -331,7 +331,7 @@ class Store:
             raise StateError(f"cannot open state {str(path)!r}: {exc}") from None
         store = cls(path, connection, readonly=readonly)
         try:
-            store._prepare()
+            store._prepare_waiting()
         except sqlite3.Error as exc:
             connection.close()
             raise StateError(f"cannot use state {str(path)!r}: {_describe(exc)}") from None
@@ -339,6 +339,24 @@ class Store:
             connection.close()
             raise
         return store
+
+    def _prepare_waiting(self) -> None:
+        """``_prepare``, waiting out another process that is creating or migrating the same state.
+
+        Some of its steps (switching a new file to WAL) do not wait for a lock the way statements do:
+        SQLite answers "database is locked" at once while another opener holds it.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self._prepare()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                time.sleep(0.05)
 
     def _prepare(self) -> None:
         version, app_id, tables = self._inspect()
@@ -368,9 +386,15 @@ class Store:
             self._migrate(version)
 
     def _inspect(self) -> tuple[int, int, int]:
-        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
-        app_id = int(self._db.execute("PRAGMA application_id").fetchone()[0])
-        tables = int(self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+        """(schema version, application id, tables), read in one transaction: seen between another
+        process's creating the tables and its stamping them, the file would look like someone else's."""
+        self._db.execute("BEGIN")
+        try:
+            version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+            app_id = int(self._db.execute("PRAGMA application_id").fetchone()[0])
+            tables = int(self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+        finally:
+            self._db.execute("COMMIT")
         return version, app_id, tables
 
     def _migrate(self, version: int) -> None:

@@ -276,3 +276,20 @@ def test_explain_keeps_the_records_of_a_live_container(
     assert [json.loads(line)["syscall"] for line in out.splitlines()] == ["read", "open"]  # not the gone pid
     code, out, _ = run(capsys, "explain", "--json", str(log), "--container", "no-such-container")
     assert (code, out) == (0, "")
+
+
+def test_a_file_read_after_the_fact_is_counted_unattributed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recording = Path(__file__).resolve().parent.parent / "examples" / "recording" / "busybox-http.kmsg"
+    state = tmp_path / "s.db"
+    assert run(capsys, "learn", "--state", str(state), str(recording))[0] == 0
+    code, out, _ = run(capsys, "status", "--state", str(state), "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["counters"]["unattributed:read-after-the-fact"] == 338
+    assert [c["container"] for c in doc["containers"]] == [""]
+    assert (
+        "not attributed, by reason: read-after-the-fact 338"
+        in run(capsys, "status", "--state", str(state))[1]
+    )

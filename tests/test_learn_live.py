@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -214,3 +215,21 @@ def test_follow_reads_a_growing_file_through_rotation_and_truncation(tmp_path: P
     done = subprocess.run(learn_command(state, str(log)), capture_output=True, timeout=30, check=False)
     assert done.returncode == 0, done.stderr
     assert counts(state) == {("x86_64", n, False): 1 for n in range(8)}
+
+
+def test_processes_creating_one_new_state_at_once_all_succeed(tmp_path: Path) -> None:
+    """Openers of a new state race its creation and migration; each waits for the others, none sees a
+    half-made file (which once read as "not a seccomp-gen state" or "database is locked")."""
+    opener = (
+        "import sys; from pathlib import Path; from seccomp_gen.store import Store; "
+        "Store.open(Path(sys.argv[1])).close()"
+    )
+    for round_ in range(24):
+        state = tmp_path / f"state{round_}.db"
+        procs = [
+            subprocess.Popen([sys.executable, "-c", opener, str(state)], stderr=subprocess.PIPE)
+            for _ in range(6)
+        ]
+        for proc in procs:
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err

@@ -389,9 +389,14 @@ def _more(total: int, shown: int, what: str) -> list[str]:
 
 def _container_lines(s: StateSummary) -> list[str]:
     """Records by container; those not attributed (read after the fact, process gone) and why."""
+    why = {reason: n for (kind, reason), n in s.counters.items() if kind == "unattributed" and n}
+    reasons = ["  not attributed, by reason: " + ", ".join(f"{r} {n}" for r, n in sorted(why.items()))]
     if not s.containers or [c.container for c in s.containers] == [""]:
-        return ["containers: none attributed (records are attributed when learned live: --kmsg --follow, "
-                "--journal --follow, or a live pipe)"]  # fmt: skip
+        return [
+            "containers: none attributed (records are attributed when learned live: --kmsg --follow, "
+            "--journal --follow, or a live pipe)",
+            *(reasons if why else []),
+        ]
     lines = ["containers:"]
     for c in s.containers:
         name = c.container or "(not attributed)"
@@ -400,10 +405,7 @@ def _container_lines(s: StateSummary) -> list[str]:
         counts += f", {_plural(c.processes, 'process')}"
         lines.append(f"  {_shown(name)}{pod}: {counts}")
     lines += _more(s.totals.get("containers", 0), len(s.containers), "containers")
-    why = {reason: n for (kind, reason), n in s.counters.items() if kind == "unattributed" and n}
-    if why:
-        lines.append("  not attributed, by reason: " + ", ".join(f"{r} {n}" for r, n in sorted(why.items())))
-    return lines
+    return lines + (reasons if why else [])
 
 
 def _coverage_lines(s: StateSummary) -> list[str]:
