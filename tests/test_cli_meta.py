@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer.main
@@ -156,3 +157,31 @@ def test_progress_shows_percent_and_eta_for_plain_files(tmp_path: Path) -> None:
     assert feedback._done(250, 110.0) == " · 25 % · ETA 0:30"
     assert feedback._done(0, 110.0) == ""
     assert _Feedback(io.StringIO())._done(250, 110.0) == ""
+
+
+def test_learn_strict_fails_on_an_empty_or_lossy_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests._learn_support import record, syslog
+
+    state = tmp_path / "s.db"
+    empty = tmp_path / "config.json"
+    empty.write_text('{"ociVersion": "1.0.2"}\n')
+    assert main(["learn", "--state", str(state), str(empty)]) == 0  # a warning without --strict
+    assert main(["learn", "--state", str(state), "--strict", "--from-start", str(empty)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == "error: --strict: no record was read"
+    lossy = tmp_path / "syslog"
+    lossy.write_text(syslog(record(0)) + syslog("kauditd_printk_skb: 3 callbacks suppressed"))
+    assert main(["learn", "--state", str(state), "--strict", str(lossy)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == "error: --strict: records were lost"
+    clean = tmp_path / "clean"
+    clean.write_text(syslog(record(1, serial=9)))
+    assert main(["learn", "--state", str(state), "--strict", str(clean)]) == 0
+    assert [o.number for o in _observations(state)] == [0, 1]  # what was read was saved either way
+
+
+def _observations(state: Path) -> list[Any]:
+    from seccomp_gen.store import Store
+
+    with Store.open(state, readonly=True) as store:
+        return store.observations()

@@ -55,6 +55,14 @@ def learn(  # noqa: PLR0917 -- a Typer command takes its options as parameters
     from_start: Annotated[
         bool, typer.Option("--from-start", help="Ignore saved positions (duplicates are still recognised).")
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Exit 1 (after saving what was read) when the input had lines but no record, or "
+            "records were lost: for scripts that must not go on with an incomplete state.",
+        ),
+    ] = False,
     fmt: Annotated[Format, typer.Option("--format", help="Input format (default: detected per line).")] = (
         Format.AUTO
     ),
@@ -129,11 +137,18 @@ def learn(  # noqa: PLR0917 -- a Typer command takes its options as parameters
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     typer.echo(_summary(result, path, held), err=True)
-    if result.lines and not result.records and not result.stopped_by:
+    empty = bool(result.lines and not result.records and not result.stopped_by)
+    if empty:
         typer.echo(f"warning: {_nothing_read(result)}", err=True)
-    return EXIT_BY_SIGNAL.get(signal.Signals(result.stopped_by), 1) if result.stopped_by else 0
+    if result.stopped_by:
+        return EXIT_BY_SIGNAL.get(signal.Signals(result.stopped_by), 1)
+    if strict and (empty or result.losses):
+        typer.echo("error: --strict: " + ("no record was read" if empty else "records were lost"), err=True)
+        return EXIT_STRICT
+    return 0
 
 
+EXIT_STRICT = 1
 JOURNAL_DIRS = (Path("/var/log/journal"), Path("/run/log/journal"))
 SYSTEM_JOURNALCTL = ("/usr/bin/journalctl", "/bin/journalctl")
 
