@@ -84,8 +84,9 @@ def learn(  # noqa: PLR0917 -- a Typer command takes its options as parameters
 
     Reads stdin as records arrive (each is saved within a second), files (resuming where the last run
     stopped; .gz too), journald (--journal) or /dev/kmsg (--kmsg). Ctrl-C, SIGTERM and end of input
-    save everything read and print a summary; the exit status is 0 at end of input, 130 after SIGINT,
-    143 after SIGTERM, 129 after SIGHUP.
+    save everything read and print a summary; the exit status is 0 at end of input (1 with --strict
+    when the input held no record or records were lost), 130 after SIGINT, 143 after SIGTERM, 129
+    after SIGHUP.
 
     Examples:
 
