@@ -236,4 +236,21 @@ def container_matches(label: str, patterns: tuple[str, ...]) -> bool:
     return False
 
 
-__all__ = ["HOST", "Attributor", "Container", "Lookup", "cgroup_path", "classify", "container_matches"]
+def in_scope(label: str, pod: str, containers: tuple[str, ...], pods: tuple[str, ...]) -> bool:
+    """``--container``/``--pod`` as every command reads them: a container pattern matches (see
+    ``container_matches``) and a pod UID starts with one given; an empty tuple asks nothing."""
+    if containers and not container_matches(label, containers):
+        return False
+    return not pods or any(pod and pod.startswith(wanted) for wanted in pods)
+
+
+__all__ = [
+    "HOST",
+    "Attributor",
+    "Container",
+    "Lookup",
+    "cgroup_path",
+    "classify",
+    "container_matches",
+    "in_scope",
+]

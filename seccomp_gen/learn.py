@@ -40,7 +40,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from seccomp_gen.actions import Action
-from seccomp_gen.containers import LIVE_SECONDS, Attributor, container_matches
+from seccomp_gen.containers import LIVE_SECONDS, Attributor, in_scope
 from seccomp_gen.errors import SourceError, StateError, UnknownSyscallError
 from seccomp_gen.events import LossEvent, LossKind, SeccompEvent, Transport
 from seccomp_gen.records import Format, RecordParser
@@ -447,7 +447,8 @@ class Learner:
             container = pod = ""
         else:
             container, pod = self._attribution(self._attributor, event, comm, exe, stamp)
-        if (self.options.container or self.options.pod) and not self._scoped(container, pod):
+        opts = self.options
+        if (opts.container or opts.pod) and not in_scope(container, pod, opts.container, opts.pod):
             self._count("filtered", "container", self.result.filtered)
             return
         if not trusted and (comm, exe) not in self._untrusted_processes:
@@ -480,12 +481,6 @@ class Learner:
             self._count("unattributed", found.reason, self.result.unattributed)
             return "", ""
         return found.container.label, found.container.pod
-
-    def _scoped(self, container: str, pod: str) -> bool:
-        opts = self.options
-        if opts.container and not container_matches(container, opts.container):
-            return False
-        return not opts.pod or any(pod and pod.startswith(wanted) for wanted in opts.pod)
 
     def _origin(self, source: Source) -> tuple[SourceKind, bool]:
         """``origin_of`` the source, worked out once per opened file (again after each reopen)."""

@@ -83,7 +83,7 @@ def _referenced_profile(text: str, path: Path) -> Path | None:
     import yaml
 
     try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = _safe_yaml(text)
     except (yaml.YAMLError, RecursionError):
         return None
     if not isinstance(data, dict) or data.get("kind") != "Pod":
@@ -190,14 +190,20 @@ def _read_object(data: Any, source: str) -> ReadProfile:
 SPO_GROUP = "security-profiles-operator.x-k8s.io/"
 
 
+def _safe_yaml(text: str) -> Any:
+    """YAML as plain data (PyYAML's safe loader, its C one where built)."""
+    import yaml
+
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def _yaml_profile(text: str, source: str) -> dict[str, Any] | None:
     """An SPO SeccompProfile (v1 or v1beta1, as written or as ``kubectl get -o yaml`` shows it) as a
     Docker-shaped object; None when the text is not YAML of that kind (then it is read as JSON)."""
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load(text, Loader=loader)
+        data = _safe_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

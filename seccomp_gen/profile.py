@@ -111,14 +111,13 @@ class ObservationFilter:
 
     def keeps(self, obs: Observation) -> bool:
         """True when ``obs`` passes every given criterion."""
-        from seccomp_gen.containers import container_matches
+        from seccomp_gen.containers import in_scope
 
         return (
             _matches(self.comm, obs.comm)
             and _matches(self.exe, obs.exe)
             and _action_matches(self.action, obs.action)
-            and (not self.container or container_matches(obs.container, self.container))
-            and (not self.pod or any(obs.pod and obs.pod.startswith(p) for p in self.pod))
+            and in_scope(obs.container, obs.pod, self.container, self.pod)
         )
 
 

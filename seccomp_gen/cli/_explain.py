@@ -135,7 +135,7 @@ def _scope(container: tuple[str, ...], pod: tuple[str, ...]) -> Callable[[Seccom
         return None
     import time
 
-    from seccomp_gen.containers import LIVE_SECONDS, Attributor, container_matches
+    from seccomp_gen.containers import LIVE_SECONDS, Attributor, in_scope
 
     attributor = Attributor()
 
@@ -146,9 +146,7 @@ def _scope(container: tuple[str, ...], pod: tuple[str, ...]) -> Callable[[Seccom
         found = attributor.attribute(event.pid, event.comm or "", event.exe or "", stamp).container
         if found is None:
             return False
-        if container and not container_matches(found.label, container):
-            return False
-        return not pod or any(found.pod and found.pod.startswith(p) for p in pod)
+        return in_scope(found.label, found.pod, container, pod)
 
     return keep
 

@@ -369,15 +369,11 @@ def status(
 
     keep = None
     if container or pod:
-        from seccomp_gen.profile import ObservationFilter
-        from seccomp_gen.store import Observation
+        from functools import partial
 
-        scope = ObservationFilter(container=tuple(container or ()), pod=tuple(pod or ()))
+        from seccomp_gen.containers import in_scope
 
-        def keep(kept_container: str, kept_pod: str) -> bool:
-            return scope.keeps(
-                Observation("", 0, None, "", "", "", True, 0, container=kept_container, pod=kept_pod)
-            )
+        keep = partial(in_scope, containers=tuple(container or ()), pods=tuple(pod or ()))
 
     with Store.open(state_path(state), readonly=True) as store:
         summary = summarize(store, keep)
