@@ -22,6 +22,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <math.h>
 #include <string.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -31,9 +32,10 @@
 #endif
 
 #define MAX_LINE (64 * 1024)
-#define CACHE_MAX 4096
-#define CACHE_BYTES (4 * 1024 * 1024)
-#define SLOTS 8192      /* at most: a power of two, twice CACHE_MAX, so probes stay short */
+#define CACHE_MAX 65536
+#define CACHE_BYTES (24 * 1024 * 1024) /* keys, and PROTO_COST for each prototype dict held */
+#define PROTO_COST 1536                /* about what a prototype's dict of 19 fields takes */
+#define SLOTS 131072    /* at most: a power of two, twice CACHE_MAX, so probes stay short */
 #define FIRST_SLOTS 64 /* at first: a parser that sees few framings and processes stays small */
 #define NSPANS 11
 #define U32 0xFFFFFFFFULL
@@ -44,7 +46,9 @@ typedef struct {
     Py_ssize_t len;
     PyObject *value; /* protos: the prototype dict (may be empty: not a fast line) */
     Py_ssize_t spans[NSPANS];
-    int fast; /* fronts: the shape is one _FAST takes */
+    int fast;     /* fronts: the shape is one _FAST takes; protos: the prototype is a fast one */
+    int32_t slot; /* protos, tallying: the decision slot learn gave this prototype; -1: not asked yet */
+    int keep;     /* protos, tallying: records of the slot are kept (else only counted) */
 } Entry;
 
 typedef struct {
@@ -192,6 +196,8 @@ table_add(Table *t, uint64_t hash, const char *key, Py_ssize_t len)
     e->len = len;
     e->value = NULL;
     e->fast = 0;
+    e->slot = -1;
+    e->keep = 0;
     t->used++;
     t->bytes += len;
     return e;
@@ -336,6 +342,516 @@ is_other_auditd(const char *p, Py_ssize_t n)
     }
     return n - i >= 3 && memcmp(p + i, "): ", 3) == 0;
 }
+
+/* ---------------------------------------------------------------- Tally: learn's pending records */
+/* The records of one pending batch of learn, in the order read: each a decision slot (what learn made
+ * of its prototype: the observation it counts into) and the parts that vary from record to record.
+ * drain() de-duplicates them by event id against the ids already known and within the batch, and sums
+ * them per slot: seccomp_gen.tally.PyTally is the same in Python, the reference. */
+
+typedef struct {
+    double stamp;    /* NAN: none */
+    int64_t ts_ms;   /* the event id's milliseconds (with serial) */
+    int64_t pid;     /* -1: none */
+    uint32_t serial; /* 0: no event id */
+    uint32_t slot;
+} Rec;
+
+typedef struct {
+    PyObject_HEAD
+    Rec *recs;
+    Py_ssize_t n, cap;
+    int64_t *raw; /* records per slot, kept or not, tallied by a Scanner since the last take_raw() */
+    Py_ssize_t raw_cap;
+    int32_t *raw_touched; /* the slots raw[] counts, in the order first counted */
+    Py_ssize_t raw_n;
+    long long tallied; /* records a Scanner tallied, kept or not: a running total */
+} Tally;
+
+typedef struct {
+    Tally *tally;
+    PyObject *decide; /* decide(prototype dict) -> 2 * slot + keep */
+    double live_after; /* records stamped at or after this are handed back (learn looks them up) */
+    double max_stamp;  /* records stamped later are handed back (learn rejects them) */
+} TallyContext;
+
+static PyTypeObject TallyType;
+
+static int
+tally_append(Tally *t, uint32_t slot, double stamp, int64_t ts_ms, uint32_t serial, int64_t pid)
+{
+    if (t->n == t->cap) {
+        Py_ssize_t cap = t->cap ? t->cap * 2 : 4096;
+        Rec *grown = PyMem_Realloc(t->recs, (size_t)cap * sizeof(Rec));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        t->recs = grown;
+        t->cap = cap;
+    }
+    Rec *r = &t->recs[t->n++];
+    r->stamp = stamp;
+    r->ts_ms = ts_ms;
+    r->serial = serial;
+    r->slot = slot;
+    r->pid = pid;
+    return 0;
+}
+
+/* One record a Scanner decided by its prototype: counted for its slot, and kept when the slot keeps. */
+static int
+tally_count(Tally *t, int32_t slot, int keep, double stamp, int64_t ts_ms, uint32_t serial, int64_t pid)
+{
+    if (slot >= t->raw_cap) {
+        Py_ssize_t cap = t->raw_cap ? t->raw_cap : 256;
+        while (cap <= slot) {
+            cap *= 2;
+        }
+        int64_t *raw = PyMem_Realloc(t->raw, (size_t)cap * sizeof(int64_t));
+        int32_t *touched = raw == NULL ? NULL : PyMem_Realloc(t->raw_touched, (size_t)cap * sizeof(int32_t));
+        if (raw == NULL || touched == NULL) {
+            if (raw != NULL) {
+                t->raw = raw;
+            }
+            PyErr_NoMemory();
+            return -1;
+        }
+        memset(raw + t->raw_cap, 0, (size_t)(cap - t->raw_cap) * sizeof(int64_t));
+        t->raw = raw;
+        t->raw_touched = touched;
+        t->raw_cap = cap;
+    }
+    if (t->raw[slot]++ == 0) {
+        t->raw_touched[t->raw_n++] = slot;
+    }
+    t->tallied++;
+    return keep ? tally_append(t, (uint32_t)slot, stamp, ts_ms, serial, pid) : 0;
+}
+
+PyDoc_STRVAR(Tally_add_doc,
+             "add(slot, stamp, ts_ms, serial, pid)\n\n"
+             "Append one kept record learn decided itself (stamp and pid may be None; serial 0: no event id).");
+
+static PyObject *
+Tally_add(Tally *self, PyObject *args)
+{
+    unsigned int slot;
+    PyObject *stamp_obj, *pid_obj;
+    long long ts_ms;
+    unsigned long long serial;
+    if (!PyArg_ParseTuple(args, "IOLKO:add", &slot, &stamp_obj, &ts_ms, &serial, &pid_obj)) {
+        return NULL;
+    }
+    double stamp = NAN;
+    if (stamp_obj != Py_None && ((stamp = PyFloat_AsDouble(stamp_obj)) == -1.0 && PyErr_Occurred())) {
+        return NULL;
+    }
+    long long pid = -1;
+    if (pid_obj != Py_None && ((pid = PyLong_AsLongLong(pid_obj)) == -1 && PyErr_Occurred())) {
+        return NULL;
+    }
+    if (serial > U32 || pid < -1 || slot > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "serial, pid or slot out of range");
+        return NULL;
+    }
+    if (tally_append(self, slot, stamp, ts_ms, (uint32_t)serial, pid) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Tally_take_raw_doc,
+             "take_raw() -> [(slot, records)]\n\n"
+             "The records each slot was counted since the last call (kept or not), the counts then reset.");
+
+static PyObject *
+Tally_take_raw(Tally *self, PyObject *unused)
+{
+    (void)unused;
+    PyObject *out = PyList_New(self->raw_n);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < self->raw_n; i++) {
+        int32_t slot = self->raw_touched[i];
+        PyObject *item = Py_BuildValue("iL", slot, (long long)self->raw[slot]);
+        if (item == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i, item);
+        self->raw[slot] = 0;
+    }
+    self->raw_n = 0;
+    return out;
+}
+
+PyDoc_STRVAR(Tally_bounds_doc,
+             "bounds() -> (lowest, highest) ts_ms of the pending records with an event id, or None.");
+
+static PyObject *
+Tally_bounds(Tally *self, PyObject *unused)
+{
+    (void)unused;
+    int found = 0;
+    int64_t lo = 0, hi = 0;
+    for (Py_ssize_t i = 0; i < self->n; i++) {
+        const Rec *r = &self->recs[i];
+        if (r->serial != 0) {
+            if (!found || r->ts_ms < lo) {
+                lo = r->ts_ms;
+            }
+            if (!found || r->ts_ms > hi) {
+                hi = r->ts_ms;
+            }
+            found = 1;
+        }
+    }
+    if (!found) {
+        Py_RETURN_NONE;
+    }
+    return Py_BuildValue("LL", (long long)lo, (long long)hi);
+}
+
+/* An open-addressing set of event ids, each with the best trust it was seen with (1 untrusted, 2
+ * trusted); 0 in state marks an empty place. */
+typedef struct {
+    int64_t ts_ms;
+    uint32_t serial;
+    uint32_t state;
+} IdPlace;
+
+typedef struct {
+    IdPlace *places;
+    size_t mask;
+} IdSet;
+
+static int
+idset_init(IdSet *set, Py_ssize_t expected)
+{
+    size_t size = 1024;
+    while (size < (size_t)expected * 2 + 2) {
+        size *= 2;
+    }
+    set->places = PyMem_Calloc(size, sizeof(IdPlace));
+    set->mask = size - 1;
+    if (set->places == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static IdPlace *
+idset_place(IdSet *set, int64_t ts_ms, uint32_t serial)
+{
+    uint64_t h = ((uint64_t)ts_ms * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)serial * 0xC2B2AE3D27D4EB4FULL);
+    h ^= h >> 31;
+    size_t i = (size_t)h & set->mask;
+    for (;;) {
+        IdPlace *p = &set->places[i];
+        if (p->state == 0 || (p->ts_ms == ts_ms && p->serial == serial)) {
+            return p;
+        }
+        i = (i + 1) & set->mask;
+    }
+}
+
+/* Read one LEB128 number from a blob; 0 at its end or on a malformed one. */
+static int
+read_varint(const unsigned char **p, const unsigned char *end, uint64_t *value)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        unsigned char byte = *(*p)++;
+        v |= (uint64_t)(byte & 0x7F) << shift;
+        if (!(byte & 0x80)) {
+            *value = v;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void
+write_varint(unsigned char **p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *(*p)++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *(*p)++ = (unsigned char)v;
+}
+
+/* The ids of one blob (see seccomp_gen.tally: sorted ids as varint deltas, trust in the low bit) into
+ * set; -1 (ValueError) on a malformed blob. */
+static int
+idset_load(IdSet *set, const unsigned char *p, Py_ssize_t len)
+{
+    const unsigned char *end = p + len;
+    int64_t ts = 0;
+    int64_t serial = 0;
+    while (p < end) {
+        uint64_t dts, dserial;
+        if (!read_varint(&p, end, &dts) || !read_varint(&p, end, &dserial)) {
+            PyErr_SetString(PyExc_ValueError, "malformed event id blob");
+            return -1;
+        }
+        ts += (int64_t)dts;
+        uint64_t zig = dserial >> 1;
+        serial += (int64_t)(zig >> 1) ^ -(int64_t)(zig & 1);
+        uint32_t state = (dserial & 1) ? 2 : 1;
+        if (serial <= 0 || serial > (int64_t)U32) {
+            PyErr_SetString(PyExc_ValueError, "malformed event id blob");
+            return -1;
+        }
+        IdPlace *place = idset_place(set, ts, (uint32_t)serial);
+        place->ts_ms = ts;
+        place->serial = (uint32_t)serial;
+        if (place->state < state) {
+            place->state = state;
+        }
+    }
+    return 0;
+}
+
+/* Count the ids in a blob (two varints each) to size the set. */
+static Py_ssize_t
+blob_ids(const unsigned char *p, Py_ssize_t len)
+{
+    Py_ssize_t ends = 0;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        ends += !(p[i] & 0x80);
+    }
+    return ends / 2;
+}
+
+typedef struct {
+    long long count, upgrades;
+    double first, last; /* NAN: none */
+    long long pid;      /* -1: none */
+    int touched;
+} SlotSum;
+
+static int
+id_order(const void *a, const void *b)
+{
+    const IdPlace *x = a, *y = b;
+    if (x->ts_ms != y->ts_ms) {
+        return x->ts_ms < y->ts_ms ? -1 : 1;
+    }
+    return x->serial < y->serial ? -1 : (x->serial > y->serial);
+}
+
+static PyObject *
+float_or_none(double value)
+{
+    if (isnan(value)) {
+        Py_RETURN_NONE;
+    }
+    return PyFloat_FromDouble(value);
+}
+
+PyDoc_STRVAR(Tally_drain_doc,
+             "drain(known, trusted) -> (sums, duplicates, new_ids)\n\n"
+             "De-duplicate the pending records by event id and sum them per slot, then empty the tally.\n"
+             "known: blobs of ids already seen (seccomp_gen.tally's encoding); trusted: bytes, trusted[slot]\n"
+             "non-zero for a trusted slot. sums: [(slot, records, upgrades, first, last, pid)] in the order\n"
+             "first reached; new_ids: the blob of the ids now seen that known did not hold as well.");
+
+static PyObject *
+Tally_drain(Tally *self, PyObject *args)
+{
+    PyObject *known;
+    Py_buffer trusted;
+    if (!PyArg_ParseTuple(args, "O!y*:drain", &PyList_Type, &known, &trusted)) {
+        return NULL;
+    }
+    PyObject *result = NULL, *sums = NULL, *blob = NULL;
+    IdSet set = {NULL, 0};
+    SlotSum *slots = NULL;
+    int32_t *order = NULL;
+    IdPlace *fresh = NULL;
+    Py_ssize_t nslots = (Py_ssize_t)trusted.len, norder = 0, nfresh = 0;
+    const unsigned char *trust = trusted.buf;
+    Py_ssize_t expected = self->n;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(known); i++) {
+        PyObject *item = PyList_GET_ITEM(known, i);
+        if (!PyBytes_Check(item)) {
+            PyErr_SetString(PyExc_TypeError, "known must be a list of bytes");
+            goto done;
+        }
+        expected += blob_ids((const unsigned char *)PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item));
+    }
+    if (idset_init(&set, expected) < 0) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(known); i++) {
+        PyObject *item = PyList_GET_ITEM(known, i);
+        if (idset_load(&set, (const unsigned char *)PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item)) < 0) {
+            goto done;
+        }
+    }
+    slots = PyMem_Calloc((size_t)nslots + 1, sizeof(SlotSum));
+    order = PyMem_Malloc(((size_t)nslots + 1) * sizeof(int32_t));
+    fresh = PyMem_Malloc(((size_t)self->n + 1) * sizeof(IdPlace));
+    if (slots == NULL || order == NULL || fresh == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    long long duplicates = 0;
+    for (Py_ssize_t i = 0; i < self->n; i++) {
+        const Rec *r = &self->recs[i];
+        if ((Py_ssize_t)r->slot >= nslots) {
+            PyErr_SetString(PyExc_ValueError, "a record's slot is not in trusted");
+            goto done;
+        }
+        uint32_t state = trust[r->slot] ? 2 : 1;
+        int upgrade = 0;
+        if (r->serial != 0) {
+            IdPlace *place = idset_place(&set, r->ts_ms, r->serial);
+            if (place->state >= state) {
+                duplicates++; /* seen as trusted, or untrusted and read untrusted again */
+                continue;
+            }
+            upgrade = place->state == 1; /* seen untrusted, now read from a trusted source */
+            place->ts_ms = r->ts_ms;
+            place->serial = r->serial;
+            place->state = state;
+            fresh[nfresh++] = *place;
+        }
+        SlotSum *sum = &slots[r->slot];
+        if (!sum->touched) {
+            sum->touched = 1;
+            sum->first = sum->last = NAN;
+            sum->pid = -1;
+            order[norder++] = (int32_t)r->slot;
+        }
+        sum->count++;
+        sum->upgrades += upgrade;
+        if (!isnan(r->stamp)) {
+            if (isnan(sum->first) || r->stamp < sum->first) {
+                sum->first = r->stamp;
+            }
+            if (isnan(sum->last) || r->stamp > sum->last) {
+                sum->last = r->stamp;
+            }
+        }
+        if (r->pid >= 0) {
+            sum->pid = r->pid;
+        }
+    }
+    /* The new ids, sorted, each once with the best trust it now has. */
+    for (Py_ssize_t i = 0; i < nfresh; i++) {
+        fresh[i].state = idset_place(&set, fresh[i].ts_ms, fresh[i].serial)->state;
+    }
+    qsort(fresh, (size_t)nfresh, sizeof(IdPlace), id_order);
+    blob = PyBytes_FromStringAndSize(NULL, nfresh * 20 + 1);
+    if (blob == NULL) {
+        goto done;
+    }
+    unsigned char *w = (unsigned char *)PyBytes_AS_STRING(blob);
+    unsigned char *start = w;
+    int64_t ts = 0, serial = 0;
+    for (Py_ssize_t i = 0; i < nfresh; i++) {
+        if (i > 0 && fresh[i].ts_ms == fresh[i - 1].ts_ms && fresh[i].serial == fresh[i - 1].serial) {
+            continue;
+        }
+        int64_t delta = (int64_t)fresh[i].serial - serial;
+        uint64_t zig = ((uint64_t)delta << 1) ^ (uint64_t)(delta >> 63);
+        write_varint(&w, (uint64_t)(fresh[i].ts_ms - ts));
+        write_varint(&w, (zig << 1) | (fresh[i].state == 2));
+        ts = fresh[i].ts_ms;
+        serial = fresh[i].serial;
+    }
+    if (_PyBytes_Resize(&blob, w - start) < 0) {
+        goto done;
+    }
+    sums = PyList_New(norder);
+    if (sums == NULL) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < norder; i++) {
+        SlotSum *sum = &slots[order[i]];
+        PyObject *first = float_or_none(sum->first), *last = float_or_none(sum->last);
+        PyObject *pid = sum->pid < 0 ? Py_NewRef(Py_None) : PyLong_FromLongLong(sum->pid);
+        PyObject *item = first && last && pid ? Py_BuildValue("iLLOOO", order[i], sum->count, sum->upgrades,
+                                                              first, last, pid)
+                                              : NULL;
+        Py_XDECREF(first);
+        Py_XDECREF(last);
+        Py_XDECREF(pid);
+        if (item == NULL) {
+            goto done;
+        }
+        PyList_SET_ITEM(sums, i, item);
+    }
+    result = Py_BuildValue("OLO", sums, duplicates, blob);
+    self->n = 0;
+done:
+    Py_XDECREF(sums);
+    Py_XDECREF(blob);
+    PyMem_Free(set.places);
+    PyMem_Free(slots);
+    PyMem_Free(order);
+    PyMem_Free(fresh);
+    PyBuffer_Release(&trusted);
+    return result;
+}
+
+static Py_ssize_t
+Tally_len(Tally *self)
+{
+    return self->n;
+}
+
+static PyObject *
+Tally_get_tallied(Tally *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromLongLong(self->tallied);
+}
+
+static void
+Tally_dealloc(Tally *self)
+{
+    PyMem_Free(self->recs);
+    PyMem_Free(self->raw);
+    PyMem_Free(self->raw_touched);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef Tally_methods[] = {
+    {"add", (PyCFunction)Tally_add, METH_VARARGS, Tally_add_doc},
+    {"take_raw", (PyCFunction)Tally_take_raw, METH_NOARGS, Tally_take_raw_doc},
+    {"bounds", (PyCFunction)Tally_bounds, METH_NOARGS, Tally_bounds_doc},
+    {"drain", (PyCFunction)Tally_drain, METH_VARARGS, Tally_drain_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Tally_getset[] = {
+    {"tallied", (getter)Tally_get_tallied, NULL, "records Scanners tallied, kept or not (a running total)", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PySequenceMethods Tally_as_sequence = {
+    .sq_length = (lenfunc)Tally_len,
+};
+
+PyDoc_STRVAR(Tally_doc, "Tally()\n\nThe pending records of learn's batch; see seccomp_gen.tally.");
+
+static PyTypeObject TallyType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "seccomp_gen._accel.Tally",
+    .tp_basicsize = sizeof(Tally),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = Tally_doc,
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor)Tally_dealloc,
+    .tp_methods = Tally_methods,
+    .tp_getset = Tally_getset,
+    .tp_as_sequence = &Tally_as_sequence,
+};
 
 /* ---------------------------------------------------------------- the everyday record line */
 
@@ -486,10 +1002,11 @@ same_shape(Scanner *self, const char *front, Py_ssize_t len)
     return 1;
 }
 
-/* The event of one record line (no NUL, at most MAX_LINE bytes) into *event, or *event NULL to look
- * further; -1 with an exception on error. FastPath._quick, step for step. */
+/* The event of one record line (no NUL, at most MAX_LINE bytes) into *event (1), or counted into the
+ * tally when tc is given (2), or 0 to look further; -1 with an exception on error. FastPath._quick, step
+ * for step. */
 static int
-quick(Scanner *self, const char *line, Py_ssize_t n, PyObject **event)
+quick(Scanner *self, const char *line, Py_ssize_t n, PyObject **event, TallyContext *tc)
 {
     *event = NULL;
     Py_ssize_t front_len;
@@ -571,7 +1088,9 @@ quick(Scanner *self, const char *line, Py_ssize_t n, PyObject **event)
     put(key, &at, code, code_len);
     uint64_t hash = hash_bytes(key, at, self->seed);
     Entry *pe = table_find(&self->protos, hash, key, at);
-    if (pe->key == NULL) {
+    if (pe->key == NULL || (pe->value == NULL && pe->fast && (tc == NULL || pe->slot < 0))) {
+        /* new, or a fast prototype whose dict tallying let go of (see below), needed again: for an event,
+         * or to be decided again after forget_slots() */
         PyObject *proto = PyObject_CallFunction(
             self->proto, "y#y#y#y#", front, head_stop, ids, ids_len, middle, middle_len, code, code_len);
         if (proto == NULL) {
@@ -582,17 +1101,21 @@ quick(Scanner *self, const char *line, Py_ssize_t n, PyObject **event)
             PyErr_SetString(PyExc_TypeError, "proto must return a dict");
             return -1;
         }
-        pe = table_add(&self->protos, hash, key, at);
-        if (pe == NULL) {
-            Py_DECREF(proto);
-            return -1;
+        if (pe->key == NULL) {
+            pe = table_add(&self->protos, hash, key, at);
+            if (pe == NULL) {
+                Py_DECREF(proto);
+                return -1;
+            }
+            pe->fast = PyDict_GET_SIZE(proto) != 0;
         }
         pe->value = proto;
+        self->protos.bytes += PROTO_COST;
     }
     const char *serial = front + seconds_stop + 1;
     Py_ssize_t serial_len = front_len - seconds_stop - 1;
-    if (PyDict_GET_SIZE(pe->value) == 0 || pid_len == 0 || pid_len > 10 || !all_digits(pid, pid_len) ||
-        ip_len == 0 || ip_len > 16) {
+    if (!pe->fast || pid_len == 0 || pid_len > 10 || !all_digits(pid, pid_len) || ip_len == 0 ||
+        ip_len > 16) {
         return 0;
     }
     unsigned long long ip_value = 0;
@@ -625,12 +1148,15 @@ quick(Scanner *self, const char *line, Py_ssize_t n, PyObject **event)
     memcpy(seconds, front + head_stop + 6, (size_t)seconds_len);
     seconds[seconds_len] = '\0';
     double stamp;
+    unsigned long long thousandths = 0;
     if (seconds_len <= 16) {
         /* \d{1,12}\.\d{3}: the value is exactly N / 1000 with N < 2**53, and IEEE division rounds
          * correctly, so this is the double float() gives */
-        unsigned long long thousandths = decimal(seconds, seconds_len - 4) * 1000 +
-                                         decimal(seconds + seconds_len - 3, 3);
+        thousandths = decimal(seconds, seconds_len - 4) * 1000 + decimal(seconds + seconds_len - 3, 3);
         stamp = (double)thousandths / 1000.0;
+    }
+    else if (tc != NULL) {
+        return 0; /* past any date tallying takes (max_stamp): learn rejects it, one record at a time */
     }
     else {
         stamp = PyOS_string_to_double(seconds, NULL, NULL);
@@ -639,6 +1165,37 @@ quick(Scanner *self, const char *line, Py_ssize_t n, PyObject **event)
         }
     }
 
+    if (tc != NULL) {
+        /* Tallying: a record learn decides by its prototype alone is counted into the tally, never made
+         * an event. A live one (learn looks its process up) or one of a date learn rejects is not. */
+        if (!(stamp <= tc->max_stamp && stamp < tc->live_after)) {
+            return 0;
+        }
+        if (pe->slot < 0) {
+            PyObject *answer = PyObject_CallOneArg(tc->decide, pe->value);
+            if (answer == NULL) {
+                return -1;
+            }
+            long decided = PyLong_AsLong(answer);
+            Py_DECREF(answer);
+            if (decided == -1 && PyErr_Occurred()) {
+                return -1;
+            }
+            if (decided < 0 || decided / 2 > INT32_MAX) {
+                PyErr_SetString(PyExc_ValueError, "decide must return 2 * slot + keep, slot >= 0");
+                return -1;
+            }
+            pe->slot = (int32_t)(decided / 2);
+            pe->keep = (int)(decided % 2);
+            Py_CLEAR(pe->value); /* decided: the dict is not needed again while tallying */
+            self->protos.bytes -= PROTO_COST;
+        }
+        if (tally_count(tc->tally, pe->slot, pe->keep, stamp, (int64_t)thousandths, (uint32_t)serial_value,
+                        (int64_t)pid_value) < 0) {
+            return -1;
+        }
+        return 2;
+    }
     PyObject *values = PyDict_Copy(pe->value);
     if (values == NULL) {
         return -1;
@@ -694,7 +1251,7 @@ quick(Scanner *self, const char *line, Py_ssize_t n, PyObject **event)
     }
     Py_DECREF(values);
     *event = made;
-    return 0;
+    return 1;
 }
 
 /* ---------------------------------------------------------------- Scanner */
@@ -791,13 +1348,14 @@ Scanner_dealloc(Scanner *self)
 }
 
 typedef struct {
-    Py_ssize_t candidates, records, others;
+    Py_ssize_t candidates, records, others, tallied;
 } Counts;
 
-/* One candidate line d[start:stop]: a record taken here, another auditd type counted, or rest(). */
+/* One candidate line d[start:stop]: a record taken here (an event, or tallied), another auditd type
+ * counted, or rest(). */
 static int
 candidate(Scanner *self, const char *d, Py_ssize_t start, Py_ssize_t stop, PyObject *out, PyObject *rest,
-          Counts *counts)
+          TallyContext *tc, Counts *counts)
 {
     const char *line = d + start;
     Py_ssize_t len = stop - start;
@@ -808,8 +1366,13 @@ candidate(Scanner *self, const char *d, Py_ssize_t start, Py_ssize_t stop, PyObj
             return 0;
         }
         PyObject *event;
-        if (quick(self, line, len, &event) < 0) {
+        int taken = quick(self, line, len, &event, tc);
+        if (taken < 0) {
             return -1;
+        }
+        if (taken == 2) {
+            counts->tallied++;
+            return 0;
         }
         if (event != NULL) {
             int appended = PyList_Append(out, event);
@@ -827,17 +1390,34 @@ candidate(Scanner *self, const char *d, Py_ssize_t start, Py_ssize_t stop, PyObj
 }
 
 PyDoc_STRVAR(Scanner_scan_doc,
-             "scan(data, out, rest) -> (candidates, records, others)\n\n"
+             "scan(data, out, rest[, tally, decide, live_after, max_stamp]) -> (candidates, records, others, tallied)\n\n"
              "Read the candidate lines of a chunk of whole lines: records of the everyday shape are appended\n"
              "to out as events, auditd lines of other types counted, every other candidate line handed to\n"
-             "rest(start, stop). Lines without a candidate literal are not counted here.");
+             "rest(start, stop). Lines without a candidate literal are not counted here.\n"
+             "With a Tally, an everyday record stamped before live_after and not after max_stamp is counted\n"
+             "into it under the slot decide(prototype dict) gave its prototype (asked once per prototype,\n"
+             "until forget_slots()), never made an event; other such records go to rest().");
 
 static PyObject *
 Scanner_scan(Scanner *self, PyObject *args)
 {
-    PyObject *data, *out, *rest;
-    if (!PyArg_ParseTuple(args, "SO!O:scan", &data, &PyList_Type, &out, &rest)) {
+    PyObject *data, *out, *rest, *tally = Py_None, *decide = Py_None;
+    double live_after = INFINITY, max_stamp = INFINITY;
+    if (!PyArg_ParseTuple(args, "SO!O|OOdd:scan", &data, &PyList_Type, &out, &rest, &tally, &decide, &live_after,
+                          &max_stamp)) {
         return NULL;
+    }
+    TallyContext context = {NULL, decide, live_after, max_stamp};
+    TallyContext *tc = NULL;
+    if (tally != Py_None) {
+        if (!PyObject_TypeCheck(tally, &TallyType) || !PyCallable_Check(decide)) {
+            PyErr_SetString(PyExc_TypeError, "tally must be a Tally and decide callable");
+            return NULL;
+        }
+        context.tally = (Tally *)tally;
+        tc = &context;
+        Py_INCREF(tally); /* held while rest() and decide() run Python code */
+        Py_INCREF(decide);
     }
     if (self->buf == NULL || self->front_spans == NULL || self->proto == NULL || self->event_type == NULL ||
         self->no_args == NULL || self->dict_name == NULL) {
@@ -847,7 +1427,7 @@ Scanner_scan(Scanner *self, PyObject *args)
     Py_INCREF(data); /* held while rest() runs Python code */
     const char *d = PyBytes_AS_STRING(data);
     Py_ssize_t n = PyBytes_GET_SIZE(data);
-    Counts counts = {0, 0, 0};
+    Counts counts = {0, 0, 0, 0};
     Py_ssize_t pos = 0;
     Py_ssize_t hit;
     while (pos < n && (hit = find_literal(d, n, pos)) >= 0) {
@@ -855,16 +1435,37 @@ Scanner_scan(Scanner *self, PyObject *args)
         Py_ssize_t start = newline == NULL ? pos : newline - d + 1;
         const char *end = memchr(d + hit, '\n', (size_t)(n - hit));
         Py_ssize_t stop = end == NULL ? n : end - d;
-        if (candidate(self, d, start, stop, out, rest, &counts) < 0) {
+        if (candidate(self, d, start, stop, out, rest, tc, &counts) < 0) {
             goto error;
         }
         pos = stop + 1;
     }
     Py_DECREF(data);
-    return Py_BuildValue("nnn", counts.candidates, counts.records, counts.others);
+    if (tc != NULL) {
+        Py_DECREF(tally);
+        Py_DECREF(decide);
+    }
+    return Py_BuildValue("nnnn", counts.candidates, counts.records, counts.others, counts.tallied);
 error:
     Py_DECREF(data);
+    if (tc != NULL) {
+        Py_DECREF(tally);
+        Py_DECREF(decide);
+    }
     return NULL;
+}
+
+PyDoc_STRVAR(Scanner_forget_slots_doc,
+             "forget_slots()\n\nForget the slot of every prototype: the next record of each asks decide() again.");
+
+static PyObject *
+Scanner_forget_slots(Scanner *self, PyObject *unused)
+{
+    (void)unused;
+    for (Py_ssize_t i = 0; self->protos.slots != NULL && i < self->protos.size; i++) {
+        self->protos.slots[i].slot = -1;
+    }
+    Py_RETURN_NONE;
 }
 
 /* Newlines in d[:n]: one memchr a line (vectorised in libc; lines are tens to hundreds of bytes). */
@@ -923,6 +1524,7 @@ static PyMethodDef accel_functions[] = {
 
 static PyMethodDef Scanner_methods[] = {
     {"scan", (PyCFunction)Scanner_scan, METH_VARARGS, Scanner_scan_doc},
+    {"forget_slots", (PyCFunction)Scanner_forget_slots, METH_NOARGS, Scanner_forget_slots_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -954,7 +1556,7 @@ static struct PyModuleDef accel_module = {
 PyMODINIT_FUNC
 PyInit__accel(void)
 {
-    if (PyType_Ready(&ScannerType) < 0) {
+    if (PyType_Ready(&ScannerType) < 0 || PyType_Ready(&TallyType) < 0) {
         return NULL;
     }
     s_timestamp = PyUnicode_InternFromString("timestamp");
@@ -971,6 +1573,12 @@ PyInit__accel(void)
     Py_INCREF(&ScannerType);
     if (PyModule_AddObject(module, "Scanner", (PyObject *)&ScannerType) < 0) {
         Py_DECREF(&ScannerType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    Py_INCREF(&TallyType);
+    if (PyModule_AddObject(module, "Tally", (PyObject *)&TallyType) < 0) {
+        Py_DECREF(&TallyType);
         Py_DECREF(module);
         return NULL;
     }

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from seccomp_gen import _accel
     from seccomp_gen.events import LossEvent
     from seccomp_gen.records import ParseStats
+    from seccomp_gen.tally import Tally
 
 # Candidates: a seccomp record | another audit record type | a loss marker. Also used, as text, by
 # the general path, so both paths call the same lines noise.
@@ -93,7 +94,7 @@ _FAST = re.compile(
     rb"(\x1d[^\n]*|[A-Z][A-Z0-9_]*=[^\n]*)?\r?$",  # 20 auditd enrichment
     re.MULTILINE,
 )
-_CACHE_MAX = 4096
+_CACHE_MAX = 65536
 _SAMPLE = 64 * 1024
 # An auditd line of the everyday shape, after the newline before it (see FastPath._auditd_log).
 _AUDITD_LINE = re.compile(rb"\ntype=[A-Z0-9_]{1,32} msg=audit\([0-9.:]{1,64}\): ")
@@ -142,6 +143,17 @@ def _constructor() -> Callable[..., SeccompEvent]:
 _make_event = _constructor()
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class TallyRun:
+    """How ``seccomp_gen.learn`` has the C loop tally records (``RecordParser.feed_chunk``)."""
+
+    tally: Tally
+    decide: Callable[[dict[str, object]], int]  # a prototype's fields -> 2 * slot + keep
+    live_after: float  # records stamped at or after this are made events (learn looks them up)
+    max_stamp: float  # and so are records stamped later than this (learn rejects them)
+    sink: Callable[[SeccompEvent | LossEvent], None]  # every item not tallied, as read
+
+
 class _Slow(Protocol):
     stats: ParseStats
 
@@ -188,7 +200,14 @@ class FastPath:
         """Whether this parser's hot loop runs in C (``seccomp_gen._accel``)."""
         return self._scanner is not None
 
-    def scan(self, data: bytes, out: list[SeccompEvent | LossEvent], slow: _Slow) -> int:
+    def forget_slots(self) -> None:
+        """Forget the tally slots the C loop was given (``TallyRun.decide`` is asked again)."""
+        if self._scanner is not None:
+            self._scanner.forget_slots()
+
+    def scan(
+        self, data: bytes, out: list[SeccompEvent | LossEvent], slow: _Slow, tally: TallyRun | None = None
+    ) -> int:
         """Parse the candidate lines of ``data`` into ``out``; return how many lines were looked at.
 
         A chunk of auditd's log made of well-formed lines has its other types counted in bulk
@@ -198,7 +217,7 @@ class FastPath:
         (``_accelerated``).
         """
         if self._scanner is not None:
-            return self._accelerated(data, out, slow)
+            return self._accelerated(data, out, slow, tally)
         clean = b"\x00" not in data
         # Which loop is faster depends on how many lines are audit lines: a sample tells.
         audit = data.count(b"audit(", 0, _SAMPLE) * 2 >= data.count(b"\n", 0, _SAMPLE)
@@ -210,14 +229,30 @@ class FastPath:
             return self._sparse(data, out, slow, clean)
         return self._dense(data, out, slow, clean)
 
-    def _accelerated(self, data: bytes, out: list[SeccompEvent | LossEvent], slow: _Slow) -> int:
-        """The C loop over ``data``: the candidate lines it does not take itself come back to ``_rest``."""
+    def _accelerated(
+        self, data: bytes, out: list[SeccompEvent | LossEvent], slow: _Slow, tally: TallyRun | None
+    ) -> int:
+        """The C loop over ``data``: the candidate lines it does not take itself come back to ``_rest``
+        (with a tally, what they hold goes to its sink at once, so that the tally keeps input order)."""
 
         def rest(start: int, stop: int) -> None:
             self._rest(data, start, stop, out, slow)
 
+        def rest_to_sink(start: int, stop: int) -> None:
+            assert tally is not None
+            self._rest(data, start, stop, out, slow)
+            for item in out:
+                tally.sink(item)
+            out.clear()
+
         assert self._scanner is not None
-        candidates, records, others = self._scanner.scan(bytes(data), out, rest)
+        if tally is None:
+            candidates, records, others, _tallied = self._scanner.scan(bytes(data), out, rest)
+        else:
+            candidates, records, others, tallied = self._scanner.scan(
+                bytes(data), out, rest_to_sink, tally.tally, tally.decide, tally.live_after, tally.max_stamp
+            )
+            records += tallied
         slow.stats.records += records
         if others:
             slow.stats.skip("other-audit-type", others)

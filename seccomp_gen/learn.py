@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import hashlib
+import math
 import os
 import re
 import stat
@@ -43,7 +44,7 @@ from seccomp_gen.actions import Action
 from seccomp_gen.containers import LIVE_SECONDS, Attributor, in_scope
 from seccomp_gen.errors import SourceError, StateError, UnknownSyscallError
 from seccomp_gen.events import LossEvent, LossKind, SeccompEvent, Transport
-from seccomp_gen.records import Format, RecordParser
+from seccomp_gen.records import Format, RecordParser, TallyRun
 from seccomp_gen.sources import (
     Chunk,
     FileSource,
@@ -63,19 +64,20 @@ from seccomp_gen.store import (
     OVER_CAP,
     UNKNOWN_ABI,
     UNTRUSTED_PROCESSES_MAX,
-    Aggregate,
     Batch,
-    IdentifiedRecord,
     LossRow,
     ObservationKey,
     Position,
+    SlotTarget,
     Store,
     loss_total,
 )
+from seccomp_gen.tally import PyTally, new_tally, stamp_ms
 from seccomp_gen.trust import SUSPECTED_FORGERY, forgery_suspicion
 
 FLUSH_INTERVAL = 0.5
-BATCH_RECORDS = 25_000  # with the C parser 0.5 s holds ~50,000 records: this bounds a batch's memory
+BATCH_RECORDS = 100_000  # with the C parser 0.5 s holds ~300,000 records: this bounds a batch's memory
+SLOTS_MAX = 200_000  # distinct judgements kept between flushes (each ~200 bytes); then judged afresh
 LINES_PER_CHUNK = 4096
 # The parser takes audit(SECONDS.MSEC) of up to 20 digits, as printed; a date past 9999-12-31 is no
 # real record's and would not fit the store's millisecond identity (SQLite's 64-bit integers).
@@ -359,6 +361,16 @@ class Learner:
         self._known = store.known_syscalls()
         self._untrusted_processes = store.untrusted_processes(UNTRUSTED_PROCESSES_MAX)
         self._parsers: dict[int, tuple[RecordParser, dict[str, int]]] = {}
+        # Records are judged once per prototype (everything but stamp, serial, pid, ip) where the C loop
+        # tallies them; only a filter on those (--pid, --since, --until) needs each record judged.
+        self._by_prototype = not (o.pid or o.since is not None or o.until is not None)
+        self._tally = new_tally()
+        self._slots: list[_Slot] = []
+        self._slot_numbers: dict[_Slot, int] = {}
+        self._targets: list[SlotTarget | None] = []
+        self._trusted = bytearray()
+        self._decided: dict[tuple[int, int, tuple[object, ...]], int] = {}
+        self._generations: dict[int, int] = {}
         self._resolved: dict[tuple[int | None, int], tuple[str, str | None]] = {}
         self._actions: dict[Action, str] = {}
         self._origins: dict[tuple[int, int], tuple[SourceKind, bool]] = {}
@@ -391,8 +403,11 @@ class Learner:
             self._now = time.time()
             self._touch()  # the batch is due a flush interval after its lines arrived, not after parsing
             parser = self._parser(source)
-            for item in parser.feed_chunk(chunk.data):
-                self._item(item, source)
+            if self._by_prototype and parser.accelerated and not isinstance(self._tally, PyTally):
+                self._tallied(parser, source, chunk.data)
+            else:
+                for item in parser.feed_chunk(chunk.data):
+                    self._item(item, source)
         for loss in chunk.losses:
             self._loss(loss, source)
         if chunk.position is not None:
@@ -407,6 +422,66 @@ class Learner:
             entry = self._parsers[id(source)] = (RecordParser(self.options.format), {})
         return entry[0]
 
+    def _tallied(self, parser: RecordParser, source: Source, data: bytes) -> None:
+        """Feed ``data`` to the C loop, which counts the records it can into the tally by prototype."""
+        if self._generations.get(id(source)) != source.generation:  # reopened: judged anew (its origin)
+            self._generations[id(source)] = source.generation
+            parser.forget_decisions()
+        tally = TallyRun(
+            self._tally,
+            lambda proto: self._decide(proto, source),
+            self._now - LIVE_SECONDS if self._attributor is not None else math.inf,
+            MAX_TIMESTAMP,
+            lambda item: self._item(item, source),
+        )
+        parser.feed_chunk(data, tally)
+        for number, records in self._tally.take_raw():
+            self.result.records += records
+            self._account(self._slots[number], records)
+
+    def _decide(self, proto: dict[str, object], source: Source) -> int:
+        """``2 * slot + keep`` for the records of one prototype (the C loop asks once per prototype)."""
+        content = (id(source), source.generation, tuple(proto.values()))
+        number = self._decided.get(content)
+        if number is None:
+            event = object.__new__(SeccompEvent)
+            object.__setattr__(event, "__dict__", dict(proto))
+            number = self._decided[content] = self._number(self._judge(event, source, None))
+        return 2 * number + (self._targets[number] is not None)
+
+    def _number(self, slot: _Slot) -> int:
+        """The tally's number for ``slot``."""
+        number = self._slot_numbers.get(slot)
+        if number is None:
+            number = self._slot_numbers[slot] = len(self._slots)
+            self._slots.append(slot)
+            target = None if slot.key is None else SlotTarget(slot.key, slot.name, slot.pod)
+            self._targets.append(target)
+            self._trusted.append(target is not None and target.key[5])
+        return number
+
+    def _forget_slots(self) -> None:
+        """Start the judgements afresh (the tally is empty: just written)."""
+        self._slots, self._targets, self._trusted = [], [], bytearray()
+        self._slot_numbers.clear()
+        self._decided.clear()
+        for parser, _seen in self._parsers.values():
+            parser.forget_decisions()
+
+    def _account(self, slot: _Slot, records: int) -> None:
+        """Count ``records`` records judged ``slot`` where they are counted (the result, the batch)."""
+        if slot.untrusted:
+            self.result.untrusted += records
+        if slot.after_the_fact:
+            self._after_the_fact += records
+        if slot.dropped is not None:
+            kind, reason = slot.dropped
+            self._count(kind, reason, getattr(self.result, kind), records)
+        elif slot.capped:
+            self._count("capped", "untrusted-processes", self.result.capped, records)
+        if slot.key is not None:
+            self._pending += records
+
     def _item(self, item: SeccompEvent | LossEvent, source: Source) -> None:
         if isinstance(item, LossEvent):
             self._loss(item, source)
@@ -414,62 +489,70 @@ class Learner:
             self._event(item, source)
 
     def _event(self, event: SeccompEvent, source: Source) -> None:
+        """One record judged on its own (not tallied by prototype): counted, and kept in the tally."""
         self.result.records += 1
+        if event.timestamp is not None and not 0 <= event.timestamp <= MAX_TIMESTAMP:
+            kind, root_owned = self._origin(source)  # the verdicts that come first stand
+            trusted = trust_of(kind, event, root_owned=root_owned)
+            if trusted is not None and forgery_suspicion(event) is None:
+                self._count("rejected", "timestamp-out-of-range", self.result.rejected)  # no date, no id
+                return
+        slot = self._judge(event, source, event.timestamp)
+        self._account(slot, 1)
+        if slot.key is None:
+            return
+        ident = event.event_id
+        self._tally.add(
+            self._number(slot),
+            event.timestamp,
+            stamp_ms(ident[0]) if ident is not None else 0,
+            ident[1] if ident is not None else 0,
+            event.pid,
+        )
+
+    def _judge(self, event: SeccompEvent, source: Source, stamp: float | None) -> _Slot:
+        """What becomes of a record: the observation it counts into, or the counter it is dropped under.
+
+        By everything but its stamp, serial, pid and ip, which differ from record to record (``stamp``
+        None: judged for its prototype, whose records are not live, see ``_tallied``; else the record's
+        own stamp, looked up in /proc when live).
+        """
         kind, root_owned = self._origin(source)
         trusted = trust_of(kind, event, root_owned=root_owned)
         if trusted is None:
-            self._count("rejected", "journal-other-transport", self.result.rejected)
-            return
+            return _Slot(dropped=("rejected", "journal-other-transport"))
         suspicion = forgery_suspicion(event)
         if suspicion is not None:  # see seccomp_gen.trust: certain signs, so rejected, not kept untrusted
-            self._count("rejected", SUSPECTED_FORGERY, self.result.rejected)
             self._warn_once(f"rejected a record in {source.name} as a suspected forgery: {suspicion}")
-            return
-        if event.timestamp is not None and not 0 <= event.timestamp <= MAX_TIMESTAMP:
-            self._count("rejected", "timestamp-out-of-range", self.result.rejected)  # no date, no identity
-            return
+            return _Slot(dropped=("rejected", SUSPECTED_FORGERY))
         reason = self._filtered_by(event)
         if reason is not None:
-            self._count("filtered", reason, self.result.filtered)
-            return
-        if not trusted:
-            self.result.untrusted += 1
-        abi, name = self._resolve(event.arch, event.syscall)
-        action = self._actions.get(event.action)
-        if action is None:
-            action = self._actions[event.action] = str(event.action)
+            return _Slot(dropped=("filtered", reason))
+        untrusted = not trusted
         comm, exe = event.comm or "", event.exe or ""
-        stamp = event.timestamp
-        if self._attributor is None:
-            container = pod = ""
-        elif stamp is None or self._now - stamp > LIVE_SECONDS:
-            self._after_the_fact += 1  # counted in bulk at the next flush: this is every record of a file
-            container = pod = ""
-        else:
-            container, pod = self._attribution(self._attributor, event, comm, exe, stamp)
+        after = False
+        container = pod = ""
+        if self._attributor is not None:
+            if stamp is None or self._now - stamp > LIVE_SECONDS:
+                after = True  # counted in bulk at the next flush: this is every record of a file
+            else:
+                container, pod = self._attribution(self._attributor, event, comm, exe, stamp)
         opts = self.options
         if (opts.container or opts.pod) and not in_scope(container, pod, opts.container, opts.pod):
-            self._count("filtered", "container", self.result.filtered)
-            return
+            return _Slot(dropped=("filtered", "container"), untrusted=untrusted, after_the_fact=after)
+        capped = False
         if not trusted and (comm, exe) not in self._untrusted_processes:
             if len(self._untrusted_processes) < UNTRUSTED_PROCESSES_MAX:
                 self._untrusted_processes.add((comm, exe))
             else:
                 comm = exe = OVER_CAP
-                self._count("capped", "untrusted-processes", self.result.capped)
+                capped = True
+        abi, name = self._resolve(event.arch, event.syscall)
+        action = self._actions.get(event.action)
+        if action is None:
+            action = self._actions[event.action] = str(event.action)
         key: ObservationKey = (abi, event.syscall, comm, exe, action, trusted, container)
-        ident = event.event_id
-        if ident is not None:
-            ts_ms = round(ident[0] * 1000)
-            self.batch.identified.append(
-                IdentifiedRecord(ts_ms, ident[1], key, name, event.timestamp, event.pid, pod)
-            )
-        else:
-            agg = self.batch.aggregates.get(key)
-            if agg is None:
-                agg = self.batch.aggregates[key] = Aggregate(name, pod=pod)
-            agg.add(event.timestamp, event.pid)
-        self._pending += 1
+        return _Slot(key, name, pod, None, untrusted, after, capped)
 
     def _attribution(
         self, attributor: Attributor, event: SeccompEvent, comm: str, exe: str, stamp: float
@@ -498,9 +581,9 @@ class Learner:
         if text not in self.result.warnings:
             self.result.warnings.append(text)
 
-    def _count(self, kind: str, reason: str, into: dict[str, int]) -> None:
-        into[reason] = into.get(reason, 0) + 1
-        self.batch.count(kind, reason)
+    def _count(self, kind: str, reason: str, into: dict[str, int], n: int = 1) -> None:
+        into[reason] = into.get(reason, 0) + n
+        self.batch.count(kind, reason, n)
 
     def _filtered_by(self, event: SeccompEvent) -> str | None:
         """The first filter ``event`` fails, or None when it passes them all."""
@@ -587,11 +670,14 @@ class Learner:
             self.result.unattributed[reason] = self.result.unattributed.get(reason, 0) + count
             self.batch.count("unattributed", reason, count)
             self._after_the_fact = 0
+        self.batch.tally, self.batch.slots, self.batch.trusted = self._tally, self._targets, self._trusted
         if not self.batch:
             self._pending_since = None
             return
         written = self.store.write(self.batch)
         self.batch = Batch()
+        if len(self._slots) > SLOTS_MAX:  # a log of ever new processes: judge them afresh from here on
+            self._forget_slots()
         self._pending = 0
         self._pending_since = None
         self.result.learned += written.records
@@ -604,6 +690,19 @@ class Learner:
                 self.result.new_syscalls.append(new)
                 self.reporter.learned(new)
         self.reporter.progress(self.result)
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """What learn made of a record (or of every record of a prototype): where it counts, or why not."""
+
+    key: ObservationKey | None = None  # None: dropped
+    name: str | None = None
+    pod: str = ""
+    dropped: tuple[str, str] | None = None  # (counter kind, reason) when dropped
+    untrusted: bool = False  # counted as untrusted (before the container filter, as always)
+    after_the_fact: bool = False  # read too late to look its process up
+    capped: bool = False  # its process was over the untrusted-process cap
 
 
 # A loss line that carries a stamp of its own (a wall-clock or uptime time, a /dev/kmsg header, a

@@ -57,6 +57,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from seccomp_gen import _fastpath, _fields
+from seccomp_gen._fastpath import TallyRun
 from seccomp_gen._fields import SkipLine
 from seccomp_gen._framing import (
     FAMILY_AUDITD,
@@ -194,18 +195,24 @@ class RecordParser:
         self.stats.lines += 1
         return self._count(self._line(line), line)
 
-    def feed_chunk(self, data: bytes) -> list[Parsed]:
+    def feed_chunk(self, data: bytes, tally: TallyRun | None = None) -> list[Parsed]:
         """Fast path: parse a chunk of whole lines (ends at a newline), skipping non-records fast.
 
         Only the lines around a candidate (``type=1326``, ``SECCOMP``, a loss marker ...) are looked
-        at; a trailing piece without a newline is taken as a last whole line.
+        at; a trailing piece without a newline is taken as a last whole line. With ``tally`` (and the C
+        accelerator) records of the everyday shape are counted into it by prototype, not returned,
+        and every other item goes to its ``sink`` as it is read: nothing is returned.
         """
         lines = _fastpath.count_lines(data)
         self.stats.lines += lines
         out: list[Parsed] = []
-        examined = self._fast.scan(data, out, self)
+        examined = self._fast.scan(data, out, self, tally)
         self.stats.noise += lines - examined
         return out
+
+    def forget_decisions(self) -> None:
+        """Make the C loop ask ``TallyRun.decide`` again for every prototype."""
+        self._fast.forget_slots()
 
     def flush(self) -> list[Parsed]:
         """End of input: whatever a multi-line layout still holds (every layout read so far is one line)."""
@@ -399,4 +406,4 @@ def parse_lines(lines: Iterable[str], fmt: Format = Format.AUTO) -> Iterator[Par
     yield from parser.flush()
 
 
-__all__ = ["MAX_LINE", "Format", "ParseStats", "Parsed", "RecordParser", "parse_lines"]
+__all__ = ["MAX_LINE", "Format", "ParseStats", "Parsed", "RecordParser", "TallyRun", "parse_lines"]

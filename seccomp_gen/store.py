@@ -18,7 +18,8 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Callable, Iterator
+import zlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -27,12 +28,13 @@ from typing import Any, NamedTuple
 from seccomp_gen.coverage import Coverage
 from seccomp_gen.errors import StateError
 from seccomp_gen.events import LossKind
+from seccomp_gen.tally import PyTally, Tally, count_ids
+from seccomp_gen.tally import encode as encode_ids
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x53434D50  # "SCMP": marks a file as a seccomp-gen state
 BUSY_TIMEOUT_MS = 30_000
-MAX_EVENT_IDS = 500_000  # dedup memory: the newest ids (by event time) that are kept
-MAX_LOSS_IDS = 100_000  # the same for loss markers (by when they were first written)
+MAX_LOSS_IDS = 100_000  # dedup memory of loss markers: the newest (by when they were first written)
 UNKNOWN_ABI = "unknown"  # the ABI of records without arch=
 
 _SCHEMA_V1 = """
@@ -83,7 +85,16 @@ INSERT INTO observations_v3 (abi, number, name, comm, exe, action, trusted, coun
 DROP TABLE observations;
 ALTER TABLE observations_v3 RENAME TO observations;
 """
-_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
+# v4: event ids are kept as blobs, one a batch (seccomp_gen.tally), with no window: a re-read of any part
+# of any file, however old, counts nothing again. A batch's blobs are found by their range of stamps.
+_SCHEMA_V4 = """
+CREATE TABLE event_blobs (
+    ts_lo INTEGER NOT NULL, ts_hi INTEGER NOT NULL, ids INTEGER NOT NULL, data BLOB NOT NULL
+);
+CREATE INDEX event_blobs_by_end ON event_blobs (ts_hi);
+"""
+_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4}
+BLOB_IDS = 200_000  # ids per blob when older states' rows are moved into blobs
 
 # Distinct (comm, exe) pairs of untrusted rows a state keeps. Anyone can write syslog lines, each naming
 # a process of their choosing: past this many, records of new pairs are counted under OVER_CAP instead,
@@ -186,14 +197,25 @@ class Aggregate:
 
     def add(self, timestamp: float | None, pid: int | None, count: int = 1) -> None:
         """Count ``count`` more records seen at ``timestamp``."""
+        self.merge(count, timestamp, timestamp, pid)
+
+    def merge(self, count: int, first: float | None, last: float | None, pid: int | None) -> None:
+        """Count ``count`` more records seen between ``first`` and ``last``, the last of them by ``pid``."""
         self.count += count
-        if timestamp is not None:
-            if self.first_seen is None or timestamp < self.first_seen:
-                self.first_seen = timestamp
-            if self.last_seen is None or timestamp > self.last_seen:
-                self.last_seen = timestamp
+        if first is not None and (self.first_seen is None or first < self.first_seen):
+            self.first_seen = first
+        if last is not None and (self.last_seen is None or last > self.last_seen):
+            self.last_seen = last
         if pid is not None:
             self.sample_pid = pid
+
+
+class SlotTarget(NamedTuple):
+    """What the records of one tally slot count into."""
+
+    key: ObservationKey
+    name: str | None
+    pod: str = ""
 
 
 class IdentifiedRecord(NamedTuple):
@@ -245,10 +267,18 @@ class LossRow:
 
 @dataclass(slots=True)
 class Batch:
-    """Everything one flush writes, in one transaction."""
+    """Everything one flush writes, in one transaction.
+
+    ``tally`` holds records in the order read, each under a slot: ``slots[slot]`` is the (key, name,
+    pod) it counts into, ``trusted[slot]`` non-zero when the key is trusted. ``identified`` is the same
+    for callers without a tally (each record its own key), added after the tally's records.
+    """
 
     aggregates: dict[ObservationKey, Aggregate] = field(default_factory=dict)
     identified: list[IdentifiedRecord] = field(default_factory=list)
+    tally: Tally | None = None
+    slots: Sequence[SlotTarget | None] = ()
+    trusted: bytes | bytearray = b""
     losses: dict[tuple[str, str], LossRow] = field(default_factory=dict)
     identified_losses: list[tuple[str, LossRow]] = field(default_factory=list)  # (digest, row)
     counters: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -258,6 +288,7 @@ class Batch:
         return bool(
             self.aggregates
             or self.identified
+            or (self.tally is not None and len(self.tally))
             or self.losses
             or self.identified_losses
             or self.counters
@@ -306,6 +337,39 @@ def _merge_loss(a: LossRow, b: LossRow) -> LossRow:
     )
 
 
+def _tally_of(batch: Batch) -> tuple[Tally, Sequence[SlotTarget | None], bytes | bytearray]:
+    """The batch's tally, slots and trust, with its ``identified`` records added (each its own slot)."""
+    if not batch.identified:
+        return batch.tally or PyTally(), batch.slots, batch.trusted
+    tally = batch.tally or PyTally()
+    slots = list(batch.slots)
+    trusted = bytearray(batch.trusted)
+    for record in batch.identified:
+        tally.add(len(slots), record.timestamp, record.ts_ms, record.serial, record.pid)
+        slots.append(SlotTarget(record.key, record.name, record.pod))
+        trusted.append(record.key[5])
+    return tally, slots, trusted
+
+
+def _move_event_ids(db: sqlite3.Connection) -> None:
+    """An older state's event ids, one row each, into blobs of ``BLOB_IDS`` (schema v4)."""
+    rows = db.execute("SELECT ts_ms, serial, trusted FROM event_ids ORDER BY ts_ms, serial")
+    while True:
+        part = rows.fetchmany(BLOB_IDS)
+        if not part:
+            break
+        ids = [
+            ((ts, serial), 2 if trusted else 1) for ts, serial, trusted in part if 0 < serial <= 0xFFFFFFFF
+        ]
+        if ids:
+            blob = encode_ids(ids)
+            db.execute(
+                "INSERT INTO event_blobs (ts_lo, ts_hi, ids, data) VALUES (?, ?, ?, ?)",
+                (ids[0][0][0], ids[-1][0][0], len(ids), zlib.compress(blob, 6)),
+            )
+    db.execute("DELETE FROM event_ids")
+
+
 class Store:
     """An open state database. Use ``Store.open``; close it (or use it as a context manager)."""
 
@@ -313,7 +377,8 @@ class Store:
         self.path = path
         self.readonly = readonly
         self._db = connection
-        self._ids_since_prune = 0
+        self._loss_ids_since_prune = 0
+        self._version = SCHEMA_VERSION
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -367,6 +432,7 @@ class Store:
             )
         if app_id != APPLICATION_ID and (app_id != 0 or tables):
             raise StateError(f"{str(self.path)!r} is not a seccomp-gen state (it holds other data)")
+        self._version = version
         if self.readonly:
             if version == 0:
                 raise StateError(f"state {str(self.path)!r} is empty: nothing has been learned yet")
@@ -404,18 +470,21 @@ class Store:
                 for statement in _MIGRATIONS[step].split(";"):
                     if statement.strip():
                         self._db.execute(statement)
+            if 0 < max(version, current) < 4:
+                _move_event_ids(self._db)
             if current < SCHEMA_VERSION:
                 self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 self._set_meta("created", repr(time.time()))
+        self._version = SCHEMA_VERSION
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def close(self) -> None:
         """Flush and close."""
         with contextlib.suppress(sqlite3.Error):
-            if not self.readonly and self._ids_since_prune:
-                self.prune_event_ids()
+            if not self.readonly and self._loss_ids_since_prune:
+                self.prune_loss_ids()
         self._db.close()
 
     def __enter__(self) -> Store:
@@ -462,14 +531,24 @@ class Store:
         An event first counted from an untrusted line and then read from a trusted source (the same
         record in syslog and in /dev/kmsg) moves from the untrusted observation to the trusted one.
         """
+        tally, slots, trusted = _tally_of(batch)
         with self._transaction() as db:
-            fresh, upgrades, duplicates = self._fresh_records(db, batch.identified)
             aggregates = dict(batch.aggregates)
-            for record in (*fresh, *upgrades):
-                agg = aggregates.get(record.key)
-                if agg is None:
-                    agg = aggregates[record.key] = Aggregate(record.name, pod=record.pod)
-                agg.add(record.timestamp, record.pid)
+            upgrades: list[ObservationKey] = []
+            duplicates = 0
+            if len(tally):
+                bounds = tally.bounds()
+                sums, duplicates, blob = tally.drain(self._known_ids(db, bounds), trusted)
+                for slot, count, upgraded, first, last, pid in sums:
+                    target = slots[slot]
+                    assert target is not None  # only kept slots reach the tally
+                    agg = aggregates.get(target.key)
+                    if agg is None:
+                        agg = aggregates[target.key] = Aggregate(target.name, pod=target.pod)
+                    agg.merge(count, first, last, pid)
+                    upgrades.extend([target.key] * upgraded)
+                if bounds is not None and blob:
+                    self._remember_ids(db, bounds, blob)
             db.executemany(_UPSERT_OBSERVATION, [_observation_row(k, a) for k, a in aggregates.items()])
             self._take_back_untrusted(db, upgrades)
             losses, known_losses = self._fresh_losses(db, batch)
@@ -484,46 +563,28 @@ class Store:
             db.executemany(_UPSERT_COUNTER, [(k, r, n) for (k, r), n in counters.items()])
             db.executemany(_UPSERT_POSITION, [_position_row(p) for p in batch.positions.values()])
             self._set_meta("updated", repr(time.time()))
-        self._ids_since_prune += len(fresh)
-        if self._ids_since_prune > MAX_EVENT_IDS // 10:
-            self.prune_event_ids()
+        self._loss_ids_since_prune += len(batch.identified_losses)
+        if self._loss_ids_since_prune > MAX_LOSS_IDS // 10:
+            self.prune_loss_ids()
         records = sum(a.count for a in aggregates.values()) - len(upgrades)
         keys = tuple((k, a.name) for k, a in aggregates.items())
         return WriteResult(records, duplicates + len(upgrades), keys)
 
-    def _fresh_records(
-        self, db: sqlite3.Connection, records: list[IdentifiedRecord]
-    ) -> tuple[list[IdentifiedRecord], list[IdentifiedRecord], int]:
-        """Split ``records`` by event id: new ones, trusted re-reads of untrusted ones, plain duplicates."""
-        if not records:
-            return [], [], 0
+    @staticmethod
+    def _known_ids(db: sqlite3.Connection, bounds: tuple[int, int] | None) -> list[bytes]:
+        """The id blobs whose stamps overlap ``bounds`` (a batch of new records usually overlaps none)."""
+        if bounds is None:
+            return []
+        rows = db.execute("SELECT data FROM event_blobs WHERE ts_hi >= ? AND ts_lo <= ?", bounds)
+        return [zlib.decompress(row[0]) for row in rows]
+
+    @staticmethod
+    def _remember_ids(db: sqlite3.Connection, bounds: tuple[int, int], blob: bytes) -> None:
+        """Keep a batch's new event ids (its blob from ``Tally.drain``) under the range of its stamps."""
         db.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS batch_ids "
-            "(ts_ms INTEGER, serial INTEGER, PRIMARY KEY (ts_ms, serial)) WITHOUT ROWID"
+            "INSERT INTO event_blobs (ts_lo, ts_hi, ids, data) VALUES (?, ?, ?, ?)",
+            (*bounds, count_ids(blob), zlib.compress(blob, 6)),
         )
-        db.execute("DELETE FROM batch_ids")
-        db.executemany(
-            "INSERT OR IGNORE INTO batch_ids VALUES (?, ?)", [(r.ts_ms, r.serial) for r in records]
-        )
-        known: dict[tuple[int, int], bool] = {
-            (ts, serial): bool(trusted)
-            for ts, serial, trusted in db.execute(
-                "SELECT ts_ms, serial, trusted FROM batch_ids JOIN event_ids USING (ts_ms, serial)"
-            )
-        }
-        fresh: list[IdentifiedRecord] = []
-        upgrades: list[IdentifiedRecord] = []
-        for record in records:
-            ident, trusted = (record.ts_ms, record.serial), record.key[5]
-            seen = known.get(ident)
-            if seen is None or (trusted and not seen):
-                (fresh if seen is None else upgrades).append(record)
-                known[ident] = trusted
-        db.executemany(
-            "INSERT OR REPLACE INTO event_ids VALUES (?, ?, ?)",
-            [(r.ts_ms, r.serial, int(r.key[5])) for r in (*fresh, *upgrades)],
-        )
-        return fresh, upgrades, len(records) - len(fresh) - len(upgrades)
 
     @staticmethod
     def _fresh_losses(db: sqlite3.Connection, batch: Batch) -> tuple[dict[tuple[str, str], LossRow], int]:
@@ -552,36 +613,32 @@ class Store:
         return losses, len(batch.identified_losses) - fresh
 
     @staticmethod
-    def _take_back_untrusted(db: sqlite3.Connection, upgrades: list[IdentifiedRecord]) -> None:
+    def _take_back_untrusted(db: sqlite3.Connection, upgrades: list[ObservationKey]) -> None:
         """The untrusted observation of each upgraded event loses it (and goes when it reaches 0)."""
         # The untrusted reading may have been attributed to another container than the trusted one (a
         # file read after the fact is not attributed at all): take the count from one such row, the
         # unattributed one first.
-        keys = [(*r.key[:5], 0) for r in upgrades]
+        keys = [(*key[:5], 0) for key in upgrades]
         where = "abi = ? AND number = ? AND comm = ? AND exe = ? AND action = ? AND trusted = ?"
         one = f"rowid = (SELECT rowid FROM observations WHERE {where} ORDER BY container != '' LIMIT 1)"
         db.executemany(f"UPDATE observations SET count = count - 1 WHERE {one}", keys)
         db.executemany(f"DELETE FROM observations WHERE count <= 0 AND {where}", keys)
 
-    def prune_event_ids(self, keep: int = MAX_EVENT_IDS) -> None:
-        """Forget all but the ``keep`` newest event ids (the dedup memory stays bounded)."""
+    def prune_loss_ids(self, keep: int = MAX_LOSS_IDS) -> None:
+        """Forget all but the ``keep`` newest loss-marker digests (event ids are all kept, as blobs)."""
         with self._transaction() as db:
             row = db.execute(
-                "SELECT ts_ms FROM event_ids ORDER BY ts_ms DESC LIMIT 1 OFFSET ?", (keep,)
-            ).fetchone()
-            if row is not None:
-                db.execute("DELETE FROM event_ids WHERE ts_ms <= ?", (row[0],))
-            row = db.execute(
-                "SELECT seen FROM loss_ids ORDER BY seen DESC LIMIT 1 OFFSET ?", (MAX_LOSS_IDS,)
+                "SELECT seen FROM loss_ids ORDER BY seen DESC LIMIT 1 OFFSET ?", (keep,)
             ).fetchone()
             if row is not None:
                 db.execute("DELETE FROM loss_ids WHERE seen <= ?", (row[0],))
-        self._ids_since_prune = 0
+        self._loss_ids_since_prune = 0
 
     def reset(self) -> None:
         """Forget everything learned (the file stays, with its schema)."""
         with self._transaction() as db:
-            for table in ("observations", "event_ids", "positions", "losses", "loss_ids", "counters"):
+            for table in ("observations", "event_ids", "event_blobs", "positions", "losses", "loss_ids",
+                          "counters"):  # fmt: skip
                 db.execute(f"DELETE FROM {table}")  # fixed table names
             self._set_meta("updated", repr(time.time()))
 
@@ -665,7 +722,10 @@ class Store:
 
     def event_id_count(self) -> int:
         """How many event ids the dedup memory holds."""
-        return int(self._read("SELECT count(*) FROM event_ids")[0][0])
+        rows = int(self._read("SELECT count(*) FROM event_ids")[0][0])
+        if self._version < 4:
+            return rows
+        return rows + int(self._read("SELECT coalesce(sum(ids), 0) FROM event_blobs")[0][0])
 
     def meta(self, key: str) -> str | None:
         """A metadata value: ``created``, ``updated`` (seconds since the epoch, as text)."""

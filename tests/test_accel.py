@@ -231,7 +231,12 @@ def test_scanner_checks_what_python_hands_it() -> None:
     with pytest.raises(ZeroDivisionError):  # an exception in Python code comes through
         scanner(fast._front_spans, lambda *parts: 1 / 0).scan(line, [], lambda start, stop: None)
     events: list[object] = []
-    assert scanner(fast._front_spans, fast._proto).scan(line, events, lambda start, stop: None) == (1, 1, 0)
+    assert scanner(fast._front_spans, fast._proto).scan(line, events, lambda start, stop: None) == (
+        1,
+        1,
+        0,
+        0,
+    )
     assert events == RecordParser(accelerated=False).feed_chunk(line)
 
 

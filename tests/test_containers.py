@@ -172,13 +172,17 @@ def test_a_state_of_the_previous_release_migrates_keeping_every_row(tmp_path: Pa
     copy.chmod(0o600)
     db = sqlite3.connect(f"file:{old}?mode=ro", uri=True)
     before = sorted(db.execute("SELECT abi, number, comm, exe, action, trusted, count FROM observations"))
+    ids = int(db.execute("SELECT count(*) FROM event_ids").fetchone()[0])
     db.close()
     assert len(before) > 50
+    assert ids > 50
     with Store.open(copy, readonly=True) as store:  # a reader sees it as it is, unattributed
         assert store.schema_version == 2
+        assert store.event_id_count() == ids
         assert {o.container for o in store.observations()} == {""}
     with Store.open(copy) as store:
-        assert store.schema_version == SCHEMA_VERSION == 3
+        assert store.schema_version == SCHEMA_VERSION == 4
+        assert store.event_id_count() == ids  # moved into blobs (schema 4), every one
         after = sorted(
             (o.abi, o.number, o.comm, o.exe, o.action, int(o.trusted), o.count) for o in store.observations()
         )

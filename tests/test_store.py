@@ -107,13 +107,25 @@ def test_write_result_reports_duplicates(state: Path) -> None:
     assert (second.records, second.duplicates) == (1, 1)
 
 
-def test_prune_keeps_the_newest_ids(state: Path) -> None:
+def test_event_ids_are_never_forgotten(state: Path) -> None:
+    """No window: the oldest id of many batches is still known (it was pruned at 500,000 before)."""
     with Store.open(state) as store:
-        store.write(Batch(identified=[_ident(ts, 1) for ts in range(1, 11)]))
-        store.prune_event_ids(keep=4)
-        assert store.event_id_count() == 4
-        result = store.write(Batch(identified=[_ident(10, 1), _ident(1, 1)]))
-    assert (result.records, result.duplicates) == (1, 1)  # 1 was forgotten, 10 remembered
+        for batch in range(20):
+            store.write(
+                Batch(identified=[_ident(1000 * batch + i, 1 + 1000 * batch + i) for i in range(1000)])
+            )
+        assert store.event_id_count() == 20_000
+        again = store.write(Batch(identified=[_ident(0, 1), _ident(19_999, 20_000), _ident(20_000, 20_001)]))
+    assert (again.records, again.duplicates) == (1, 2)
+
+
+def test_event_ids_overlapping_batches_are_checked_exactly(state: Path) -> None:
+    """A batch whose stamps overlap an earlier one is checked id by id: only the ids seen are dropped."""
+    with Store.open(state) as store:
+        store.write(Batch(identified=[_ident(ts, ts + 1) for ts in range(0, 100, 2)]))
+        result = store.write(Batch(identified=[_ident(ts, ts + 1) for ts in range(1, 100)]))
+        assert (result.records, result.duplicates) == (50, 49)
+        assert store.event_id_count() == 100
 
 
 def test_positions_losses_counters_round_trip(state: Path) -> None:
