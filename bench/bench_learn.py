@@ -1,20 +1,24 @@
-"""Learn benchmark: ``seccomp-gen learn`` through the whole CLI, next to the parser alone and ``explain``.
+"""Learn benchmark: ``seccomp-gen learn`` as a whole process, as ratios to the bare parser and to others.
 
-    python3 bench/bench_learn.py [--lines N] [--repeat R]
+    python3 bench/bench_learn.py [--lines N] [--repeat R] [--scale LINES] [--callgrind LINES]
 
-Uses the corpora of bench/corpus.py (written into bench/out/learn/ when missing: dense syslog, sparse
-syslog, auditd log). For each one it runs, each in its own child process so that the peak RSS
-(``wait4`` rusage) is that child's own:
+Uses the corpora of bench/corpus.py (written into bench/out/learn/ when missing): dense, sparse and
+varied syslog, auditd's log, journal JSON and AppArmor-only lines. For each one it runs, in turn
+and R times (the best run of each counts), each in its own child so that its CPU time and peak RSS
+(``wait4`` rusage) are its own:
 
-- ``parse``: the parser alone, as bench_parser.py's ``ours`` drives it (no CLI, no state);
-- ``explain``: ``python -m seccomp_gen explain --summary FILE`` (the CLI, parsing and counting);
+- ``parse``: the bare parser, as bench_parser.py's ``ours`` drives it (no CLI, no state);
 - ``learn``: ``python -m seccomp_gen learn --state NEW.db FILE`` into a fresh state;
 - ``re-read``: ``learn --from-start`` of the same file into that state again: every record is read,
-  recognised by its event id and dropped (the de-duplication path; the learned set stays the same).
+  found among the event ids the state holds and dropped (the count it learned must be 0);
+- ``naive``: bench_parser.py's per-line regex loop; ``grep -c``; and on auditd's log
+  ``ausearch -m SECCOMP --raw -if FILE`` (auditd's own tool; the daemon is not needed).
 
-It prints, per corpus, seconds (best of R), records/s, learn's time over the parser's and over
-explain's, peak RSS of each, and the state file's size. The learned record count is checked against
-the parser's. Interpreter start-up (about 0.25 s here) is included in every CLI figure.
+Times are CPU seconds (user + system) of the whole child, interpreter start included (about 0.1 s):
+on a shared VM they measure the work done, where wall-clock time also counts waits for a core.
+``--scale`` learns and re-reads a dense corpus of that many lines (5 M: the scaling target);
+``--callgrind`` counts instructions (valgrind) of parse and learn over that many dense lines, less
+their count on an empty file: instructions a line, which the host's load does not change.
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,42 +40,42 @@ sys.path.insert(0, str(HERE.parent))
 from bench import corpus  # noqa: E402 - the repository root is put on the path just above
 
 OUT = corpus.OUT / "learn"  # our own copy: bench_parser.py may be reading corpus.OUT's meanwhile
-
+GREP_FOR = {"audit.log": "type=SECCOMP", "other-types.log": "type=1326"}
 _SUMMARY = re.compile(r"Read ([\d,]+) lines? from .*?: ([\d,]+) records?, ([\d,]+) counted into")
+_IR = re.compile(rb"^summary: (\d+)", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """One child process: wall time, peak RSS, what it printed."""
+    """One child process: CPU seconds, peak RSS, what it printed."""
 
-    seconds: float
+    cpu: float
     rss_mb: float
     stdout: str
     stderr: str
 
 
-def _measure(argv: list[str], *, env: dict[str, str] | None = None) -> Run:
-    """Run ``argv`` to its end; its wall time and peak RSS (``wait4``)."""
+def measure(argv: list[str]) -> Run:
+    """Run ``argv`` to its end: its CPU time and peak RSS (``wait4``)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
+        proc = subprocess.Popen(argv, stdout=out, stderr=err)
         _pid, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        code = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
-    if proc.returncode != 0:
-        raise SystemExit(f"benchmark child failed (exit {proc.returncode}): {argv}\n{stderr[-2000:]}")
-    return Run(seconds, usage.ru_maxrss / 1024, stdout, stderr)
+    if code not in (0, 1):  # grep -c exits 1 when it counts 0
+        raise SystemExit(f"benchmark child failed (exit {code}): {argv}\n{stderr[-2000:]}")
+    return Run(usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout, stderr)
 
 
-def _best(runs: list[Run]) -> Run:
-    fastest = min(runs, key=lambda r: r.seconds)
-    return Run(fastest.seconds, max(r.rss_mb for r in runs), fastest.stdout, fastest.stderr)
+def best(runs: list[Run]) -> Run:
+    """The run with the least CPU time, with the highest peak RSS of all."""
+    fastest = min(runs, key=lambda r: r.cpu)
+    return Run(fastest.cpu, max(r.rss_mb for r in runs), fastest.stdout, fastest.stderr)
 
 
-def _learned(run: Run) -> tuple[int, int]:
+def learned(run: Run) -> tuple[int, int]:
     """(records read, records counted) from learn's summary paragraph."""
     found = _SUMMARY.search(run.stderr)
     if found is None:
@@ -80,92 +83,173 @@ def _learned(run: Run) -> tuple[int, int]:
     return int(found.group(2).replace(",", "")), int(found.group(3).replace(",", ""))
 
 
+CLI = [sys.executable, "-m", "seccomp_gen"]
+
+
+def _child(kind: str, path: Path) -> list[str]:
+    return [sys.executable, str(Path(__file__)), f"--{kind}-child", str(path)]
+
+
 @dataclass(frozen=True, slots=True)
 class Figures:
     """Everything measured on one corpus."""
 
+    lines: int
     records: int
     parse: Run
-    explain: Run
     learn: Run
     reread: Run
+    naive: Run
+    grep: Run
+    ausearch: Run | None
     state_mb: float
-    learned: int
-    reread_learned: int
+    counted: int
+    recounted: int
 
 
-def measure(path: Path, repeat: int, workdir: Path) -> Figures:
-    """Parser, explain, learn into a fresh state, and a --from-start re-read, on one corpus."""
-    cli = [sys.executable, "-m", "seccomp_gen"]
-    parse = _best(
-        [_measure([sys.executable, str(Path(__file__)), "--child", str(path)]) for _ in range(repeat)]
-    )
-    records = json.loads(parse.stdout)["records"]
-    explain = _best([_measure([*cli, "explain", "--summary", str(path)]) for _ in range(repeat)])
-    learns, rereads = [], []
-    state = workdir / "state.db"
+def _fresh(workdir: Path) -> Path:
+    for leftover in workdir.glob("state.db*"):
+        leftover.unlink()
+    return workdir / "state.db"
+
+
+def figures(path: Path, lines: int, repeat: int, workdir: Path) -> Figures:
+    """Every child on one corpus, in turn, ``repeat`` times."""
+    runs: dict[str, list[Run]] = {name: [] for name in ("parse", "learn", "reread", "naive", "grep", "aus")}
+    ausearch = shutil.which("ausearch") if path.name == "audit.log" else None
     for _ in range(repeat):
-        for leftover in workdir.glob("state.db*"):
-            leftover.unlink()
-        learns.append(_measure([*cli, "learn", "--state", str(state), str(path)]))
-        rereads.append(_measure([*cli, "learn", "--state", str(state), "--from-start", str(path)]))
-    learn, reread = _best(learns), _best(rereads)
-    read, learned = _learned(learn)
-    if read != records:
-        print(f"warning: {path.name}: learn read {read:,} records, the parser {records:,}")
-    reread_read, reread_learned = _learned(reread)
-    if reread_read != records:
-        print(f"warning: {path.name}: the re-read read {reread_read:,} records, the parser {records:,}")
+        runs["parse"].append(measure(_child("parse", path)))
+        state = _fresh(workdir)
+        runs["learn"].append(measure([*CLI, "learn", "--state", str(state), str(path)]))
+        runs["reread"].append(measure([*CLI, "learn", "--state", str(state), "--from-start", str(path)]))
+        runs["naive"].append(measure(_child("naive", path)))
+        runs["grep"].append(measure(["grep", "-c", GREP_FOR.get(path.name, "type=1326"), str(path)]))
+        if ausearch is not None:
+            runs["aus"].append(measure([ausearch, "-m", "SECCOMP", "--raw", "-if", str(path)]))
+    parse, learn, reread = best(runs["parse"]), best(runs["learn"]), best(runs["reread"])
+    records = int(json.loads(parse.stdout)["records"])
+    read, counted = learned(learn)
+    reread_read, recounted = learned(reread)
+    if read != records or reread_read != records:
+        print(
+            f"warning: {path.name}: learn read {read:,} and {reread_read:,} records, the parser {records:,}"
+        )
     return Figures(
-        records, parse, explain, learn, reread, state.stat().st_size / 1e6, learned, reread_learned
+        lines, records, parse, learn, reread, best(runs["naive"]), best(runs["grep"]),
+        best(runs["aus"]) if runs["aus"] else None, (workdir / "state.db").stat().st_size / 1e6, counted,
+        recounted,
+    )  # fmt: skip
+
+
+HEADER = (
+    f"{'corpus':<18} {'records':>9} | {'parse s':>7} {'learn s':>7} {'rec/s':>9} {'lines/s':>9} | "
+    f"{'/parse':>6} {'/naive':>6} {'/grep':>6} {'/ausrch':>7} | {'re-read s':>9} {'again':>5} | "
+    f"{'RSS MB learn/re':>15} {'state MB':>8}"
+)
+
+
+def row(name: str, f: Figures) -> str:
+    """One corpus's line of the table."""
+    aus = f"{f.learn.cpu / f.ausearch.cpu:>6.2f}x" if f.ausearch is not None else f"{'-':>7}"
+    return (
+        f"{name:<18} {f.records:>9,} | {f.parse.cpu:>7.2f} {f.learn.cpu:>7.2f} "
+        f"{f.records / f.learn.cpu:>9,.0f} {f.lines / f.learn.cpu:>9,.0f} | "
+        f"{f.learn.cpu / f.parse.cpu:>5.2f}x {f.learn.cpu / f.naive.cpu:>5.2f}x "
+        f"{f.learn.cpu / f.grep.cpu:>5.1f}x "
+        f"{aus} | {f.reread.cpu:>9.2f} {f.recounted:>5,} | "
+        f"{f'{f.learn.rss_mb:.0f}/{f.reread.rss_mb:.0f}':>15} {f.state_mb:>8.2f}"
     )
 
 
-def _child(path: Path) -> int:
-    from bench.bench_parser import run_ours
+def scale(lines: int, workdir: Path) -> None:
+    """Learn and re-read a dense corpus of ``lines`` lines: speed and memory stay flat."""
+    out = OUT / f"scale-{lines}"
+    path = corpus.write("syslog-dense.log", lines, out)
+    state = _fresh(workdir)
+    learn = measure([*CLI, "learn", "--state", str(state), str(path)])
+    reread = measure([*CLI, "learn", "--state", str(state), "--from-start", str(path)])
+    read, counted = learned(learn)
+    _again, recounted = learned(reread)
+    print(
+        f"scale: {lines:,} dense lines: learn {learn.cpu:.2f} s ({read / learn.cpu:,.0f} records/s, "
+        f"{counted:,} counted, peak RSS {learn.rss_mb:.0f} MB); --from-start re-read {reread.cpu:.2f} s, "
+        f"{recounted:,} counted again, peak RSS {reread.rss_mb:.0f} MB; "
+        f"state {state.stat().st_size / 1e6:.2f} MB"
+    )
 
-    print(json.dumps({"records": run_ours(path)}))
-    return 0
+
+def _instructions(argv: list[str], workdir: Path) -> int:
+    out = workdir / "callgrind.out"
+    subprocess.run(
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *argv],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    found = _IR.search(out.read_bytes())
+    out.unlink()
+    if found is None:
+        raise SystemExit("callgrind wrote no summary")
+    return int(found.group(1))
 
 
-def _rate(records: int, run: Run) -> str:
-    return f"{records / run.seconds:,.0f}"
+def callgrind(lines: int, workdir: Path) -> None:
+    """Instructions a line of parse and of learn (each less its count on an empty file)."""
+    if shutil.which("valgrind") is None:
+        print("callgrind: valgrind is not installed (apt-get install valgrind)")
+        return
+    dense = corpus.write("syslog-dense.log", corpus.LINES, OUT)
+    sample, empty = workdir / "sample.log", workdir / "empty.log"
+    with dense.open("rb") as src, sample.open("wb") as dst:
+        for _ in range(lines):
+            dst.write(src.readline())
+    empty.write_bytes(b"")
+    counts = {}
+    for name in ("parse", "learn"):
+
+        def argv(path: Path, name: str = name) -> list[str]:
+            if name == "parse":
+                return _child("parse", path)
+            return [*CLI, "learn", "--state", str(_fresh(workdir)), str(path)]
+
+        counts[name] = (_instructions(argv(sample), workdir) - _instructions(argv(empty), workdir)) / lines
+    print(
+        f"callgrind: {lines:,} dense lines: parse {counts['parse']:,.0f} instructions a line, learn "
+        f"{counts['learn']:,.0f} ({counts['learn'] / counts['parse']:.2f}x)"
+    )
 
 
 def main() -> int:
-    """Generate the corpora if needed and print the learn figures next to the parser's."""
+    """Write the corpora if needed and print the table (and the scaling and instruction lines)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--lines", type=int, default=corpus.LINES, help="lines per corpus (default 1 M)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the best time counts")
-    parser.add_argument("--child", metavar="FILE", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        return _child(Path(args.child))
-    print(
-        f"{'corpus':<18} {'records':>9} | {'parse s':>7} {'rec/s':>8} | {'explain s':>9} {'rec/s':>8} | "
-        f"{'learn s':>7} {'rec/s':>8} {'/parse':>6} {'/expl':>6} | {'re-read s':>9} {'rec/s':>8} | "
-        f"{'RSS MB parse/expl/learn/re-read':>31} | {'state MB':>8}"
+    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the best counts")
+    parser.add_argument(
+        "--scale", type=int, default=0, metavar="LINES", help="also learn this many dense lines"
     )
+    parser.add_argument("--callgrind", type=int, default=0, metavar="LINES", help="count instructions a line")
+    parser.add_argument("--only", action="append", default=[], help="corpus names to run (default all)")
+    parser.add_argument("--parse-child", metavar="FILE", help=argparse.SUPPRESS)
+    parser.add_argument("--naive-child", metavar="FILE", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    from bench.bench_parser import run_naive, run_ours
+
+    if args.parse_child:
+        print(json.dumps({"records": run_ours(Path(args.parse_child))}))
+        return 0
+    if args.naive_child:
+        print(json.dumps({"records": run_naive(Path(args.naive_child))}))
+        return 0
     workdir = Path(tempfile.mkdtemp(prefix="bench-learn-"))
     try:
-        for name in corpus.CORPORA:
+        print(HEADER)
+        for name in args.only or list(corpus.CORPORA):
             path = corpus.write(name, args.lines, OUT)
-            f = measure(path, args.repeat, workdir)
-            rss = f"{f.parse.rss_mb:.0f}/{f.explain.rss_mb:.0f}/{f.learn.rss_mb:.0f}/{f.reread.rss_mb:.0f}"
-            print(
-                f"{name:<18} {f.records:>9,} | {f.parse.seconds:>7.2f} {_rate(f.records, f.parse):>8} | "
-                f"{f.explain.seconds:>9.2f} {_rate(f.records, f.explain):>8} | "
-                f"{f.learn.seconds:>7.2f} {_rate(f.records, f.learn):>8} "
-                f"{f.learn.seconds / f.parse.seconds:>5.2f}x {f.learn.seconds / f.explain.seconds:>5.2f}x | "
-                f"{f.reread.seconds:>9.2f} {_rate(f.records, f.reread):>8} | {rss:>31} | {f.state_mb:>8.2f}"
-            )
-            if f.learned != f.records or f.reread_learned != 0:
-                print(
-                    f"warning: {name}: learned {f.learned:,} of {f.records:,} records; "
-                    f"the re-read counted {f.reread_learned:,} again (expected 0)"
-                )
+            print(row(name, figures(path, args.lines, args.repeat, workdir)), flush=True)
+        if args.scale:
+            scale(args.scale, workdir)
+        if args.callgrind:
+            callgrind(args.callgrind, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -1,12 +1,14 @@
-"""Benchmark corpora for the parser: dense syslog, sparse syslog (5 % records), auditd log.
+"""Benchmark corpora: dense, sparse (5 %) and varied syslog, auditd log, journal JSON, other types.
 
     python3 bench/corpus.py [--lines N] [--out DIR]
 
-Writes ``syslog-dense.log``, ``syslog-sparse.log`` and ``audit.log`` (N lines each, default 1 M)
-into ``bench/out/`` (git-ignored). The lines have the shapes captured on a real machine
-(tests/data/records/): RFC 3339 rsyslog headers with the kernel's uptime stamp, auditd's
-``type=SECCOMP msg=audit(...)`` among SYSCALL/PATH/PROCTITLE records; values (pid, serial, syscall,
-ip, comm) vary as in a real workload. Same arguments, same bytes: the generator is seeded.
+Writes ``syslog-dense.log``, ``syslog-sparse.log``, ``audit.log``, ``syslog-varied.log`` (12,000
+processes x 400 syscalls x 3 ABIs), ``journal.json`` (``journalctl -o json``) and ``other-types.log``
+(AppArmor records only), N lines each (default 1 M), into ``bench/out/`` (git-ignored). The lines
+have the shapes captured on a real machine (tests/data/records/): RFC 3339 rsyslog headers with the
+kernel's uptime stamp, auditd's ``type=SECCOMP msg=audit(...)`` among SYSCALL/PATH/PROCTITLE
+records; values (pid, serial, syscall, ip, comm) vary as in a real workload. Same arguments, same
+bytes: the generator is seeded.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "out"
-GENERATOR = 2  # bump when the lines change, so old corpora are written anew
+GENERATOR = 3  # bump when the lines change, so old corpora are written anew
 LINES = 1_000_000
 PROCESSES = [
     ("runc:[2:INIT]", "/"),
@@ -99,10 +101,79 @@ def audit_lines(count: int, density: float = 0.25, seed: int = 1300) -> Iterator
             written += 1
 
 
+# A node's processes: many programs, each calling its own few dozen of ~400 syscalls, on three ABIs.
+VARIED_PROCESSES = 12_000
+ABIS = (("c000003e", 0, 0), ("40000003", 1, 0), ("c000003e", 0, 0x40000000))  # x86_64, i386, x32
+
+
+def varied_lines(count: int, seed: int = 400) -> Iterator[str]:
+    """Dense rsyslog records of 12,000 distinct (comm, exe) processes x 400 syscalls x 3 ABIs.
+
+    The processes are drawn Zipf-like (a few busy, most rare) and each calls 12 syscalls of its own,
+    so the log holds tens of thousands of distinct prototypes, as a busy node's does.
+    """
+    rng = random.Random(seed)
+    weights = [1 / (rank + 1) ** 1.2 for rank in range(VARIED_PROCESSES)]
+    processes = [(f"worker{n:05d}", f"/opt/app{n % 700}/bin/worker{n:05d}") for n in range(VARIED_PROCESSES)]
+    calls = [rng.sample(range(400), 12) for _ in range(VARIED_PROCESSES)]
+    abis = [ABIS[n % 3] for n in range(VARIED_PROCESSES)]
+    second = 40_000.0
+    chosen = rng.choices(range(VARIED_PROCESSES), weights, k=count)
+    for serial, index in enumerate(chosen, start=1):
+        second += rng.random() * 0.002
+        comm, exe = processes[index]
+        arch, compat, bias = abis[index]
+        record = (
+            f"audit(1795888{second % 1000:07.3f}:{serial}): auid=4294967295 uid=0 gid=0 ses=4294967295 "
+            f'subj=unconfined pid={rng.randrange(1000, 4_000_000)} comm="{comm}" exe="{exe}" sig=0 '
+            f"arch={arch} syscall={bias + rng.choice(calls[index])} compat={compat} "
+            f"ip=0x7f{rng.getrandbits(40):010x} code=0x7ffc0000"
+        )
+        yield f"{_stamp(second)} vm kernel: [{second - 17_000:12.6f}] audit: type=1326 {record}"
+
+
+BOOT = "3bf7cf6273cb4799a322dbc9fb56e9ed"
+
+
+def journal_lines(count: int, seed: int = 1326) -> Iterator[str]:
+    """``journalctl -o json`` entries of the kernel transport, each one seccomp record."""
+    rng = random.Random(seed)
+    second = 40_000.0
+    for serial in range(1, count + 1):
+        second += rng.random() * 0.002
+        usec = int((1795888000 + second % 1000) * 1e6)
+        message = _record(rng, serial, second % 1000).replace('"', '\\"')
+        yield (
+            f'{{"__CURSOR":"s=7f4f5302a7904ad5b4271de53e9f338d;i={serial:x};b={BOOT};'
+            f'm={usec:x};t={usec:x};x={rng.getrandbits(60):x}","__REALTIME_TIMESTAMP":"{usec}",'
+            f'"__MONOTONIC_TIMESTAMP":"{usec - 1795800000000000}","_BOOT_ID":"{BOOT}",'
+            f'"_TRANSPORT":"kernel","PRIORITY":"5","SYSLOG_FACILITY":"0","SYSLOG_IDENTIFIER":"kernel",'
+            f'"_MACHINE_ID":"3d1219c7c4c5404aaa1f6d2a48adfda4","_HOSTNAME":"vm","_RUNTIME_SCOPE":"system",'
+            f'"MESSAGE":"audit: type=1326 {message}"}}'
+        )
+
+
+def other_type_lines(count: int, seed: int = 1400) -> Iterator[str]:
+    """dmesg lines of AppArmor's ``audit: type=1400`` records: audit lines, none of them seccomp's."""
+    rng = random.Random(seed)
+    second = 40_000.0
+    for serial in range(1, count + 1):
+        second += rng.random() * 0.002
+        yield (
+            f"[{second - 17_000:12.6f}] audit: type=1400 audit(1795888{second % 1000:07.3f}:{serial}): "
+            f'apparmor="DENIED" operation="open" class="file" profile="cri-containerd.apparmor.d" '
+            f'name="/proc/{rng.randrange(1, 99999)}/mounts" pid={rng.randrange(1000, 4_000_000)} comm="cat" '
+            'requested_mask="r" denied_mask="r" fsuid=0 ouid=0'
+        )
+
+
 CORPORA: dict[str, Callable[[int], Iterator[str]]] = {
     "syslog-dense.log": lambda n: syslog_lines(n, 1.0),
     "syslog-sparse.log": lambda n: syslog_lines(n, 0.05),
     "audit.log": audit_lines,
+    "syslog-varied.log": varied_lines,
+    "journal.json": journal_lines,
+    "other-types.log": other_type_lines,
 }
 
 

@@ -64,6 +64,7 @@ typedef struct {
     PyObject *proto;       /* FastPath._proto(head, ids, middle, code) -> dict, or {} */
     PyObject *event_type;  /* SeccompEvent */
     int auditd;
+    int other_kinds; /* a record line of another audit type in a printk/kmsg/syslog framing is counted here */
     long long pid_max;
     uint64_t seed;
     Table fronts;
@@ -1003,8 +1004,8 @@ same_shape(Scanner *self, const char *front, Py_ssize_t len)
 }
 
 /* The event of one record line (no NUL, at most MAX_LINE bytes) into *event (1), or counted into the
- * tally when tc is given (2), or 0 to look further; -1 with an exception on error. FastPath._quick, step
- * for step. */
+ * tally when tc is given (2), or known to be a record of another audit type (3), or 0 to look further;
+ * -1 with an exception on error. FastPath._quick, step for step. */
 static int
 quick(Scanner *self, const char *line, Py_ssize_t n, PyObject **event, TallyContext *tc)
 {
@@ -1048,6 +1049,13 @@ quick(Scanner *self, const char *line, Py_ssize_t n, PyObject **event, TallyCont
     Py_ssize_t kind_len = kind_stop - kind_start;
     if (!((kind_len == 4 && memcmp(front + kind_start, "1326", 4) == 0) ||
           (kind_len == 7 && memcmp(front + kind_start, "SECCOMP", 7) == 0))) {
+        /* `audit: type=NNNN audit(STAMP): ` framed the everyday way, NNNN another type (AppArmor's 1400,
+         * SYSCALL's 1300 ...): the general path reads the record and skips it for its type before any
+         * field. 1701 is a seccomp record when its reason says so: left to it. */
+        if (self->other_kinds && kind_len == 4 && all_digits(front + kind_start, 4) &&
+            memcmp(front + kind_start, "1701", 4) != 0) {
+            return 3;
+        }
         return 0;
     }
     Py_ssize_t ids_len, pid_len, middle_len, ip_len;
@@ -1259,15 +1267,16 @@ quick(Scanner *self, const char *line, Py_ssize_t n, PyObject **event, TallyCont
 static int
 Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"front_spans", "proto", "event_type", "auditd", "pid_max", "seed", NULL};
+    static char *kwlist[] = {"front_spans", "proto", "event_type", "auditd", "pid_max", "seed", "other_kinds", NULL};
     PyObject *front_spans, *proto, *event_type;
-    int auditd;
+    int auditd, other_kinds = 0;
     long long pid_max;
     unsigned long long seed;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO!pLK", kwlist, &front_spans, &proto, &PyType_Type,
-                                     &event_type, &auditd, &pid_max, &seed)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO!pLK|p", kwlist, &front_spans, &proto, &PyType_Type,
+                                     &event_type, &auditd, &pid_max, &seed, &other_kinds)) {
         return -1;
     }
+    self->other_kinds = other_kinds;
     if (!PyCallable_Check(front_spans) || !PyCallable_Check(proto)) {
         PyErr_SetString(PyExc_TypeError, "front_spans and proto must be callable");
         return -1;
@@ -1351,6 +1360,23 @@ typedef struct {
     Py_ssize_t candidates, records, others, tallied;
 } Counts;
 
+/* Whether line can match records.CANDIDATE at all: each of its alternatives holds one of these. A line
+ * that holds a literal of find_literal() (`audit`) but none of them (a kubelet line about `audit-pod`)
+ * is noise on every path, and is not worth a call into Python. */
+static int
+could_be_candidate(const char *line, Py_ssize_t len)
+{
+    static const char *const needles[] = {"type=",       "SECCOMP auid=", "AUDIT1",      "\"MESSAGE\":",
+                                          "suppressed",  "exceeded",      "audit_lost=", "overflow",
+                                          "Suppressed ", "Missed "};
+    for (size_t i = 0; i < sizeof(needles) / sizeof(needles[0]); i++) {
+        if (memmem(line, (size_t)len, needles[i], strlen(needles[i])) != NULL) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* One candidate line d[start:stop]: a record taken here (an event, or tallied), another auditd type
  * counted, or rest(). */
 static int
@@ -1372,6 +1398,14 @@ candidate(Scanner *self, const char *d, Py_ssize_t start, Py_ssize_t stop, PyObj
         }
         if (taken == 2) {
             counts->tallied++;
+            return 0;
+        }
+        if (taken == 3) {
+            counts->others++;
+            return 0;
+        }
+        if (!could_be_candidate(line, len)) {
+            counts->candidates--; /* noise that holds a literal (`audit-pod`): the general path's too */
             return 0;
         }
         if (event != NULL) {

@@ -29,6 +29,7 @@ class Scanner:
         auditd: bool,
         pid_max: int,
         seed: int,
+        other_kinds: bool = False,
     ) -> None: ...
     def scan(
         self,

@@ -193,6 +193,7 @@ class FastPath:
                 self._auditd,
                 PID_MAX,
                 int.from_bytes(os.urandom(8), "little"),
+                families is None,  # other audit types counted in C: where no format is forced
             )
 
     @property

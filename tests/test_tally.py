@@ -13,6 +13,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,9 @@ def test_c_tally_equals_python_tally_on_random_batches() -> None:
         fast, slow = accel.Tally(), PyTally()
         slots = rng.randint(1, 6)
         trusted = bytes(rng.randint(0, 1) for _ in range(slots))
-        known = {(rng.randint(0, 30), rng.randint(1, 30)): rng.randint(1, 2) for _ in range(rng.randint(0, 40))}
+        known = {
+            (rng.randint(0, 30), rng.randint(1, 30)): rng.randint(1, 2) for _ in range(rng.randint(0, 40))
+        }
         blob = encode(sorted(known.items()))
         assert decode(blob) == sorted(known.items())
         for _ in range(rng.randint(0, 80)):
@@ -114,13 +117,13 @@ def _dump(state: Path) -> tuple[object, ...]:
         db.close()
 
 
-def _summary(result: LearnResult) -> tuple[object, ...]:
+def _summary(result: LearnResult) -> tuple[Any, ...]:
     return (result.lines, result.records, result.learned, result.duplicates, result.untrusted,
             result.filtered, result.rejected, result.skipped, result.capped, result.unattributed,
             [(n.abi, n.number, n.comm, n.trusted) for n in result.new_syscalls], result.warnings)  # fmt: skip
 
 
-def _learn_twice(state: Path, lines: list[str], options: LearnOptions) -> Iterator[tuple[object, ...]]:
+def _learn_twice(state: Path, lines: list[str], options: LearnOptions) -> Iterator[tuple[Any, ...]]:
     """Learn the lines as untrusted stdin, then as a kmsg source (upgrades), then again (duplicates)."""
     with Store.open(state) as store:
         ids_before = store.event_id_count()
@@ -159,7 +162,9 @@ def test_learning_by_prototype_equals_learning_record_by_record(
     assert fast[2][2] == fast[1][2] < fast[2][3]
 
 
-def test_untrusted_process_cap_is_the_same_by_prototype(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_untrusted_process_cap_is_the_same_by_prototype(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from seccomp_gen import learn, store
 
     monkeypatch.setattr(learn, "UNTRUSTED_PROCESSES_MAX", 10)
