@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import os
 import re
 from collections.abc import Callable
@@ -177,6 +178,7 @@ class FastPath:
         self._ints: dict[bytes, int] = {}
         self._actions: dict[bytes, Action] = {}
         self._auditd = families is None or FAMILY_AUDITD in families
+        self._json = families is None  # journal JSON entries read by _journal_entry (see there)
         self._other_shapes: dict[bytes, bool] = {}
         self._fronts: dict[bytes, tuple[int, ...]] = {}
         self._frames: dict[bytes, int] = {}  # framing shape -> a number never given to another shape
@@ -429,6 +431,8 @@ class FastPath:
         *shape* (digits turned into ``0``), which keeps every offset, so the host name and PRI
         digits are taken from the line itself.
         """
+        if line[:1] == b"{":
+            return None  # a journal JSON entry: no framing _FAST takes starts so (see _journal_entry)
         front, _sep, rest = line.partition(b"): ")
         shape = front.translate(_ZERO)
         spans = self._fronts.get(shape)
@@ -545,9 +549,47 @@ class FastPath:
         if self._auditd and _only_another_type(line):
             slow.stats.skip("other-audit-type")
             return
+        if self._json and line[:2] == b'{"' and len(line) <= MAX_LINE and b"\x00" not in line:
+            event = self._journal_entry(line)
+            if event is not None:
+                out.append(event)
+                slow.stats.records += 1
+                return
         result = slow.parse_slow(line)
         if result is not None:
             out.append(result)
+
+    def _journal_entry(self, line: bytes) -> SeccompEvent | None:
+        """A ``journalctl -o json`` entry of the kernel transport whose MESSAGE is a bare everyday record
+        (``audit: type=1326 audit(...): ...``): ``json.loads``, then the message read as ``_quick``
+        reads a printk line, and the framing the general path gives such an entry (``_framing``'s
+        ``journal_json``); None for every other entry (the general path decides).
+        """
+        try:
+            entry = json.loads(line)
+        except (ValueError, RecursionError):
+            return None
+        if type(entry) is not dict or entry.get("_TRANSPORT") != "kernel" or "_AUDIT_TYPE" in entry:
+            return None
+        message = entry.get("MESSAGE")
+        if type(message) is not str or not message.startswith("audit: type=1326 "):
+            return None
+        try:
+            event = self._quick(message.encode("utf-8"))
+        except UnicodeEncodeError:  # a lone surrogate from a \ud800 escape
+            return None
+        if event is None or event.framing != "audit-prefix" or event.transport is not Transport.PRINTK:
+            return None
+        facility = entry.get("SYSLOG_FACILITY")
+        facts = "json,transport=kernel"
+        if type(facility) is str and facility.isdigit() and len(facility) <= 3:
+            facts += f",facility={facility}"
+        host = entry.get("_HOSTNAME")
+        values = event.__dict__
+        values["transport"] = Transport.JOURNAL_KERNEL
+        values["hostname"] = host if type(host) is str else None
+        values["framing"] = facts + ",audit-prefix"
+        return event
 
     def _build(self, m: re.Match[bytes]) -> SeccompEvent | None:
         """The event of a fast match, or None to let the general path decide (a rare shape)."""

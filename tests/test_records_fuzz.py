@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -144,6 +146,11 @@ WHOLE = [  # everyday record and auditd lines: the fast paths' own shapes, befor
     f"node=web1 type=SECCOMP msg=audit(1795888524.926:4081): {FIELDS}\x1dARCH=x86_64 SYSCALL=close",
     "type=SYSCALL msg=audit(1795888524.926:4081): arch=c000003e syscall=257 success=yes",
     'type=CWD msg=audit(1795888524.926:4081): cwd="/"',
+    # journal JSON of the kernel transport, read by FastPath._journal_entry
+    '{"MESSAGE":"'
+    + RECORD.replace('"', '\\"')
+    + '","SYSLOG_FACILITY":"0","_TRANSPORT":"kernel","_HOSTNAME":"vm"}',
+    '{"_TRANSPORT":"kernel","PRIORITY":"5","MESSAGE":"' + RECORD.replace('"', "\\u0022") + '"}',
 ]
 # Characters where bytes patterns and str patterns could part: separators, digits, hex, spaces
 # that only str patterns call spaces, non-ASCII digits and letters, bytes that are not UTF-8.
@@ -232,3 +239,36 @@ def test_any_host_or_node_name_reads_alike_by_chunk_and_by_line(name: str, templ
         ]
         assert chunk_results == line_results
         assert by_chunk.stats == by_line.stats
+
+
+def _entry(message: str, **fields: object) -> str:
+    return json.dumps({"MESSAGE": message, **fields})
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        _entry(RECORD, _TRANSPORT="kernel", SYSLOG_FACILITY="0", _HOSTNAME="vm"),
+        _entry(RECORD, _TRANSPORT="kernel", SYSLOG_FACILITY="13", _HOSTNAME="vm"),  # a forger's facility
+        _entry(RECORD, _TRANSPORT="kernel", SYSLOG_FACILITY="0x1", _HOSTNAME=7),
+        _entry(RECORD, _TRANSPORT="kernel"),
+        _entry(RECORD, _TRANSPORT="syslog", _HOSTNAME="vm"),
+        _entry(RECORD, _TRANSPORT="kernel", _AUDIT_TYPE="1326"),
+        _entry(RECORD.replace("pid=26871", "subj=caf\u00e9 pid=26871"), _TRANSPORT="kernel"),
+        _entry("[  270.853767] " + RECORD, _TRANSPORT="kernel"),
+        _entry("x " + RECORD, _TRANSPORT="kernel"),
+        _entry(RECORD.replace("1326", "1400"), _TRANSPORT="kernel"),
+        _entry(RECORD + "\ud800", _TRANSPORT="kernel"),
+        '{"MESSAGE": "' + RECORD.replace('"', '\\"') + '", "_TRANSPORT": "kernel", "_TRANSPORT": "audit"}',
+        "[" + _entry(RECORD, _TRANSPORT="kernel") + "]",
+    ],
+)
+@pytest.mark.parametrize("accelerated", [None, False])
+def test_journal_entries_read_as_the_general_path_reads_them(line: str, accelerated: bool | None) -> None:
+    """FastPath._journal_entry takes the everyday kernel entries; whatever it takes reads as before."""
+    chunk = RecordParser(accelerated=accelerated)
+    by_line = RecordParser(accelerated=False)
+    assert chunk.feed_chunk(line.encode("utf-8", "surrogatepass") + b"\n") == [
+        r for r in [by_line.feed_line(line.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))] if r
+    ]
+    assert chunk.stats == by_line.stats
