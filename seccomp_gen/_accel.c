@@ -45,7 +45,8 @@ typedef struct {
     char *key; /* NULL: an empty slot */
     Py_ssize_t len;
     PyObject *value; /* protos: the prototype dict (may be empty: not a fast line) */
-    Py_ssize_t spans[NSPANS];
+    int64_t frame;         /* fronts: spans[0], the framing's number (FastPath._front_spans) */
+    int32_t spans[NSPANS]; /* fronts: the rest, positions in a front of at most MAX_LINE bytes */
     int fast;     /* fronts: the shape is one _FAST takes; protos: the prototype is a fast one */
     int32_t slot; /* protos, tallying: the decision slot learn gave this prototype; -1: not asked yet */
     int keep;     /* protos, tallying: records of the slot are kept (else only counted) */
@@ -56,6 +57,7 @@ typedef struct {
     Py_ssize_t size; /* slots: a power of two, grown from FIRST_SLOTS up to SLOTS */
     Py_ssize_t used;
     Py_ssize_t bytes;
+    long long clears; /* times the table was emptied for being full */
 } Table;
 
 typedef struct {
@@ -181,6 +183,7 @@ table_add(Table *t, uint64_t hash, const char *key, Py_ssize_t len)
 {
     if (t->used >= CACHE_MAX || t->bytes + len > CACHE_BYTES) {
         table_clear(t);
+        t->clears++;
     }
     else if ((t->used + 1) * 2 > t->size && t->size < SLOTS && table_grow(t) < 0) {
         return NULL;
@@ -916,7 +919,10 @@ front_entry(Scanner *self, const char *shape, Py_ssize_t len)
     }
     e->fast = fast;
     if (fast) {
-        memcpy(e->spans, values, sizeof(values));
+        e->frame = values[0];
+        for (Py_ssize_t i = 1; i < NSPANS; i++) {
+            e->spans[i] = (int32_t)values[i]; /* spans_fit: within the front, -1 or a length <= MAX_LINE */
+        }
     }
     return e;
 }
@@ -1037,7 +1043,10 @@ quick(Scanner *self, const char *line, Py_ssize_t n, PyObject **event, TallyCont
         }
         self->last_len = front_len;
         self->last_fast = fe->fast;
-        memcpy(self->last_spans, fe->spans, sizeof(fe->spans));
+        self->last_spans[0] = (Py_ssize_t)fe->frame;
+        for (Py_ssize_t i = 1; i < NSPANS; i++) {
+            self->last_spans[i] = fe->spans[i];
+        }
     }
     if (!self->last_fast) {
         return 0;
@@ -1559,6 +1568,19 @@ static PyMethodDef accel_functions[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static PyObject *
+Scanner_get_proto_clears(Scanner *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromLongLong(self->protos.clears);
+}
+
+static PyGetSetDef Scanner_getset[] = {
+    {"proto_clears", (getter)Scanner_get_proto_clears, NULL,
+     "times the prototype cache was emptied for being full (the slots it held are gone)", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PyMethodDef Scanner_methods[] = {
     {"scan", (PyCFunction)Scanner_scan, METH_VARARGS, Scanner_scan_doc},
     {"forget_slots", (PyCFunction)Scanner_forget_slots, METH_NOARGS, Scanner_forget_slots_doc},
@@ -1580,6 +1602,7 @@ static PyTypeObject ScannerType = {
     .tp_traverse = (traverseproc)Scanner_traverse,
     .tp_clear = (inquiry)Scanner_clear,
     .tp_methods = Scanner_methods,
+    .tp_getset = Scanner_getset,
 };
 
 static struct PyModuleDef accel_module = {

@@ -96,6 +96,7 @@ _FAST = re.compile(
     re.MULTILINE,
 )
 _CACHE_MAX = 65536
+_PROTOS_MAX = 16384  # the pure-Python loop's prototypes: a dict of 19 fields each (~1 KB)
 _SAMPLE = 64 * 1024
 # An auditd line of the everyday shape, after the newline before it (see FastPath._auditd_log).
 _AUDITD_LINE = re.compile(rb"\ntype=[A-Z0-9_]{1,32} msg=audit\([0-9.:]{1,64}\): ")
@@ -207,6 +208,11 @@ class FastPath:
         """Forget the tally slots the C loop was given (``TallyRun.decide`` is asked again)."""
         if self._scanner is not None:
             self._scanner.forget_slots()
+
+    @property
+    def slots_dropped(self) -> int:
+        """Times the C loop's prototype cache was emptied (with the slots it held): a running count."""
+        return self._scanner.proto_clears if self._scanner is not None else 0
 
     def scan(
         self, data: bytes, out: list[SeccompEvent | LossEvent], slow: _Slow, tally: TallyRun | None = None
@@ -453,7 +459,7 @@ class FastPath:
         key = (frame, front[level_start:level_stop], front[host_start:host_stop], ids, middle, code)
         proto = self._protos.get(key)
         if proto is None:
-            proto = _cached(self._protos, key, self._proto(front[:head_stop], ids, middle, code))
+            proto = _cached(self._protos, key, self._proto(front[:head_stop], ids, middle, code), _PROTOS_MAX)
         serial = front[seconds_stop + 1 :]
         if (
             not proto
@@ -720,9 +726,9 @@ _K = TypeVar("_K")
 _T = TypeVar("_T")
 
 
-def _cached(cache: dict[_K, _T], key: _K, value: _T) -> _T:
+def _cached(cache: dict[_K, _T], key: _K, value: _T, most: int = _CACHE_MAX) -> _T:
     """Store ``value``; a forged log must not grow a cache without bound."""
-    if len(cache) >= _CACHE_MAX:
+    if len(cache) >= most:
         cache.clear()
     cache[key] = value
     return value

@@ -68,7 +68,6 @@ from seccomp_gen.store import (
     LossRow,
     ObservationKey,
     Position,
-    SlotTarget,
     Store,
     loss_total,
 )
@@ -76,8 +75,8 @@ from seccomp_gen.tally import PyTally, new_tally, stamp_ms
 from seccomp_gen.trust import SUSPECTED_FORGERY, forgery_suspicion
 
 FLUSH_INTERVAL = 0.5
-BATCH_RECORDS = 100_000  # with the C parser 0.5 s holds ~300,000 records: this bounds a batch's memory
-SLOTS_MAX = 200_000  # distinct judgements kept between flushes (each ~200 bytes); then judged afresh
+BATCH_RECORDS = 50_000  # with the C parser 0.5 s holds ~300,000 records: this bounds a batch's memory
+SLOTS_MAX = 100_000  # judgements kept (each ~350 bytes) before they are made afresh after a flush
 LINES_PER_CHUNK = 4096
 # The parser takes audit(SECONDS.MSEC) of up to 20 digits, as printed; a date past 9999-12-31 is no
 # real record's and would not fit the store's millisecond identity (SQLite's 64-bit integers).
@@ -367,9 +366,8 @@ class Learner:
         self._tally = new_tally()
         self._slots: list[_Slot] = []
         self._slot_numbers: dict[_Slot, int] = {}
-        self._targets: list[SlotTarget | None] = []
         self._trusted = bytearray()
-        self._decided: dict[tuple[int, int, tuple[object, ...]], int] = {}
+        self._dropped = 0  # the parsers' decisions_dropped when the slots were last started afresh
         self._generations: dict[int, int] = {}
         self._resolved: dict[tuple[int | None, int], tuple[str, str | None]] = {}
         self._actions: dict[Action, str] = {}
@@ -440,14 +438,12 @@ class Learner:
             self._account(self._slots[number], records)
 
     def _decide(self, proto: dict[str, object], source: Source) -> int:
-        """``2 * slot + keep`` for the records of one prototype (the C loop asks once per prototype)."""
-        content = (id(source), source.generation, tuple(proto.values()))
-        number = self._decided.get(content)
-        if number is None:
-            event = object.__new__(SeccompEvent)
-            object.__setattr__(event, "__dict__", dict(proto))
-            number = self._decided[content] = self._number(self._judge(event, source, None))
-        return 2 * number + (self._targets[number] is not None)
+        """``2 * slot + keep`` for the records of one prototype (the C loop asks once per prototype,
+        again after ``forget_decisions`` or when its cache was full)."""
+        event = object.__new__(SeccompEvent)
+        object.__setattr__(event, "__dict__", dict(proto))
+        number = self._number(self._judge(event, source, None))
+        return 2 * number + (self._slots[number].key is not None)
 
     def _number(self, slot: _Slot) -> int:
         """The tally's number for ``slot``."""
@@ -455,16 +451,13 @@ class Learner:
         if number is None:
             number = self._slot_numbers[slot] = len(self._slots)
             self._slots.append(slot)
-            target = None if slot.key is None else SlotTarget(slot.key, slot.name, slot.pod)
-            self._targets.append(target)
-            self._trusted.append(target is not None and target.key[5])
+            self._trusted.append(slot.key is not None and slot.key[5])
         return number
 
     def _forget_slots(self) -> None:
         """Start the judgements afresh (the tally is empty: just written)."""
-        self._slots, self._targets, self._trusted = [], [], bytearray()
+        self._slots, self._trusted = [], bytearray()
         self._slot_numbers.clear()
-        self._decided.clear()
         for parser, _seen in self._parsers.values():
             parser.forget_decisions()
 
@@ -670,13 +663,17 @@ class Learner:
             self.result.unattributed[reason] = self.result.unattributed.get(reason, 0) + count
             self.batch.count("unattributed", reason, count)
             self._after_the_fact = 0
-        self.batch.tally, self.batch.slots, self.batch.trusted = self._tally, self._targets, self._trusted
+        self.batch.tally, self.batch.slots, self.batch.trusted = self._tally, self._slots, self._trusted
         if not self.batch:
             self._pending_since = None
             return
         written = self.store.write(self.batch)
         self.batch = Batch()
-        if len(self._slots) > SLOTS_MAX:  # a log of ever new processes: judge them afresh from here on
+        dropped = sum(parser.decisions_dropped for parser, _seen in self._parsers.values())
+        if dropped != self._dropped or len(self._slots) > SLOTS_MAX:
+            # The C loop let go of the slots it held (its prototype cache was full), or judgements
+            # piled up: start afresh, so that only slots still in use are kept.
+            self._dropped = dropped
             self._forget_slots()
         self._pending = 0
         self._pending_since = None

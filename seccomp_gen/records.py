@@ -214,6 +214,11 @@ class RecordParser:
         """Make the C loop ask ``TallyRun.decide`` again for every prototype."""
         self._fast.forget_slots()
 
+    @property
+    def decisions_dropped(self) -> int:
+        """How often the C loop dropped every decision it held (its prototype cache was full)."""
+        return self._fast.slots_dropped
+
     def flush(self) -> list[Parsed]:
         """End of input: whatever a multi-line layout still holds (every layout read so far is one line)."""
         return []

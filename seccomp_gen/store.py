@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from seccomp_gen.coverage import Coverage
 from seccomp_gen.errors import StateError
@@ -210,12 +210,23 @@ class Aggregate:
             self.sample_pid = pid
 
 
-class SlotTarget(NamedTuple):
-    """What the records of one tally slot count into."""
+class SlotTarget(Protocol):
+    """What the records of one tally slot count into (``key`` None: the slot keeps no records)."""
 
+    @property
+    def key(self) -> ObservationKey | None: ...
+
+    @property
+    def name(self) -> str | None: ...
+
+    @property
+    def pod(self) -> str: ...
+
+
+class _Target(NamedTuple):
     key: ObservationKey
     name: str | None
-    pod: str = ""
+    pod: str
 
 
 class IdentifiedRecord(NamedTuple):
@@ -277,7 +288,7 @@ class Batch:
     aggregates: dict[ObservationKey, Aggregate] = field(default_factory=dict)
     identified: list[IdentifiedRecord] = field(default_factory=list)
     tally: Tally | None = None
-    slots: Sequence[SlotTarget | None] = ()
+    slots: Sequence[SlotTarget] = ()
     trusted: bytes | bytearray = b""
     losses: dict[tuple[str, str], LossRow] = field(default_factory=dict)
     identified_losses: list[tuple[str, LossRow]] = field(default_factory=list)  # (digest, row)
@@ -337,16 +348,16 @@ def _merge_loss(a: LossRow, b: LossRow) -> LossRow:
     )
 
 
-def _tally_of(batch: Batch) -> tuple[Tally, Sequence[SlotTarget | None], bytes | bytearray]:
+def _tally_of(batch: Batch) -> tuple[Tally, Sequence[SlotTarget], bytes | bytearray]:
     """The batch's tally, slots and trust, with its ``identified`` records added (each its own slot)."""
     if not batch.identified:
         return batch.tally or PyTally(), batch.slots, batch.trusted
     tally = batch.tally or PyTally()
-    slots = list(batch.slots)
+    slots: list[SlotTarget] = list(batch.slots)
     trusted = bytearray(batch.trusted)
     for record in batch.identified:
         tally.add(len(slots), record.timestamp, record.ts_ms, record.serial, record.pid)
-        slots.append(SlotTarget(record.key, record.name, record.pod))
+        slots.append(_Target(record.key, record.name, record.pod))
         trusted.append(record.key[5])
     return tally, slots, trusted
 
@@ -541,12 +552,13 @@ class Store:
                 sums, duplicates, blob = tally.drain(self._known_ids(db, bounds), trusted)
                 for slot, count, upgraded, first, last, pid in sums:
                     target = slots[slot]
-                    assert target is not None  # only kept slots reach the tally
-                    agg = aggregates.get(target.key)
+                    key = target.key
+                    assert key is not None  # only slots that keep records have records in the tally
+                    agg = aggregates.get(key)
                     if agg is None:
-                        agg = aggregates[target.key] = Aggregate(target.name, pod=target.pod)
+                        agg = aggregates[key] = Aggregate(target.name, pod=target.pod)
                     agg.merge(count, first, last, pid)
-                    upgrades.extend([target.key] * upgraded)
+                    upgrades.extend([key] * upgraded)
                 if bounds is not None and blob:
                     self._remember_ids(db, bounds, blob)
             db.executemany(_UPSERT_OBSERVATION, [_observation_row(k, a) for k, a in aggregates.items()])
