@@ -6,9 +6,10 @@ Any local user can write syslog lines; this writes N of them, each a seccomp rec
 process (``comm`` and ``exe`` distinct, 16 and 40 bytes), the attack issue 14 measured (1 M records:
 state 215 MB, ``status`` 967 MB, ``status --json`` 1.5 GB, ``emit`` 762 MB, ``explain --summary``
 1.27 GB). Then it runs, each in its own child so that ``wait4`` gives that child's own peak RSS:
-``learn`` (into a new state), ``status``, ``status --json``, ``emit``, ``explain --summary`` and
-``explain --summary --json``, and prints seconds, peak RSS, and that peak over the 64 MB budget and
-over the same command's peak on a baseline of 1,000 processes (what an ordinary node's log names).
+``learn`` (into a new state), ``status``, ``status --json``, ``emit``, ``explain --summary``,
+``explain --summary --json``, ``diff`` and ``merge`` of the state with itself (into a state and into
+a profile), and prints seconds, peak RSS, and that peak over the 64 MB budget and over the same
+command's peak on a baseline of 1,000 processes (what an ordinary node's log names).
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ COMMANDS = {
     "emit": ["emit", "--arch", "x86_64", "--base", "none"],
     "explain --summary": ["explain", "--summary", "{log}"],
     "explain --summary --json": ["explain", "--summary", "--json", "{log}"],
+    "diff state state": ["diff", "{state}", "{state}"],
+    "merge state state -o .db": ["merge", "{state}", "{state}", "--output", "{merged}"],
+    "merge state state": ["merge", "{state}", "{state}", "--base", "none"],
 }
 
 
@@ -68,7 +72,7 @@ def measure(processes: int, work: Path) -> dict[str, tuple[float, float, int]]:
     write_flood(log, processes)
     results = {}
     for name, template in COMMANDS.items():
-        argv = [arg.format(log=log) for arg in template]
+        argv = [arg.format(log=log, state=state, merged=work / f"merged-{processes}.db") for arg in template]
         results[name] = run(argv, state)
     results["state file"] = (0.0, state.stat().st_size / 1e6, 0)
     return results

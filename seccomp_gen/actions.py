@@ -98,3 +98,11 @@ def errno_number(spelling: str) -> int:
     if not isinstance(named, int):
         raise ValueError(f"unknown errno name {spelling!r}")
     return named
+
+
+class ActionFilter(enum.Enum):
+    """Which records ``--action`` keeps."""
+
+    ALL = "all"  # a logged denial means the workload wanted the call, too
+    LOG = "log"  # only SECCOMP_RET_LOG records
+    DENIED = "denied"  # only records of actions that stopped the call

@@ -28,7 +28,6 @@ counted once however often it is read; a bare marker is protected by source posi
 from __future__ import annotations
 
 import contextlib
-import enum
 import hashlib
 import math
 import os
@@ -40,10 +39,11 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from seccomp_gen.actions import Action
+from seccomp_gen.actions import Action, ActionFilter
 from seccomp_gen.containers import LIVE_SECONDS, Attributor, in_scope
 from seccomp_gen.errors import SourceError, StateError, UnknownSyscallError
 from seccomp_gen.events import LossEvent, LossKind, SeccompEvent, Transport
+from seccomp_gen.feedback import AUDITD_ADVICE, LossReport, Reporter
 from seccomp_gen.records import Format, RecordParser, TallyRun
 from seccomp_gen.sources import (
     Chunk,
@@ -81,14 +81,6 @@ LINES_PER_CHUNK = 4096
 # The parser takes audit(SECONDS.MSEC) of up to 20 digits, as printed; a date past 9999-12-31 is no
 # real record's and would not fit the store's millisecond identity (SQLite's 64-bit integers).
 MAX_TIMESTAMP = 253402300799.999
-
-
-class ActionFilter(enum.Enum):
-    """Which records ``--action`` keeps."""
-
-    ALL = "all"  # a logged denial means the workload wanted the call, too
-    LOG = "log"  # only SECCOMP_RET_LOG records
-    DENIED = "denied"  # only records of actions that stopped the call
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,73 +135,6 @@ class NewSyscall:
         return self.name or f"unknown({self.number})"
 
 
-_ADVICE = {
-    LossKind.PRINTK_SUPPRESSED: (
-        "the kernel's printk rate limit dropped audit records; while learning run "
-        "`sysctl -w kernel.printk_ratelimit=0` (restore it afterwards), or run auditd and learn from "
-        "/var/log/audit/audit.log"
-    ),
-    # Older kernels (before 4.11) say "audit: printk limit exceeded" where newer ones say
-    # "kauditd_printk_skb: N callbacks suppressed": both are printk_ratelimit() refusing a record.
-    LossKind.PRINTK_LIMIT: (
-        "the kernel's printk rate limit dropped audit records; while learning run "
-        "`sysctl -w kernel.printk_ratelimit=0` (restore it afterwards), or run auditd and learn from "
-        "/var/log/audit/audit.log"
-    ),
-    # audit_lost=N counts every drop: audit's rate limit ("audit: rate limit exceeded"), a full backlog
-    # or hold queue, and (older kernels) the printk limit.
-    LossKind.AUDIT_LOST: (
-        "the audit subsystem dropped records (`auditctl -s` shows its rate and backlog limits); lift the "
-        "rate limit with `auditctl -r 0` and raise the backlog with `auditctl -b 8192`"
-    ),
-    LossKind.BACKLOG_LIMIT: "the audit backlog overflowed; raise it with `auditctl -b 8192`",
-    LossKind.JOURNAL_SUPPRESSED: (
-        "journald rate-limited messages; set RateLimitIntervalSec=0 in /etc/systemd/journald.conf and "
-        "restart systemd-journald"
-    ),
-    LossKind.KMSG_GAP: (
-        "the kernel ring buffer was overwritten before the records were read; enlarge it "
-        "(log_buf_len=16M on the kernel command line), or learn from auditd's log or the journal, which "
-        "keep what the buffer drops, then run the workload again"
-    ),
-    LossKind.KMSG_OVERWRITTEN: (
-        "the kernel ring buffer wrapped faster than it was read; enlarge it (log_buf_len=16M on the "
-        "kernel command line) and lift the printk rate limit, or learn from auditd's log or the journal, "
-        "then run the workload again"
-    ),
-}
-
-AUDITD_ADVICE = (
-    "auditd is running: it receives the seccomp records, so they never reach the kernel log; learn from "
-    "its log instead: seccomp-gen learn /var/log/audit/audit.log"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class LossReport:
-    """Records known to be lost at one place, with the fix."""
-
-    kind: LossKind
-    count: int | None  # None: the marker did not say how many
-    location: str
-    text: str = ""
-
-    @property
-    def advice(self) -> str:
-        """How to stop losing records this way."""
-        return _ADVICE[self.kind]
-
-    @property
-    def amount(self) -> str:
-        """``17``, or ``an unknown number of`` when the marker did not say."""
-        return "an unknown number of" if self.count is None else str(self.count)
-
-    def message(self, *, so_far: bool = False) -> str:
-        """One line for a warning; ``so_far``: said at the first marker, before the total is known."""
-        more = " so far (the summary at the end has the total)" if so_far else ""
-        return f"{self.amount} records lost ({self.kind.value}) in {self.location}{more}: {self.advice}"
-
-
 @dataclass(slots=True)
 class LearnResult:
     """What a learn run did. ``records`` were parsed; ``learned`` were counted into the state."""
@@ -239,22 +164,6 @@ class LearnResult:
     def lost(self) -> int:
         """Records known to be lost (markers without a count are not included)."""
         return sum(r.count or 0 for r in self.losses.values())
-
-
-class Reporter:
-    """Feedback hooks while learning; the default does nothing (the CLI prints)."""
-
-    def learned(self, new: NewSyscall) -> None:
-        """A syscall new to the state was written."""
-
-    def loss(self, report: LossReport, first: bool) -> None:
-        """A loss marker was read (``first``: the first of its kind at its place in this run)."""
-
-    def note(self, text: str) -> None:
-        """Something worth telling the user (a file was rotated, already read, ...)."""
-
-    def progress(self, result: LearnResult) -> None:
-        """Called after every batch written."""
 
 
 def trust_of(kind: SourceKind, event: SeccompEvent, *, root_owned: bool = False) -> bool | None:

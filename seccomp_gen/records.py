@@ -50,7 +50,6 @@ newline never sits in memory whole.
 
 from __future__ import annotations
 
-import enum
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -69,22 +68,11 @@ from seccomp_gen._framing import (
     split_framing,
 )
 from seccomp_gen.events import LossEvent, LossKind, SeccompEvent, Transport
+from seccomp_gen.formats import Format
 
 Parsed = SeccompEvent | LossEvent
 
 MAX_LINE = 64 * 1024  # far above the kernel's longest audit record (MAX_AUDIT_MESSAGE_LENGTH 8970)
-
-
-class Format(enum.Enum):
-    """Input formats; AUTO detects per line."""
-
-    AUTO = "auto"
-    KMSG = "kmsg"  # /dev/kmsg records
-    PRINTK = "printk"  # dmesg / bare kernel lines
-    SYSLOG = "syslog"  # RFC 3164 / RFC 3339 syslog files (syslog, kern.log, messages)
-    JOURNAL = "journal"  # journalctl -o short* (incl. audit transport `audit[PID]: SECCOMP`)
-    JOURNAL_JSON = "journal-json"  # journalctl -o json, one object per line
-    AUDITD = "auditd"  # audit.log raw/enriched, ausearch, ausearch -i
 
 
 _FAMILIES: dict[Format, frozenset[str] | None] = {

@@ -33,6 +33,22 @@ def test_module_entry_point_runs() -> None:
     assert __version__ in done.stdout
 
 
+# What a command imports when it runs, not when the CLI starts: `--help` and `emit` stay fast.
+HEAVY = ("seccomp_gen.learn", "seccomp_gen.records", "seccomp_gen.store", "seccomp_gen.sources", "sqlite3")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["emit", "--help"], ["learn", "--help"]])
+def test_starting_the_cli_imports_neither_parser_nor_store(argv: list[str]) -> None:
+    probe = (
+        "import sys\n"
+        "from seccomp_gen.cli import main\n"
+        f"status = main({argv!r})\n"
+        f"print(status, [m for m in {HEAVY!r} if m in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "0 []"
+
+
 @pytest.mark.parametrize("name", _command_names())
 def test_every_command_has_help_with_an_example(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([name, "--help"]) == 0

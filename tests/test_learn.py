@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from seccomp_gen.actions import Action, ActionKind
+from seccomp_gen.actions import Action, ActionFilter, ActionKind
 from seccomp_gen.events import LossKind, SeccompEvent, Transport
+from seccomp_gen.feedback import LossReport, Reporter
 from seccomp_gen.learn import (
-    ActionFilter,
     LearnOptions,
     LearnResult,
-    LossReport,
     NewSyscall,
-    Reporter,
     SourceSpec,
     learn_lines,
     learn_source,

@@ -475,7 +475,7 @@ LOSS_FIXES = {
 @pytest.mark.parametrize("kind", list(LOSS_FIXES))
 def test_every_kind_of_loss_is_reported_with_count_place_and_fix(kind: str) -> None:
     from seccomp_gen.events import LossKind
-    from seccomp_gen.learn import LossReport
+    from seccomp_gen.feedback import LossReport
 
     message = LossReport(LossKind(kind), 7, "/var/log/syslog").message()
     assert message.startswith(f"7 records lost ({kind}) in /var/log/syslog: ")

@@ -334,7 +334,7 @@ def _say_lines(lines: Sequence[str]) -> int:
 def loss_warnings(state: str, losses: Sequence[LossRow]) -> list[str]:
     """One warning per kind and place of loss in ``state``: how many, when, and the fix."""
     from seccomp_gen.events import LossKind
-    from seccomp_gen.learn import LossReport
+    from seccomp_gen.feedback import LossReport
 
     lines = []
     for row in losses:

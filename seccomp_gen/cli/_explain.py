@@ -16,7 +16,7 @@ import typer
 
 from seccomp_gen.cli._common import ContainerOption, PodOption
 from seccomp_gen.errors import SourceError
-from seccomp_gen.records import Format
+from seccomp_gen.formats import Format
 
 if TYPE_CHECKING:
     from seccomp_gen.events import SeccompEvent

@@ -13,19 +13,19 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
+from seccomp_gen.actions import ActionFilter
 from seccomp_gen.cli._common import ContainerOption, PodOption, StateOption, parse_time, state_path
 from seccomp_gen.coverage import percent
 from seccomp_gen.errors import SeccompGenError, StateError
-from seccomp_gen.records import Format
-from seccomp_gen.store import OVER_CAP
+from seccomp_gen.feedback import Reporter
+from seccomp_gen.formats import Format
 from seccomp_gen.trust import SUSPECTED_FORGERY
 
 if TYPE_CHECKING:
-    from seccomp_gen.learn import LearnResult, LossReport, NewSyscall
+    from seccomp_gen.feedback import LossReport
+    from seccomp_gen.learn import LearnResult, NewSyscall
     from seccomp_gen.sources import StopFlag
     from seccomp_gen.store import Position, StateSummary
-
-from seccomp_gen.learn import ActionFilter, Reporter
 
 EXIT_BY_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 STATUS_REDRAW = 0.2
@@ -294,6 +294,8 @@ def _plural(n: int, word: str) -> str:
 
 def _summary(result: LearnResult, path: Path, held: dict[tuple[str, str], int] | None = None) -> str:
     """The one-paragraph summary printed at the end."""
+    from seccomp_gen.store import OVER_CAP
+
     how = ""
     if result.stopped_by:
         how = f"Stopped by {signal.Signals(result.stopped_by).name}; everything read was saved. "

@@ -1,0 +1,97 @@
+"""What ``learn`` tells whoever runs it: the hooks the command line implements, losses and their fixes.
+
+Its own module so that the command line can define its printer without importing the learner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from seccomp_gen.events import LossKind
+
+if TYPE_CHECKING:
+    from seccomp_gen.learn import LearnResult, NewSyscall
+
+
+class Reporter:
+    """Feedback hooks while learning; the default does nothing (the CLI prints)."""
+
+    def learned(self, new: NewSyscall) -> None:
+        """A syscall new to the state was written."""
+
+    def loss(self, report: LossReport, first: bool) -> None:
+        """A loss marker was read (``first``: the first of its kind at its place in this run)."""
+
+    def note(self, text: str) -> None:
+        """Something worth telling the user (a file was rotated, already read, ...)."""
+
+    def progress(self, result: LearnResult) -> None:
+        """Called after every batch written."""
+
+
+_ADVICE = {
+    LossKind.PRINTK_SUPPRESSED: (
+        "the kernel's printk rate limit dropped audit records; while learning run "
+        "`sysctl -w kernel.printk_ratelimit=0` (restore it afterwards), or run auditd and learn from "
+        "/var/log/audit/audit.log"
+    ),
+    # Older kernels (before 4.11) say "audit: printk limit exceeded" where newer ones say
+    # "kauditd_printk_skb: N callbacks suppressed": both are printk_ratelimit() refusing a record.
+    LossKind.PRINTK_LIMIT: (
+        "the kernel's printk rate limit dropped audit records; while learning run "
+        "`sysctl -w kernel.printk_ratelimit=0` (restore it afterwards), or run auditd and learn from "
+        "/var/log/audit/audit.log"
+    ),
+    # audit_lost=N counts every drop: audit's rate limit ("audit: rate limit exceeded"), a full backlog
+    # or hold queue, and (older kernels) the printk limit.
+    LossKind.AUDIT_LOST: (
+        "the audit subsystem dropped records (`auditctl -s` shows its rate and backlog limits); lift the "
+        "rate limit with `auditctl -r 0` and raise the backlog with `auditctl -b 8192`"
+    ),
+    LossKind.BACKLOG_LIMIT: "the audit backlog overflowed; raise it with `auditctl -b 8192`",
+    LossKind.JOURNAL_SUPPRESSED: (
+        "journald rate-limited messages; set RateLimitIntervalSec=0 in /etc/systemd/journald.conf and "
+        "restart systemd-journald"
+    ),
+    LossKind.KMSG_GAP: (
+        "the kernel ring buffer was overwritten before the records were read; enlarge it "
+        "(log_buf_len=16M on the kernel command line), or learn from auditd's log or the journal, which "
+        "keep what the buffer drops, then run the workload again"
+    ),
+    LossKind.KMSG_OVERWRITTEN: (
+        "the kernel ring buffer wrapped faster than it was read; enlarge it (log_buf_len=16M on the "
+        "kernel command line) and lift the printk rate limit, or learn from auditd's log or the journal, "
+        "then run the workload again"
+    ),
+}
+
+AUDITD_ADVICE = (
+    "auditd is running: it receives the seccomp records, so they never reach the kernel log; learn from "
+    "its log instead: seccomp-gen learn /var/log/audit/audit.log"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LossReport:
+    """Records known to be lost at one place, with the fix."""
+
+    kind: LossKind
+    count: int | None  # None: the marker did not say how many
+    location: str
+    text: str = ""
+
+    @property
+    def advice(self) -> str:
+        """How to stop losing records this way."""
+        return _ADVICE[self.kind]
+
+    @property
+    def amount(self) -> str:
+        """``17``, or ``an unknown number of`` when the marker did not say."""
+        return "an unknown number of" if self.count is None else str(self.count)
+
+    def message(self, *, so_far: bool = False) -> str:
+        """One line for a warning; ``so_far``: said at the first marker, before the total is known."""
+        more = " so far (the summary at the end has the total)" if so_far else ""
+        return f"{self.amount} records lost ({self.kind.value}) in {self.location}{more}: {self.advice}"
