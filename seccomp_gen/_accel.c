@@ -65,6 +65,8 @@ typedef struct {
     PyObject *front_spans; /* FastPath._front_spans(shape) -> tuple of NSPANS ints, or () */
     PyObject *proto;       /* FastPath._proto(head, ids, middle, code) -> dict, or {} */
     PyObject *event_type;  /* SeccompEvent */
+    PyObject *json_proto;  /* FastPath._json_proto(proto, facility, host) -> dict, or {}; NULL: JSON left to Python */
+    char *message;         /* a journal entry's MESSAGE, unescaped */
     int auditd;
     int other_kinds; /* a record line of another audit type in a printk/kmsg/syslog framing is counted here */
     long long pid_max;
@@ -1009,17 +1011,190 @@ same_shape(Scanner *self, const char *front, Py_ssize_t len)
     return 1;
 }
 
+/* What a journal entry adds to the record in its MESSAGE: SYSLOG_FACILITY and _HOSTNAME (NULL: absent). */
+typedef struct {
+    const char *facility;
+    Py_ssize_t facility_len;
+    const char *host;
+    Py_ssize_t host_len;
+} JsonFacts;
+
+static Py_ssize_t
+json_space(const char *p, Py_ssize_t n, Py_ssize_t i)
+{
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n')) {
+        i++;
+    }
+    return i;
+}
+
+static int
+is_hex(char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* The end (the closing quote) of the JSON string whose opening quote is p[i], or -1 when it is not one
+ * json.loads takes or holds a byte past ASCII (either way Python decides); *escaped: it holds a `\`. */
+static Py_ssize_t
+json_string(const char *p, Py_ssize_t n, Py_ssize_t i, int *escaped)
+{
+    *escaped = 0;
+    for (i++; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '"') {
+            return i;
+        }
+        if (c < 0x20 || c >= 0x80) {
+            return -1;
+        }
+        if (c == '\\') {
+            *escaped = 1;
+            if (i + 1 >= n) {
+                return -1;
+            }
+            char e = p[i + 1];
+            if (e == 'u') {
+                if (i + 5 >= n || !is_hex(p[i + 2]) || !is_hex(p[i + 3]) || !is_hex(p[i + 4]) ||
+                    !is_hex(p[i + 5])) {
+                    return -1;
+                }
+                i += 5;
+            }
+            else if (strchr("\"\\/bfnrt", e) != NULL && e != '\0') {
+                i++;
+            }
+            else {
+                return -1;
+            }
+        }
+    }
+    return -1;
+}
+
+#define KEY_IS(k, kl, literal) ((kl) == (Py_ssize_t)sizeof(literal) - 1 && memcmp((k), (literal), (kl)) == 0)
+
+/* A `journalctl -o json` entry FastPath._journal_entry takes, read without json.loads: a flat object of
+ * string values, ASCII only, with _TRANSPORT "kernel", no _AUDIT_TYPE, no key of these twice, and a
+ * MESSAGE holding no escape but \" \\ \/ that starts `audit: type=1326 `. Its MESSAGE, unescaped, into
+ * self->message (*len), and its facility and host into *jf: 1. Anything else: 0 (Python decides). */
+static int
+json_entry(Scanner *self, const char *line, Py_ssize_t n, Py_ssize_t *len, JsonFacts *jf)
+{
+    const char *message = NULL;
+    Py_ssize_t message_len = 0;
+    int kernel = 0, escaped;
+    jf->facility = jf->host = NULL;
+    jf->facility_len = jf->host_len = 0;
+    if (n < 2 || line[0] != '{' || line[1] != '"') {
+        return 0; /* FastPath._rest hands only lines starting `{"` to _journal_entry */
+    }
+    Py_ssize_t i = 1;
+    for (;;) {
+        Py_ssize_t key_end = line[i] == '"' ? json_string(line, n, i, &escaped) : -1;
+        if (key_end < 0 || escaped) {
+            return 0;
+        }
+        const char *key = line + i + 1;
+        Py_ssize_t key_len = key_end - i - 1;
+        i = json_space(line, n, key_end + 1);
+        if (i >= n || line[i] != ':') {
+            return 0;
+        }
+        i = json_space(line, n, i + 1);
+        Py_ssize_t value_end = i < n && line[i] == '"' ? json_string(line, n, i, &escaped) : -1;
+        if (value_end < 0) {
+            return 0; /* not a string (an array, a number, null ...): json.loads decides */
+        }
+        const char *value = line + i + 1;
+        Py_ssize_t value_len = value_end - i - 1;
+        if (KEY_IS(key, key_len, "_TRANSPORT")) {
+            if (kernel || escaped || !KEY_IS(value, value_len, "kernel")) {
+                return 0;
+            }
+            kernel = 1;
+        }
+        else if (KEY_IS(key, key_len, "MESSAGE")) {
+            if (message != NULL) {
+                return 0;
+            }
+            message = value;
+            message_len = value_len;
+        }
+        else if (KEY_IS(key, key_len, "SYSLOG_FACILITY") || KEY_IS(key, key_len, "_HOSTNAME")) {
+            const char **at = key_len == 9 ? &jf->host : &jf->facility;
+            if (*at != NULL || escaped) {
+                return 0;
+            }
+            *at = value;
+            *(key_len == 9 ? &jf->host_len : &jf->facility_len) = value_len;
+        }
+        else if (KEY_IS(key, key_len, "_AUDIT_TYPE")) {
+            return 0;
+        }
+        i = json_space(line, n, value_end + 1);
+        if (i < n && line[i] == ',') {
+            i = json_space(line, n, i + 1);
+            if (i >= n) {
+                return 0;
+            }
+            continue;
+        }
+        if (i < n && line[i] == '}' && json_space(line, n, i + 1) == n) {
+            break;
+        }
+        return 0;
+    }
+    if (!kernel || message == NULL) {
+        return 0;
+    }
+    char *out = self->message;
+    Py_ssize_t o = 0;
+    for (Py_ssize_t j = 0; j < message_len; j++) {
+        char c = message[j];
+        if (c == '\\') {
+            c = message[++j]; /* json_string saw a whole escape */
+            if (c != '"' && c != '\\' && c != '/') {
+                return 0;
+            }
+        }
+        out[o++] = c;
+    }
+    if (o < 17 || memcmp(out, "audit: type=1326 ", 17) != 0) {
+        return 0;
+    }
+    *len = o;
+    return 1;
+}
+
+static int quick_record(Scanner *self, const char *line, Py_ssize_t n, PyObject **event, TallyContext *tc,
+                        const JsonFacts *jf);
+
 /* The event of one record line (no NUL, at most MAX_LINE bytes) into *event (1), or counted into the
  * tally when tc is given (2), or known to be a record of another audit type (3), or 0 to look further;
- * -1 with an exception on error. FastPath._quick, step for step. */
+ * -1 with an exception on error. FastPath._quick step for step, and FastPath._journal_entry for a
+ * journal JSON entry (json_entry). */
 static int
 quick(Scanner *self, const char *line, Py_ssize_t n, PyObject **event, TallyContext *tc)
 {
     *event = NULL;
-    Py_ssize_t front_len;
     if (n > 0 && line[0] == '{') {
-        return 0; /* a journal JSON entry: no framing _FAST takes starts so (FastPath._journal_entry) */
+        JsonFacts jf;
+        Py_ssize_t len;
+        if (self->json_proto == NULL || !json_entry(self, line, n, &len, &jf)) {
+            return 0;
+        }
+        return quick_record(self, self->message, len, event, tc, &jf);
     }
+    return quick_record(self, line, n, event, tc, NULL);
+}
+
+/* quick() of a record line, or of a journal entry's MESSAGE (jf: what the entry adds to it). */
+static int
+quick_record(Scanner *self, const char *line, Py_ssize_t n, PyObject **event, TallyContext *tc,
+             const JsonFacts *jf)
+{
+    Py_ssize_t front_len;
     if (!partition(line, n, "): ", 3, 0, &front_len)) {
         return 0; /* no rest: the ` code=0x` cut below would fail */
     }
@@ -1106,6 +1281,11 @@ quick(Scanner *self, const char *line, Py_ssize_t n, PyObject **event, TallyCont
     put(key, &at, ids, ids_len);
     put(key, &at, middle, middle_len);
     put(key, &at, code, code_len);
+    if (jf != NULL) { /* three more fields: no plain line's key (five) is the same bytes */
+        put(key, &at, "json", 4);
+        put(key, &at, jf->facility, jf->facility != NULL ? jf->facility_len : -1);
+        put(key, &at, jf->host, jf->host != NULL ? jf->host_len : -1);
+    }
     uint64_t hash = hash_bytes(key, at, self->seed);
     Entry *pe = table_find(&self->protos, hash, key, at);
     if (pe->key == NULL || (pe->value == NULL && pe->fast && (tc == NULL || pe->slot < 0))) {
@@ -1115,6 +1295,15 @@ quick(Scanner *self, const char *line, Py_ssize_t n, PyObject **event, TallyCont
             self->proto, "y#y#y#y#", front, head_stop, ids, ids_len, middle, middle_len, code, code_len);
         if (proto == NULL) {
             return -1;
+        }
+        if (jf != NULL) {
+            PyObject *entry = PyObject_CallFunction(
+                self->json_proto, "Oz#z#", proto, jf->facility, jf->facility_len, jf->host, jf->host_len);
+            Py_DECREF(proto);
+            if (entry == NULL) {
+                return -1;
+            }
+            proto = entry;
         }
         if (!PyDict_CheckExact(proto)) {
             Py_DECREF(proto);
@@ -1279,15 +1468,21 @@ quick(Scanner *self, const char *line, Py_ssize_t n, PyObject **event, TallyCont
 static int
 Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"front_spans", "proto", "event_type", "auditd", "pid_max", "seed", "other_kinds", NULL};
-    PyObject *front_spans, *proto, *event_type;
+    static char *kwlist[] = {"front_spans", "proto", "event_type", "auditd", "pid_max", "seed", "other_kinds",
+                             "json_proto", NULL};
+    PyObject *front_spans, *proto, *event_type, *json_proto = Py_None;
     int auditd, other_kinds = 0;
     long long pid_max;
     unsigned long long seed;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO!pLK|p", kwlist, &front_spans, &proto, &PyType_Type,
-                                     &event_type, &auditd, &pid_max, &seed, &other_kinds)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO!pLK|pO", kwlist, &front_spans, &proto, &PyType_Type,
+                                     &event_type, &auditd, &pid_max, &seed, &other_kinds, &json_proto)) {
         return -1;
     }
+    if (json_proto != Py_None && !PyCallable_Check(json_proto)) {
+        PyErr_SetString(PyExc_TypeError, "json_proto must be callable or None");
+        return -1;
+    }
+    Py_XSETREF(self->json_proto, json_proto == Py_None ? NULL : Py_NewRef(json_proto));
     self->other_kinds = other_kinds;
     if (!PyCallable_Check(front_spans) || !PyCallable_Check(proto)) {
         PyErr_SetString(PyExc_TypeError, "front_spans and proto must be callable");
@@ -1313,7 +1508,8 @@ Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
         self->buf = PyMem_Malloc(2 * MAX_LINE + 256);
         self->last_shape = PyMem_Malloc(MAX_LINE + 1);
         self->last_digits = PyMem_Malloc(MAX_LINE + 1);
-        if (self->buf == NULL || self->last_shape == NULL || self->last_digits == NULL) {
+        self->message = PyMem_Malloc(MAX_LINE + 1);
+        if (self->buf == NULL || self->last_shape == NULL || self->last_digits == NULL || self->message == NULL) {
             PyErr_NoMemory();
             return -1;
         }
@@ -1334,6 +1530,7 @@ Scanner_traverse(Scanner *self, visitproc visit, void *arg)
     Py_VISIT(self->front_spans);
     Py_VISIT(self->proto);
     Py_VISIT(self->event_type);
+    Py_VISIT(self->json_proto);
     if (self->protos.slots != NULL) {
         for (Py_ssize_t i = 0; i < self->protos.size; i++) {
             Py_VISIT(self->protos.slots[i].value);
@@ -1348,6 +1545,7 @@ Scanner_clear(Scanner *self)
     Py_CLEAR(self->front_spans);
     Py_CLEAR(self->proto);
     Py_CLEAR(self->event_type);
+    Py_CLEAR(self->json_proto);
     Py_CLEAR(self->no_args);
     Py_CLEAR(self->dict_name);
     table_clear(&self->fronts);
@@ -1365,6 +1563,7 @@ Scanner_dealloc(Scanner *self)
     PyMem_Free(self->buf);
     PyMem_Free(self->last_shape);
     PyMem_Free(self->last_digits);
+    PyMem_Free(self->message);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 

@@ -30,6 +30,7 @@ class Scanner:
         pid_max: int,
         seed: int,
         other_kinds: bool = False,
+        json_proto: Callable[[dict[str, object], str | None, str | None], dict[str, object]] | None = None,
     ) -> None: ...
     def scan(
         self,

@@ -197,6 +197,7 @@ class FastPath:
                 PID_MAX,
                 int.from_bytes(os.urandom(8), "little"),
                 families is None,  # other audit types counted in C: where no format is forced
+                self._json_proto if families is None else None,  # journal entries read in C, likewise
             )
 
     @property
@@ -584,18 +585,18 @@ class FastPath:
             event = self._quick(message.encode("utf-8"))
         except UnicodeEncodeError:  # a lone surrogate from a \ud800 escape
             return None
-        if event is None or event.framing != "audit-prefix" or event.transport is not Transport.PRINTK:
+        if event is None or not _as_entry(
+            event.__dict__, entry.get("SYSLOG_FACILITY"), entry.get("_HOSTNAME")
+        ):
             return None
-        facility = entry.get("SYSLOG_FACILITY")
-        facts = "json,transport=kernel"
-        if type(facility) is str and facility.isdigit() and len(facility) <= 3:
-            facts += f",facility={facility}"
-        host = entry.get("_HOSTNAME")
-        values = event.__dict__
-        values["transport"] = Transport.JOURNAL_KERNEL
-        values["hostname"] = host if type(host) is str else None
-        values["framing"] = facts + ",audit-prefix"
         return event
+
+    @staticmethod
+    def _json_proto(proto: dict[str, object], facility: str | None, host: str | None) -> dict[str, object]:
+        """The C loop's ``_journal_entry``: the prototype of an entry whose MESSAGE has prototype
+        ``proto`` (the C loop read the entry), or empty when ``_journal_entry`` would not take it."""
+        values = dict(proto)
+        return values if values and _as_entry(values, facility, host) else {}
 
     def _build(self, m: re.Match[bytes]) -> SeccompEvent | None:
         """The event of a fast match, or None to let the general path decide (a rare shape)."""
@@ -724,6 +725,21 @@ def _only_another_type(line: bytes) -> bool:
 
 _K = TypeVar("_K")
 _T = TypeVar("_T")
+
+
+def _as_entry(values: dict[str, object], facility: object, host: object) -> bool:
+    """Make ``values``, a bare printk record's fields, those of the journal entry of the kernel transport
+    whose MESSAGE it is (the framing the general path's ``journal_json`` gives); False when the record
+    is not a bare ``audit: type=1326 ...`` line (the general path decides)."""
+    if values["framing"] != "audit-prefix" or values["transport"] is not Transport.PRINTK:
+        return False
+    facts = "json,transport=kernel"
+    if type(facility) is str and facility.isdigit() and len(facility) <= 3:
+        facts += f",facility={facility}"
+    values["transport"] = Transport.JOURNAL_KERNEL
+    values["hostname"] = host if type(host) is str else None
+    values["framing"] = facts + ",audit-prefix"
+    return True
 
 
 def _cached(cache: dict[_K, _T], key: _K, value: _T, most: int = _CACHE_MAX) -> _T:

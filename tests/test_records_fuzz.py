@@ -261,6 +261,36 @@ def _entry(message: str, **fields: object) -> str:
         _entry(RECORD + "\ud800", _TRANSPORT="kernel"),
         '{"MESSAGE": "' + RECORD.replace('"', '\\"') + '", "_TRANSPORT": "kernel", "_TRANSPORT": "audit"}',
         "[" + _entry(RECORD, _TRANSPORT="kernel") + "]",
+        # What the C loop reads itself (journalctl's compact separators) and what it leaves to json.loads
+        json.dumps({"_TRANSPORT": "kernel", "MESSAGE": RECORD, "_HOSTNAME": "vm"}, separators=(",", ":")),
+        json.dumps({"MESSAGE": RECORD.replace('comm="', 'comm="a\\\\b/'), "_TRANSPORT": "kernel"}),
+        json.dumps({"MESSAGE": RECORD, "_TRANSPORT": "kernel", "X": "caf\u00e9\t\u2028"}),
+        json.dumps({"MESSAGE": RECORD, "_TRANSPORT": "kernel", "X": "caf\u00e9"}, ensure_ascii=False),
+        _entry(RECORD, _TRANSPORT="kernel").replace("/bin/", "/\\u0062in/"),  # \u in MESSAGE: json.loads
+        _entry(RECORD, _TRANSPORT="kernel").replace("/bin/", "\\/bin\\/"),
+        _entry(RECORD, _TRANSPORT="kernel", _HOSTNAME=""),
+        _entry(RECORD, _TRANSPORT="kernel", _HOSTNAME=None),
+        _entry(RECORD, _TRANSPORT="kernel", _HOSTNAME=["vm"]),
+        _entry(RECORD, _TRANSPORT="kernel", SYSLOG_FACILITY="\u0030"),
+        _entry(RECORD, _TRANSPORT="kernel", SYSLOG_FACILITY="1234"),
+        _entry(RECORD, _TRANSPORT="kernel", X=7, Y=[1, "a"], Z={"a": None}),
+        _entry(RECORD, _TRANSPORT="kernel") + " \t",
+        _entry(RECORD, _TRANSPORT="kernel") + " x",
+        _entry(RECORD, _TRANSPORT="kernel")[:-1],
+        _entry(RECORD, _TRANSPORT="kernel")[:-1] + ",}",
+        _entry(RECORD, _TRANSPORT="kernel").replace('", "', '"  ,\t"').replace('": "', '"\t:  "'),
+        '{"MESSAGE": "' + RECORD.replace('"', '\\"') + '", "MESSAGE": "x", "_TRANSPORT": "kernel"}',
+        '{"_HOSTNAME": "a", "MESSAGE": "'
+        + RECORD.replace('"', '\\"')
+        + '", "_TRANSPORT": "kernel", "_HOSTNAME": "b"}',
+        '{"_TRANSPORT": "kernel", "MESSAGE": "' + RECORD.replace('"', '\\"') + '", "_TRANSPORT": "kernel"}',
+        '{"_TRANS\\u0050ORT": "kernel", "MESSAGE": "' + RECORD.replace('"', '\\"') + '"}',
+        '{"MESSAGE": "' + RECORD.replace('"', '\\"') + '", "_TRANSPORT": "kernel", "X": "\x01"}',
+        '{"MESSAGE": "' + RECORD.replace('"', '\\"') + '", "_TRANSPORT": "kernel", "X": "a\\q"}',
+        '{"MESSAGE": "' + RECORD.replace('"', '\\"') + '", "_TRANSPORT": "kernel", "X": "a\\u12"}',
+        '{"MESSAGE": "' + RECORD.replace('"', '\\"') + '", "_TRANSPORT": "kernel", "X": "a\\',
+        '{ "MESSAGE": "' + RECORD.replace('"', '\\"') + '", "_TRANSPORT": "kernel"}',
+        _entry(RECORD.replace("pid=26871", "pid=26871 subj=x"), _TRANSPORT="kernel", _HOSTNAME="h"),
     ],
 )
 @pytest.mark.parametrize("accelerated", [None, False])
@@ -272,3 +302,58 @@ def test_journal_entries_read_as_the_general_path_reads_them(line: str, accelera
         r for r in [by_line.feed_line(line.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))] if r
     ]
     assert chunk.stats == by_line.stats
+
+
+_JSON_TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=4)
+
+
+@SETTINGS
+@given(
+    comm=_JSON_TEXT,
+    host=st.none() | _JSON_TEXT,
+    facility=st.none() | st.sampled_from(["0", "4", "13", "x", "1234", ""]),
+    extra=st.dictionaries(st.sampled_from(["PRIORITY", "_PID", "X"]), _JSON_TEXT | st.integers(), max_size=2),
+    compact=st.booleans(),
+    ascii_only=st.booleans(),
+)
+def test_any_journal_entry_reads_alike_by_chunk_and_by_line(
+    *,
+    comm: str,
+    host: str | None,
+    facility: str | None,
+    extra: dict[str, object],
+    compact: bool,
+    ascii_only: bool,
+) -> None:
+    """Journal entries of every shape a field value gives (escapes, non-ASCII, any order of keys): the C
+    loop's own reading of the JSON equals json.loads and the general path."""
+    fields: dict[str, object] = {"MESSAGE": RECORD.replace('comm="sh"', "comm=" + json.dumps(comm))}
+    fields |= {"_TRANSPORT": "kernel", **extra}
+    if host is not None:
+        fields["_HOSTNAME"] = host
+    if facility is not None:
+        fields["SYSLOG_FACILITY"] = facility
+    separators = (",", ":") if compact else None
+    line = json.dumps(fields, separators=separators, ensure_ascii=ascii_only)
+    other = json.dumps({**fields, "_HOSTNAME": f"{host}2", "SYSLOG_FACILITY": "4"}, separators=separators)
+    data = "\n".join([line, RECORD, other, line, ""]).encode("utf-8")  # what differs is told apart
+    by_chunk, by_line = RecordParser(), RecordParser()
+    line_results = [
+        r for piece in data.split(b"\n")[:-1] if (r := by_line.feed_line(piece.decode("utf-8", "replace")))
+    ]
+    assert by_chunk.feed_chunk(data) == line_results
+    assert by_chunk.stats == by_line.stats
+
+
+def test_the_c_loop_reads_journalctl_entries_itself(hot_loop: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``journalctl -o json``'s everyday kernel entry never reaches Python's json.loads in the C loop."""
+    from seccomp_gen import _fastpath
+
+    line = json.dumps({"_TRANSPORT": "kernel", "MESSAGE": RECORD, "_HOSTNAME": "vm"}, separators=(",", ":"))
+    expected = RecordParser(accelerated=False).feed_chunk(line.encode() + b"\n")
+    assert len(expected) == 1
+    if hot_loop == "c":
+        monkeypatch.setattr(
+            _fastpath.FastPath, "_journal_entry", lambda self, line: pytest.fail("json.loads")
+        )
+    assert RecordParser().feed_chunk(line.encode() + b"\n") == expected
