@@ -11,8 +11,11 @@ and R times (the best run of each counts), each in its own child so that its CPU
 - ``learn``: ``python -m seccomp_gen learn --state NEW.db FILE`` into a fresh state;
 - ``re-read``: ``learn --from-start`` of the same file into that state again: every record is read,
   found among the event ids the state holds and dropped (the count it learned must be 0);
-- ``naive``: bench_parser.py's per-line regex loop; ``grep -c``; and on auditd's log
+- ``naive``: bench_parser.py's per-line regex loop; ``grep -c``; and on auditd's logs
   ``ausearch -m SECCOMP --raw -if FILE`` (auditd's own tool; the daemon is not needed).
+
+``net`` is learn over parse with each one's CPU time on an empty file taken off first (the start
+line shows those): on a corpus with few records the whole-process ratio is mostly start-up.
 
 Times are CPU seconds (user + system) of the whole child, interpreter start included (about 0.1 s):
 on a shared VM they measure the work done, where wall-clock time also counts waits for a core.
@@ -27,6 +30,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -40,7 +44,7 @@ sys.path.insert(0, str(HERE.parent))
 from bench import corpus  # noqa: E402 - the repository root is put on the path just above
 
 OUT = corpus.OUT / "learn"  # our own copy: bench_parser.py may be reading corpus.OUT's meanwhile
-GREP_FOR = {"audit.log": "type=SECCOMP", "other-types.log": "type=1326"}
+GREP_FOR = {"audit.log": "type=SECCOMP", "audit-dense.log": "type=SECCOMP", "other-types.log": "type=1326"}
 _SUMMARY = re.compile(r"Read ([\d,]+) lines? from .*?: ([\d,]+) records?, ([\d,]+) counted into")
 _IR = re.compile(rb"^summary: (\d+)", re.MULTILINE)
 
@@ -107,6 +111,39 @@ class Figures:
     recounted: int
 
 
+@dataclass(frozen=True, slots=True)
+class Startup:
+    """CPU seconds of parse and learn on an empty file: the interpreter, the imports, a new state."""
+
+    parse: float
+    learn: float
+
+    def net(self, f: Figures) -> float:
+        """learn over the bare parser, each less its start: the ratio of the work a line."""
+        return (f.learn.cpu - self.learn) / max(f.parse.cpu - self.parse, 1e-9)
+
+
+def startup(repeat: int, workdir: Path) -> Startup:
+    """The best of ``repeat`` runs of parse and learn on an empty file."""
+    empty = workdir / "empty.log"
+    empty.write_bytes(b"")
+    parse = min(measure(_child("parse", empty)).cpu for _ in range(max(repeat, 3)))
+    learn = min(
+        measure([*CLI, "learn", "--state", str(_fresh(workdir)), str(empty)]).cpu
+        for _ in range(max(repeat, 3))
+    )
+    return Startup(parse, learn)
+
+
+def written(name: str, lines: int, out: Path) -> Path:
+    """``corpus.write`` in a child: a child's peak RSS counts its parent's at fork; this one stays small."""
+    subprocess.run(
+        [sys.executable, str(HERE / "corpus.py"), "--lines", str(lines), "--out", str(out), "--only", name],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    return out / name
+
+
 def _fresh(workdir: Path) -> Path:
     for leftover in workdir.glob("state.db*"):
         leftover.unlink()
@@ -116,7 +153,7 @@ def _fresh(workdir: Path) -> Path:
 def figures(path: Path, lines: int, repeat: int, workdir: Path) -> Figures:
     """Every child on one corpus, in turn, ``repeat`` times."""
     runs: dict[str, list[Run]] = {name: [] for name in ("parse", "learn", "reread", "naive", "grep", "aus")}
-    ausearch = shutil.which("ausearch") if path.name == "audit.log" else None
+    ausearch = shutil.which("ausearch") if path.name.startswith("audit") else None
     for _ in range(repeat):
         runs["parse"].append(measure(_child("parse", path)))
         state = _fresh(workdir)
@@ -143,18 +180,18 @@ def figures(path: Path, lines: int, repeat: int, workdir: Path) -> Figures:
 
 HEADER = (
     f"{'corpus':<18} {'records':>9} | {'parse s':>7} {'learn s':>7} {'rec/s':>9} {'lines/s':>9} | "
-    f"{'/parse':>6} {'/naive':>6} {'/grep':>6} {'/ausrch':>7} | {'re-read s':>9} {'again':>5} | "
+    f"{'/parse':>6} {'net':>5} {'/naive':>6} {'/grep':>6} {'/ausrch':>7} | {'re-read s':>9} {'again':>5} | "
     f"{'RSS MB learn/re':>15} {'state MB':>8}"
 )
 
 
-def row(name: str, f: Figures) -> str:
+def row(name: str, f: Figures, start: Startup) -> str:
     """One corpus's line of the table."""
     aus = f"{f.learn.cpu / f.ausearch.cpu:>6.2f}x" if f.ausearch is not None else f"{'-':>7}"
     return (
         f"{name:<18} {f.records:>9,} | {f.parse.cpu:>7.2f} {f.learn.cpu:>7.2f} "
         f"{f.records / f.learn.cpu:>9,.0f} {f.lines / f.learn.cpu:>9,.0f} | "
-        f"{f.learn.cpu / f.parse.cpu:>5.2f}x {f.learn.cpu / f.naive.cpu:>5.2f}x "
+        f"{f.learn.cpu / f.parse.cpu:>5.2f}x {start.net(f):>4.2f}x {f.learn.cpu / f.naive.cpu:>5.2f}x "
         f"{f.learn.cpu / f.grep.cpu:>5.1f}x "
         f"{aus} | {f.reread.cpu:>9.2f} {f.recounted:>5,} | "
         f"{f'{f.learn.rss_mb:.0f}/{f.reread.rss_mb:.0f}':>15} {f.state_mb:>8.2f}"
@@ -164,7 +201,7 @@ def row(name: str, f: Figures) -> str:
 def scale(lines: int, workdir: Path) -> None:
     """Learn and re-read a dense corpus of ``lines`` lines: speed and memory stay flat."""
     out = OUT / f"scale-{lines}"
-    path = corpus.write("syslog-dense.log", lines, out)
+    path = written("syslog-dense.log", lines, out)
     state = _fresh(workdir)
     learn = measure([*CLI, "learn", "--state", str(state), str(path)])
     reread = measure([*CLI, "learn", "--state", str(state), "--from-start", str(path)])
@@ -196,7 +233,7 @@ def callgrind(lines: int, workdir: Path) -> None:
     if shutil.which("valgrind") is None:
         print("callgrind: valgrind is not installed (apt-get install valgrind)")
         return
-    dense = corpus.write("syslog-dense.log", corpus.LINES, OUT)
+    dense = written("syslog-dense.log", corpus.LINES, OUT)
     sample, empty = workdir / "sample.log", workdir / "empty.log"
     with dense.open("rb") as src, sample.open("wb") as dst:
         for _ in range(lines):
@@ -242,14 +279,18 @@ def main() -> int:
         return 0
     workdir = Path(tempfile.mkdtemp(prefix="bench-learn-"))
     try:
+        start = startup(args.repeat, workdir)
+        print(f"start (an empty file): parse {start.parse:.2f} s, learn {start.learn:.2f} s CPU")
         print(HEADER)
         for name in args.only or list(corpus.CORPORA):
-            path = corpus.write(name, args.lines, OUT)
-            print(row(name, figures(path, args.lines, args.repeat, workdir)), flush=True)
+            path = written(name, args.lines, OUT)
+            print(row(name, figures(path, args.lines, args.repeat, workdir), start), flush=True)
         if args.scale:
             scale(args.scale, workdir)
         if args.callgrind:
             callgrind(args.callgrind, workdir)
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"(this script's own peak RSS, which a child's at its fork includes: {own:.0f} MB)")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -2,7 +2,8 @@
 
     python3 bench/corpus.py [--lines N] [--out DIR]
 
-Writes ``syslog-dense.log``, ``syslog-sparse.log``, ``audit.log``, ``syslog-varied.log`` (12,000
+Writes ``syslog-dense.log``, ``syslog-sparse.log``, ``audit.log`` (8 % SECCOMP lines),
+``audit-dense.log`` (50 %), ``syslog-varied.log`` (12,000
 processes x 400 syscalls x 3 ABIs), ``journal.json`` (``journalctl -o json``) and ``other-types.log``
 (AppArmor records only), N lines each (default 1 M), into ``bench/out/`` (git-ignored). The lines
 have the shapes captured on a real machine (tests/data/records/): RFC 3339 rsyslog headers with the
@@ -171,6 +172,7 @@ CORPORA: dict[str, Callable[[int], Iterator[str]]] = {
     "syslog-dense.log": lambda n: syslog_lines(n, 1.0),
     "syslog-sparse.log": lambda n: syslog_lines(n, 0.05),
     "audit.log": audit_lines,
+    "audit-dense.log": lambda n: audit_lines(n, 0.8),  # half the lines SECCOMP records
     "syslog-varied.log": varied_lines,
     "journal.json": journal_lines,
     "other-types.log": other_type_lines,
@@ -205,8 +207,9 @@ def main() -> int:
     )
     parser.add_argument("--lines", type=int, default=LINES)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--only", choices=list(CORPORA), action="append", default=[], help="this corpus")
     args = parser.parse_args()
-    for name in CORPORA:
+    for name in args.only or CORPORA:
         print(write(name, args.lines, args.out))
     return 0
 
