@@ -493,31 +493,97 @@ Tally_take_raw(Tally *self, PyObject *unused)
     return out;
 }
 
-PyDoc_STRVAR(Tally_bounds_doc,
-             "bounds() -> (lowest, highest) ts_ms of the pending records with an event id, or None.");
+static int
+ts_order(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : (x > y);
+}
+
+typedef struct {
+    int64_t size;
+    Py_ssize_t at; /* the gap is between stamps[at - 1] and stamps[at] */
+} Gap;
+
+static int
+gap_order(const void *a, const void *b)
+{
+    const Gap *x = a, *y = b;
+    if (x->size != y->size) {
+        return x->size > y->size ? -1 : 1; /* the widest first, */
+    }
+    return x->at < y->at ? -1 : (x->at > y->at); /* the earliest of equals first */
+}
+
+static int
+at_order(const void *a, const void *b)
+{
+    const Gap *x = a, *y = b;
+    return x->at < y->at ? -1 : (x->at > y->at);
+}
+
+PyDoc_STRVAR(Tally_ranges_doc,
+             "ranges(most, min_gap) -> [(lo, hi)]: the ts_ms of the pending records with an event id, cut\n"
+             "into at most `most` ranges at their widest gaps wider than min_gap (ms); sorted, disjoint.");
 
 static PyObject *
-Tally_bounds(Tally *self, PyObject *unused)
+Tally_ranges(Tally *self, PyObject *args)
 {
-    (void)unused;
-    int found = 0;
-    int64_t lo = 0, hi = 0;
+    Py_ssize_t most;
+    long long min_gap;
+    if (!PyArg_ParseTuple(args, "nL:ranges", &most, &min_gap)) {
+        return NULL;
+    }
+    if (most < 1) {
+        PyErr_SetString(PyExc_ValueError, "most must be at least 1");
+        return NULL;
+    }
+    PyObject *result = NULL;
+    int64_t *stamps = PyMem_Malloc(((size_t)self->n + 1) * sizeof(int64_t));
+    Gap *gaps = PyMem_Malloc(((size_t)self->n + 1) * sizeof(Gap));
+    if (stamps == NULL || gaps == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t n = 0, ngaps = 0;
     for (Py_ssize_t i = 0; i < self->n; i++) {
-        const Rec *r = &self->recs[i];
-        if (r->serial != 0) {
-            if (!found || r->ts_ms < lo) {
-                lo = r->ts_ms;
-            }
-            if (!found || r->ts_ms > hi) {
-                hi = r->ts_ms;
-            }
-            found = 1;
+        if (self->recs[i].serial != 0) {
+            stamps[n++] = self->recs[i].ts_ms;
         }
     }
-    if (!found) {
-        Py_RETURN_NONE;
+    result = PyList_New(0);
+    if (result == NULL || n == 0) {
+        goto done;
     }
-    return Py_BuildValue("LL", (long long)lo, (long long)hi);
+    qsort(stamps, (size_t)n, sizeof(int64_t), ts_order);
+    for (Py_ssize_t i = 1; i < n; i++) {
+        /* wider than min_gap, without overflow: stamps are within SQLite's 64-bit integers */
+        if (stamps[i] > stamps[i - 1] && (uint64_t)stamps[i] - (uint64_t)stamps[i - 1] > (uint64_t)min_gap) {
+            gaps[ngaps].size = (int64_t)((uint64_t)stamps[i] - (uint64_t)stamps[i - 1]);
+            gaps[ngaps++].at = i;
+        }
+    }
+    if (ngaps > most - 1) {
+        qsort(gaps, (size_t)ngaps, sizeof(Gap), gap_order);
+        ngaps = most - 1;
+    }
+    qsort(gaps, (size_t)ngaps, sizeof(Gap), at_order);
+    Py_ssize_t first = 0;
+    for (Py_ssize_t g = 0; g <= ngaps; g++) {
+        Py_ssize_t stop = g < ngaps ? gaps[g].at : n;
+        PyObject *range = Py_BuildValue("LL", (long long)stamps[first], (long long)stamps[stop - 1]);
+        if (range == NULL || PyList_Append(result, range) < 0) {
+            Py_XDECREF(range);
+            Py_CLEAR(result);
+            goto done;
+        }
+        Py_DECREF(range);
+        first = stop;
+    }
+done:
+    PyMem_Free(stamps);
+    PyMem_Free(gaps);
+    return result;
 }
 
 /* An open-addressing set of event ids, each with the best trust it was seen with (1 untrusted, 2
@@ -660,21 +726,23 @@ float_or_none(double value)
 }
 
 PyDoc_STRVAR(Tally_drain_doc,
-             "drain(known, trusted) -> (sums, duplicates, new_ids)\n\n"
+             "drain(known, trusted, ranges) -> (sums, duplicates, new_ids)\n\n"
              "De-duplicate the pending records by event id and sum them per slot, then empty the tally.\n"
              "known: blobs of ids already seen (seccomp_gen.tally's encoding); trusted: bytes, trusted[slot]\n"
-             "non-zero for a trusted slot. sums: [(slot, records, upgrades, first, last, pid)] in the order\n"
-             "first reached; new_ids: the blob of the ids now seen that known did not hold as well.");
+             "non-zero for a trusted slot; ranges: ranges() of this tally. sums: [(slot, records, upgrades,\n"
+             "first, last, pid)] in the order first reached; new_ids: [(lo, hi, count, blob)], one per range\n"
+             "holding ids now seen that known did not hold as well, lo and hi the stamps of its first and last.");
 
 static PyObject *
 Tally_drain(Tally *self, PyObject *args)
 {
-    PyObject *known;
+    PyObject *known, *ranges;
     Py_buffer trusted;
-    if (!PyArg_ParseTuple(args, "O!y*:drain", &PyList_Type, &known, &trusted)) {
+    if (!PyArg_ParseTuple(args, "O!y*O!:drain", &PyList_Type, &known, &trusted, &PyList_Type, &ranges)) {
         return NULL;
     }
-    PyObject *result = NULL, *sums = NULL, *blob = NULL;
+    PyObject *result = NULL, *sums = NULL, *blob = NULL, *blobs = NULL;
+    int64_t *his = NULL;
     IdSet set = {NULL, 0};
     SlotSum *slots = NULL;
     int32_t *order = NULL;
@@ -753,26 +821,58 @@ Tally_drain(Tally *self, PyObject *args)
         fresh[i].state = idset_place(&set, fresh[i].ts_ms, fresh[i].serial)->state;
     }
     qsort(fresh, (size_t)nfresh, sizeof(IdPlace), id_order);
+    /* One blob per range, each encoded from zero (it is read alone). */
+    Py_ssize_t nranges = PyList_GET_SIZE(ranges);
+    his = PyMem_Malloc(((size_t)nranges + 1) * sizeof(int64_t));
+    blobs = PyList_New(0);
     blob = PyBytes_FromStringAndSize(NULL, nfresh * 20 + 1);
-    if (blob == NULL) {
-        goto done;
-    }
-    unsigned char *w = (unsigned char *)PyBytes_AS_STRING(blob);
-    unsigned char *start = w;
-    int64_t ts = 0, serial = 0;
-    for (Py_ssize_t i = 0; i < nfresh; i++) {
-        if (i > 0 && fresh[i].ts_ms == fresh[i - 1].ts_ms && fresh[i].serial == fresh[i - 1].serial) {
-            continue;
+    if (his == NULL || blobs == NULL || blob == NULL) {
+        if (his == NULL) {
+            PyErr_NoMemory();
         }
-        int64_t delta = (int64_t)fresh[i].serial - serial;
-        uint64_t zig = ((uint64_t)delta << 1) ^ (uint64_t)(delta >> 63);
-        write_varint(&w, (uint64_t)(fresh[i].ts_ms - ts));
-        write_varint(&w, (zig << 1) | (fresh[i].state == 2));
-        ts = fresh[i].ts_ms;
-        serial = fresh[i].serial;
-    }
-    if (_PyBytes_Resize(&blob, w - start) < 0) {
         goto done;
+    }
+    for (Py_ssize_t r = 0; r < nranges; r++) {
+        long long lo, hi;
+        PyObject *range = PyList_GET_ITEM(ranges, r);
+        if (!PyTuple_Check(range) || !PyArg_ParseTuple(range, "LL", &lo, &hi)) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_TypeError, "ranges must be a list of (lo, hi)");
+            }
+            goto done;
+        }
+        his[r] = hi;
+    }
+    unsigned char *start = (unsigned char *)PyBytes_AS_STRING(blob);
+    Py_ssize_t at = 0, r = 0;
+    while (at < nfresh) {
+        while (r < nranges && his[r] < fresh[at].ts_ms) {
+            r++;
+        }
+        int64_t hi = r < nranges ? his[r] : INT64_MAX; /* past every range: cannot be, kept together */
+        unsigned char *w = start;
+        int64_t ts = 0, serial = 0, first = fresh[at].ts_ms, last = first;
+        long long count = 0;
+        for (; at < nfresh && fresh[at].ts_ms <= hi; at++) {
+            if (at > 0 && fresh[at].ts_ms == fresh[at - 1].ts_ms &&
+                fresh[at].serial == fresh[at - 1].serial) {
+                continue;
+            }
+            int64_t delta = (int64_t)fresh[at].serial - serial;
+            uint64_t zig = ((uint64_t)delta << 1) ^ (uint64_t)(delta >> 63);
+            write_varint(&w, (uint64_t)(fresh[at].ts_ms - ts));
+            write_varint(&w, (zig << 1) | (fresh[at].state == 2));
+            ts = last = fresh[at].ts_ms;
+            serial = fresh[at].serial;
+            count++;
+        }
+        PyObject *item = Py_BuildValue("LLLy#", (long long)first, (long long)last, count, (const char *)start,
+                                       (Py_ssize_t)(w - start));
+        if (item == NULL || PyList_Append(blobs, item) < 0) {
+            Py_XDECREF(item);
+            goto done;
+        }
+        Py_DECREF(item);
     }
     sums = PyList_New(norder);
     if (sums == NULL) {
@@ -793,11 +893,13 @@ Tally_drain(Tally *self, PyObject *args)
         }
         PyList_SET_ITEM(sums, i, item);
     }
-    result = Py_BuildValue("OLO", sums, duplicates, blob);
+    result = Py_BuildValue("OLO", sums, duplicates, blobs);
     self->n = 0;
 done:
     Py_XDECREF(sums);
     Py_XDECREF(blob);
+    Py_XDECREF(blobs);
+    PyMem_Free(his);
     PyMem_Free(set.places);
     PyMem_Free(slots);
     PyMem_Free(order);
@@ -831,7 +933,7 @@ Tally_dealloc(Tally *self)
 static PyMethodDef Tally_methods[] = {
     {"add", (PyCFunction)Tally_add, METH_VARARGS, Tally_add_doc},
     {"take_raw", (PyCFunction)Tally_take_raw, METH_NOARGS, Tally_take_raw_doc},
-    {"bounds", (PyCFunction)Tally_bounds, METH_NOARGS, Tally_bounds_doc},
+    {"ranges", (PyCFunction)Tally_ranges, METH_VARARGS, Tally_ranges_doc},
     {"drain", (PyCFunction)Tally_drain, METH_VARARGS, Tally_drain_doc},
     {NULL, NULL, 0, NULL},
 };

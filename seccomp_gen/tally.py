@@ -19,12 +19,14 @@ state remembers every id, with no window, at a cost that grows with the gaps in 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 SlotSum = tuple[int, int, int, float | None, float | None, int | None]  # slot, records, upgrades, ...
+IdBlob = tuple[int, int, int, bytes]  # the stamps (ms) of its first and last id, how many, the blob
 
 
 class Tally(Protocol):
@@ -39,9 +41,11 @@ class Tally(Protocol):
 
     def take_raw(self) -> list[tuple[int, int]]: ...
 
-    def bounds(self) -> tuple[int, int] | None: ...
+    def ranges(self, most: int, min_gap: int, /) -> list[tuple[int, int]]: ...
 
-    def drain(self, known: list[bytes], trusted: bytes | bytearray) -> tuple[list[SlotSum], int, bytes]: ...
+    def drain(
+        self, known: list[bytes], trusted: bytes | bytearray, ranges: list[tuple[int, int]], /
+    ) -> tuple[list[SlotSum], int, list[IdBlob]]: ...
 
 
 class _Record(NamedTuple):
@@ -70,13 +74,27 @@ class PyTally:
         """Per-slot counts of records a Scanner tallied: none here."""
         return []
 
-    def bounds(self) -> tuple[int, int] | None:
-        """Lowest and highest milliseconds of the pending records that have an event id."""
-        stamps = [r.ts_ms for r in self._records if r.serial]
-        return (min(stamps), max(stamps)) if stamps else None
+    def ranges(self, most: int, min_gap: int) -> list[tuple[int, int]]:
+        """The milliseconds of the pending records that have an event id, as sorted, disjoint ranges:
+        cut at the widest gaps wider than ``min_gap``, at most ``most`` ranges (of equal gaps, the
+        earliest cut). A batch's ids are looked up and kept per range, so that one far-off stamp
+        makes neither the batch nor its blob span everything between."""
+        if most < 1:
+            raise ValueError("most must be at least 1")
+        stamps = sorted(r.ts_ms for r in self._records if r.serial)
+        if not stamps:
+            return []
+        pairs = enumerate(itertools.pairwise(stamps), start=1)
+        gaps = [(b - a, at) for at, (a, b) in pairs if b - a > min_gap]
+        cuts = sorted(at for _size, at in sorted(gaps, key=lambda gap: (-gap[0], gap[1]))[: most - 1])
+        starts, stops = [0, *cuts], [*cuts, len(stamps)]
+        return [(stamps[a], stamps[b - 1]) for a, b in zip(starts, stops, strict=True)]
 
-    def drain(self, known: list[bytes], trusted: bytes | bytearray) -> tuple[list[SlotSum], int, bytes]:
-        """(per-slot sums in first-reached order, duplicates, blob of the ids new to ``known``); empties."""
+    def drain(
+        self, known: list[bytes], trusted: bytes | bytearray, ranges: list[tuple[int, int]]
+    ) -> tuple[list[SlotSum], int, list[IdBlob]]:
+        """(per-slot sums in first-reached order, duplicates, the ids new to ``known`` as one blob per
+        range of ``ranges`` that holds any); empties the tally."""
         seen: dict[tuple[int, int], int] = {}  # id -> 2 trusted, 1 untrusted
         for blob in known:
             for ident, state in decode(blob):
@@ -104,7 +122,7 @@ class PyTally:
             total.add(record, upgrade)
         self._records = []
         rows = [(slot, s.count, s.upgrades, s.first, s.last, s.pid) for slot, s in sums.items()]
-        return rows, duplicates, encode(sorted((ident, seen[ident]) for ident in fresh))
+        return rows, duplicates, _per_range(sorted((ident, seen[ident]) for ident in fresh), ranges)
 
 
 @dataclass(slots=True)
@@ -124,6 +142,19 @@ class _Sum:
             self.last = stamp if self.last is None or stamp > self.last else self.last
         if record.pid is not None:
             self.pid = record.pid
+
+
+def _per_range(ids: list[tuple[tuple[int, int], int]], ranges: list[tuple[int, int]]) -> list[IdBlob]:
+    """Sorted ids as one blob per range that holds any (ids past the last range: one more blob)."""
+    blobs: list[IdBlob] = []
+    at = 0
+    his = iter([hi for _lo, hi in ranges])
+    while at < len(ids):
+        hi = next((hi for hi in his if hi >= ids[at][0][0]), None)
+        part = [ident for ident in ids[at:] if hi is None or ident[0][0] <= hi]
+        at += len(part)
+        blobs.append((part[0][0][0], part[-1][0][0], len(part), encode(part)))
+    return blobs
 
 
 def new_tally(*, accelerated: bool = True) -> Tally:

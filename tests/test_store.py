@@ -128,6 +128,25 @@ def test_event_ids_overlapping_batches_are_checked_exactly(state: Path) -> None:
         assert store.event_id_count() == 100
 
 
+def test_a_far_off_stamp_gets_a_blob_of_its_own(state: Path) -> None:
+    """One record stamped in the year 2500 among today's: the batch's ids are kept in two blobs with
+    tight bounds, so a later batch of today's records overlaps, and loads, only today's."""
+    today = 1_795_888_000_000
+    with Store.open(state) as store:
+        store.write(
+            Batch(identified=[*(_ident(today + i, 1 + i) for i in range(100)), _ident(16_725_225_600_000, 7)])
+        )
+        result = store.write(Batch(identified=[_ident(today + 50, 51), _ident(today + 5000, 5001)]))
+        assert (result.records, result.duplicates) == (1, 1)
+    with sqlite3.connect(state) as db:
+        rows = db.execute("SELECT ts_lo, ts_hi, ids FROM event_blobs ORDER BY ts_lo").fetchall()
+    assert rows == [
+        (today, today + 99, 100),
+        (today + 5000, today + 5000, 1),
+        (16_725_225_600_000,) * 2 + (1,),
+    ]
+
+
 def test_positions_losses_counters_round_trip(state: Path) -> None:
     pos = Position("file", "/var/log/syslog", 1, 2, 300, 400, "abc", 64, updated=5.0)
     batch = Batch(positions={("file", pos.key): pos})

@@ -21,7 +21,7 @@ from seccomp_gen import _fastpath
 from seccomp_gen.learn import LearnOptions, LearnResult, LinesSource, learn_source
 from seccomp_gen.sources import Source, SourceKind
 from seccomp_gen.store import Store
-from seccomp_gen.tally import PyTally, decode, encode
+from seccomp_gen.tally import PyTally, Tally, decode, encode
 from tests._learn_support import kmsg, record, syslog
 from tests.realpath import need
 
@@ -55,10 +55,36 @@ def test_c_tally_equals_python_tally_on_random_batches() -> None:
                       rng.choice([None, rng.randint(0, 9)]))  # fmt: skip
             fast.add(*values)
             slow.add(*values)
-        assert fast.bounds() == slow.bounds()
+        most, gap = rng.randint(1, 4), rng.choice([0, 999, 5000])
+        ranges = fast.ranges(most, gap)
+        assert ranges == slow.ranges(most, gap)
+        assert len(ranges) <= most
         blobs = [blob] if rng.random() < 0.7 else []
-        assert fast.drain(blobs, trusted) == slow.drain(blobs, trusted)
+        drained = fast.drain(blobs, trusted, ranges)
+        assert drained == slow.drain(blobs, trusted, ranges)
         assert len(fast) == len(slow) == 0
+        for lo, hi, count, part in drained[2]:  # each blob within one range, its bounds its own ids'
+            ids = decode(part)
+            assert (len(ids), ids[0][0][0], ids[-1][0][0]) == (count, lo, hi)
+            assert any(a <= lo and hi <= b for a, b in ranges)
+
+
+@pytest.mark.parametrize("kind", ["python", "c"])
+def test_ids_are_kept_per_range_cut_at_the_widest_gaps(kind: str) -> None:
+    """A far-off stamp (a forger's year 2500, a clock's jump) gets a range, and a blob, of its own."""
+    if kind == "c":
+        need(_fastpath.ACCEL is not None, f"needs the C accelerator: {_fastpath.accelerator_status()}")
+    tally: Tally = _fastpath.ACCEL.Tally() if kind == "c" and _fastpath.ACCEL is not None else PyTally()
+    for stamp_ms, serial in [(1000, 1), (1001, 2), (5_000_000, 3), (9_000_000_000, 4), (1002, 0)]:
+        tally.add(0, stamp_ms / 1000, stamp_ms, serial, None)
+    assert tally.ranges(8, 600_000) == [(1000, 1001), (5_000_000, 5_000_000), (9_000_000_000, 9_000_000_000)]
+    assert tally.ranges(2, 600_000) == [(1000, 5_000_000), (9_000_000_000, 9_000_000_000)]
+    assert tally.ranges(8, 10**10) == [(1000, 9_000_000_000)]
+    ranges = tally.ranges(8, 600_000)
+    _sums, _duplicates, blobs = tally.drain([], b"\x01", ranges)
+    assert [(lo, hi, count) for lo, hi, count, _blob in blobs] == [
+        (1000, 1001, 2), (5_000_000, 5_000_000, 1), (9_000_000_000, 9_000_000_000, 1)
+    ]  # fmt: skip
 
 
 def test_a_malformed_blob_is_refused() -> None:
@@ -68,9 +94,9 @@ def test_a_malformed_blob_is_refused() -> None:
     tally.add(0, 1.0, 1000, 1, None)
     for bad in (b"\x80", b"\x01", b"\x00\x00"):  # cut varint, odd count, serial 0
         with pytest.raises(ValueError, match="malformed"):
-            tally.drain([bad], b"\x01")
+            tally.drain([bad], b"\x01", [])
         with pytest.raises(ValueError, match="malformed"):
-            PyTally().drain([bad], b"\x01")
+            PyTally().drain([bad], b"\x01", [])
 
 
 def _lines() -> list[str]:
