@@ -95,7 +95,9 @@ _FAST = re.compile(
     rb"(\x1d[^\n]*|[A-Z][A-Z0-9_]*=[^\n]*)?\r?$",  # 20 auditd enrichment
     re.MULTILINE,
 )
-_CACHE_MAX = 65536
+# The caches of one field each (names, ids, subjects ...): a process's (comm, exe) is the one with many
+# values, ~300 bytes each with its key; 65,536 of them took 20 MB on a flood of forged processes.
+_CACHE_MAX = 8192
 _PROTOS_MAX = 16384  # the pure-Python loop's prototypes: a dict of 19 fields each (~1 KB)
 _SAMPLE = 64 * 1024
 # An auditd line of the everyday shape, after the newline before it (see FastPath._auditd_log).
