@@ -299,4 +299,5 @@ def test_limits_agree_with_the_python_side() -> None:
     accel = _fastpath.ACCEL
     assert accel is not None
     assert accel.MAX_LINE == records.MAX_LINE == _fastpath.MAX_LINE
-    assert accel.CACHE_MAX == _fastpath._CACHE_MAX
+    # The caches differ on purpose: C's prototype cache keeps keys (65,536), Python's keeps dicts.
+    assert accel.CACHE_MAX >= _fastpath._PROTOS_MAX >= _fastpath._CACHE_MAX
