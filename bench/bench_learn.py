@@ -37,6 +37,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -60,17 +61,24 @@ class Run:
 
 
 def measure(argv: list[str]) -> Run:
-    """Run ``argv`` to its end: its CPU time and peak RSS (``wait4``)."""
+    """Run ``argv`` to its end: its CPU time and peak RSS (``wait4``), and the last 64 KiB it printed.
+
+    Only the tail is read back: ausearch prints every record (150 MB on audit-dense.log), and this
+    process's own RSS is where a child's peak starts (Linux counts the parent's at fork)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(argv, stdout=out, stderr=err)
         _pid, status, usage = os.wait4(proc.pid, 0)
         code = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(), err.read().decode()
+        stdout, stderr = _tail(out), _tail(err)
     if code not in (0, 1):  # grep -c exits 1 when it counts 0
         raise SystemExit(f"benchmark child failed (exit {code}): {argv}\n{stderr[-2000:]}")
     return Run(usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout, stderr)
+
+
+def _tail(handle: IO[bytes], size: int = 64 * 1024) -> str:
+    handle.seek(0, os.SEEK_END)
+    handle.seek(max(handle.tell() - size, 0))
+    return handle.read().decode(errors="replace")
 
 
 def best(runs: list[Run]) -> Run:
