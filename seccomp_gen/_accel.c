@@ -656,10 +656,12 @@ write_varint(unsigned char **p, uint64_t v)
     *(*p)++ = (unsigned char)v;
 }
 
-/* The ids of one blob (see seccomp_gen.tally: sorted ids as varint deltas, trust in the low bit) into
- * set; -1 (ValueError) on a malformed blob. */
+/* Mark the ids of one known blob (see seccomp_gen.tally: sorted ids as varint deltas, trust in the low
+ * bit) that set holds, the batch's own: the state a place holds is 1 + the best trust it was known
+ * with (1 + 0: not known). Ids the batch does not hold are only read past: memory stays the batch's.
+ * -1 (ValueError) on a malformed blob. */
 static int
-idset_load(IdSet *set, const unsigned char *p, Py_ssize_t len)
+idset_mark_known(IdSet *set, const unsigned char *p, Py_ssize_t len)
 {
     const unsigned char *end = p + len;
     int64_t ts = 0;
@@ -679,24 +681,11 @@ idset_load(IdSet *set, const unsigned char *p, Py_ssize_t len)
             return -1;
         }
         IdPlace *place = idset_place(set, ts, (uint32_t)serial);
-        place->ts_ms = ts;
-        place->serial = (uint32_t)serial;
-        if (place->state < state) {
-            place->state = state;
+        if (place->state != 0 && place->state < state + 1) {
+            place->state = state + 1;
         }
     }
     return 0;
-}
-
-/* Count the ids in a blob (two varints each) to size the set. */
-static Py_ssize_t
-blob_ids(const unsigned char *p, Py_ssize_t len)
-{
-    Py_ssize_t ends = 0;
-    for (Py_ssize_t i = 0; i < len; i++) {
-        ends += !(p[i] & 0x80);
-    }
-    return ends / 2;
 }
 
 typedef struct {
@@ -749,21 +738,30 @@ Tally_drain(Tally *self, PyObject *args)
     IdPlace *fresh = NULL;
     Py_ssize_t nslots = (Py_ssize_t)trusted.len, norder = 0, nfresh = 0;
     const unsigned char *trust = trusted.buf;
-    Py_ssize_t expected = self->n;
+    /* The set holds the batch's own ids only (1 + the best trust each was seen with, 1: unseen so far),
+     * the known blobs are read past it: memory grows with the batch, not with the ids known. */
+    if (idset_init(&set, self->n) < 0) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < self->n; i++) {
+        const Rec *r = &self->recs[i];
+        if (r->serial != 0) {
+            IdPlace *place = idset_place(&set, r->ts_ms, r->serial);
+            if (place->state == 0) {
+                place->ts_ms = r->ts_ms;
+                place->serial = r->serial;
+                place->state = 1;
+            }
+        }
+    }
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(known); i++) {
         PyObject *item = PyList_GET_ITEM(known, i);
         if (!PyBytes_Check(item)) {
             PyErr_SetString(PyExc_TypeError, "known must be a list of bytes");
             goto done;
         }
-        expected += blob_ids((const unsigned char *)PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item));
-    }
-    if (idset_init(&set, expected) < 0) {
-        goto done;
-    }
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(known); i++) {
-        PyObject *item = PyList_GET_ITEM(known, i);
-        if (idset_load(&set, (const unsigned char *)PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item)) < 0) {
+        if (idset_mark_known(&set, (const unsigned char *)PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item)) <
+            0) {
             goto done;
         }
     }
@@ -785,14 +783,12 @@ Tally_drain(Tally *self, PyObject *args)
         int upgrade = 0;
         if (r->serial != 0) {
             IdPlace *place = idset_place(&set, r->ts_ms, r->serial);
-            if (place->state >= state) {
+            if (place->state - 1 >= state) {
                 duplicates++; /* seen as trusted, or untrusted and read untrusted again */
                 continue;
             }
-            upgrade = place->state == 1; /* seen untrusted, now read from a trusted source */
-            place->ts_ms = r->ts_ms;
-            place->serial = r->serial;
-            place->state = state;
+            upgrade = place->state - 1 == 1; /* seen untrusted, now read from a trusted source */
+            place->state = state + 1;
             fresh[nfresh++] = *place;
         }
         SlotSum *sum = &slots[r->slot];
@@ -818,7 +814,7 @@ Tally_drain(Tally *self, PyObject *args)
     }
     /* The new ids, sorted, each once with the best trust it now has. */
     for (Py_ssize_t i = 0; i < nfresh; i++) {
-        fresh[i].state = idset_place(&set, fresh[i].ts_ms, fresh[i].serial)->state;
+        fresh[i].state = idset_place(&set, fresh[i].ts_ms, fresh[i].serial)->state - 1;
     }
     qsort(fresh, (size_t)nfresh, sizeof(IdPlace), id_order);
     /* One blob per range, each encoded from zero (it is read alone). */
