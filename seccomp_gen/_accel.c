@@ -53,8 +53,11 @@ typedef struct {
 } Entry;
 
 typedef struct {
-    Entry *slots;
-    Py_ssize_t size; /* slots: a power of two, grown from FIRST_SLOTS up to SLOTS */
+    Entry *entries;  /* the entries, densely: used of them, room for cap (doubled up to CACHE_MAX) */
+    int32_t *index;  /* size places, each -1 (empty) or an entry's number */
+    Entry empty;     /* what table_find returns for a key the table does not hold (key NULL) */
+    Py_ssize_t size; /* index places: a power of two, grown from FIRST_SLOTS up to SLOTS */
+    Py_ssize_t cap;
     Py_ssize_t used;
     Py_ssize_t bytes;
     long long clears; /* times the table was emptied for being full */
@@ -110,76 +113,92 @@ hash_bytes(const char *p, Py_ssize_t n, uint64_t seed)
 static int
 table_init(Table *t)
 {
-    t->slots = PyMem_Calloc(FIRST_SLOTS, sizeof(Entry));
+    t->index = PyMem_Malloc(FIRST_SLOTS * sizeof(int32_t));
+    t->entries = PyMem_Calloc(FIRST_SLOTS / 2, sizeof(Entry));
+    if (t->index == NULL || t->entries == NULL) {
+        PyMem_Free(t->index);
+        PyMem_Free(t->entries);
+        t->index = NULL;
+        t->entries = NULL;
+        return -1;
+    }
+    memset(t->index, 0xFF, FIRST_SLOTS * sizeof(int32_t)); /* every place -1 */
+    memset(&t->empty, 0, sizeof(Entry));
     t->size = FIRST_SLOTS;
+    t->cap = FIRST_SLOTS / 2;
     t->used = 0;
     t->bytes = 0;
-    return t->slots == NULL ? -1 : 0;
+    return 0;
 }
 
 static void
 table_clear(Table *t)
 {
-    if (t->slots == NULL) {
+    if (t->index == NULL) {
         return;
     }
-    for (Py_ssize_t i = 0; i < t->size; i++) {
-        Entry *e = &t->slots[i];
-        if (e->key != NULL) {
-            PyMem_Free(e->key);
-            e->key = NULL;
-            Py_CLEAR(e->value);
-        }
+    for (Py_ssize_t i = 0; i < t->used; i++) {
+        Entry *e = &t->entries[i];
+        PyMem_Free(e->key);
+        e->key = NULL;
+        Py_CLEAR(e->value);
     }
+    memset(t->index, 0xFF, (size_t)t->size * sizeof(int32_t));
     t->used = 0;
     t->bytes = 0;
 }
 
-/* The entry holding key, or the empty slot where it would go. */
+/* The entry holding key, or t->empty (key NULL) when the table does not hold it. */
 static Entry *
 table_find(Table *t, uint64_t hash, const char *key, Py_ssize_t len)
 {
     size_t mask = (size_t)t->size - 1;
-    size_t i = (size_t)hash & mask;
-    for (;;) {
-        Entry *e = &t->slots[i];
-        if (e->key == NULL) {
-            return e;
+    for (size_t i = (size_t)hash & mask;; i = (i + 1) & mask) {
+        int32_t at = t->index[i];
+        if (at < 0) {
+            return &t->empty;
         }
+        Entry *e = &t->entries[at];
         if (e->hash == hash && e->len == len && memcmp(e->key, key, (size_t)len) == 0) {
             return e;
         }
-        i = (i + 1) & mask;
     }
 }
 
-/* Twice the slots, the entries moved over; -1 (MemoryError) when that cannot be had. */
+/* The empty place of index (size places) where an entry of this hash goes. */
+static size_t
+table_place(const int32_t *index, Py_ssize_t size, uint64_t hash)
+{
+    size_t mask = (size_t)size - 1;
+    size_t i = (size_t)hash & mask;
+    while (index[i] >= 0) {
+        i = (i + 1) & mask;
+    }
+    return i;
+}
+
+/* Twice the index places, the entries placed anew; -1 (MemoryError) when that cannot be had. */
 static int
 table_grow(Table *t)
 {
     Py_ssize_t size = t->size * 2;
-    Entry *slots = PyMem_Calloc((size_t)size, sizeof(Entry));
-    if (slots == NULL) {
+    int32_t *index = PyMem_Malloc((size_t)size * sizeof(int32_t));
+    if (index == NULL) {
         PyErr_NoMemory();
         return -1;
     }
-    for (Py_ssize_t i = 0; i < t->size; i++) {
-        Entry *old = &t->slots[i];
-        if (old->key != NULL) {
-            size_t at = (size_t)old->hash & ((size_t)size - 1);
-            while (slots[at].key != NULL) {
-                at = (at + 1) & ((size_t)size - 1);
-            }
-            slots[at] = *old;
-        }
+    memset(index, 0xFF, (size_t)size * sizeof(int32_t));
+    for (Py_ssize_t i = 0; i < t->used; i++) {
+        index[table_place(index, size, t->entries[i].hash)] = (int32_t)i;
     }
-    PyMem_Free(t->slots);
-    t->slots = slots;
+    PyMem_Free(t->index);
+    t->index = index;
     t->size = size;
     return 0;
 }
 
-/* A new entry for key (not in the table); the table is emptied first when it is full. */
+/* A new entry for key (not in the table); the table is emptied first when it is full. Entries move
+ * when their array grows: an Entry pointer is good until the next table_add. */
 static Entry *
 table_add(Table *t, uint64_t hash, const char *key, Py_ssize_t len)
 {
@@ -190,13 +209,24 @@ table_add(Table *t, uint64_t hash, const char *key, Py_ssize_t len)
     else if ((t->used + 1) * 2 > t->size && t->size < SLOTS && table_grow(t) < 0) {
         return NULL;
     }
+    if (t->used == t->cap) {
+        Py_ssize_t cap = t->cap * 2 < CACHE_MAX ? t->cap * 2 : CACHE_MAX;
+        Entry *entries = PyMem_Realloc(t->entries, (size_t)cap * sizeof(Entry));
+        if (entries == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        t->entries = entries;
+        t->cap = cap;
+    }
     char *copy = PyMem_Malloc(len > 0 ? (size_t)len : 1);
     if (copy == NULL) {
         PyErr_NoMemory();
         return NULL;
     }
     memcpy(copy, key, (size_t)len);
-    Entry *e = table_find(t, hash, key, len);
+    Entry *e = &t->entries[t->used];
+    memset(e, 0, sizeof(Entry));
     e->hash = hash;
     e->key = copy;
     e->len = len;
@@ -204,6 +234,7 @@ table_add(Table *t, uint64_t hash, const char *key, Py_ssize_t len)
     e->fast = 0;
     e->slot = -1;
     e->keep = 0;
+    t->index[table_place(t->index, t->size, hash)] = (int32_t)t->used;
     t->used++;
     t->bytes += len;
     return e;
@@ -1597,8 +1628,8 @@ Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
     self->seed = (uint64_t)seed;
     table_clear(&self->fronts);
     table_clear(&self->protos);
-    if ((self->fronts.slots == NULL && table_init(&self->fronts) < 0) ||
-        (self->protos.slots == NULL && table_init(&self->protos) < 0)) {
+    if ((self->fronts.index == NULL && table_init(&self->fronts) < 0) ||
+        (self->protos.index == NULL && table_init(&self->protos) < 0)) {
         PyErr_NoMemory();
         return -1;
     }
@@ -1629,9 +1660,9 @@ Scanner_traverse(Scanner *self, visitproc visit, void *arg)
     Py_VISIT(self->proto);
     Py_VISIT(self->event_type);
     Py_VISIT(self->json_proto);
-    if (self->protos.slots != NULL) {
-        for (Py_ssize_t i = 0; i < self->protos.size; i++) {
-            Py_VISIT(self->protos.slots[i].value);
+    if (self->protos.index != NULL) {
+        for (Py_ssize_t i = 0; i < self->protos.used; i++) {
+            Py_VISIT(self->protos.entries[i].value);
         }
     }
     return 0;
@@ -1656,8 +1687,10 @@ Scanner_dealloc(Scanner *self)
 {
     PyObject_GC_UnTrack(self);
     Scanner_clear(self);
-    PyMem_Free(self->fronts.slots);
-    PyMem_Free(self->protos.slots);
+    PyMem_Free(self->fronts.index);
+    PyMem_Free(self->fronts.entries);
+    PyMem_Free(self->protos.index);
+    PyMem_Free(self->protos.entries);
     PyMem_Free(self->buf);
     PyMem_Free(self->last_shape);
     PyMem_Free(self->last_digits);
@@ -1805,8 +1838,8 @@ static PyObject *
 Scanner_forget_slots(Scanner *self, PyObject *unused)
 {
     (void)unused;
-    for (Py_ssize_t i = 0; self->protos.slots != NULL && i < self->protos.size; i++) {
-        self->protos.slots[i].slot = -1;
+    for (Py_ssize_t i = 0; self->protos.index != NULL && i < self->protos.used; i++) {
+        self->protos.entries[i].slot = -1;
     }
     Py_RETURN_NONE;
 }
