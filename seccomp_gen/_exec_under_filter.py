@@ -17,13 +17,9 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from seccomp_gen.errors import SeccompGenError
-
-if TYPE_CHECKING:
-    from seccomp_gen.actions import Action
-    from seccomp_gen.profile import Profile
 
 EXIT_CANNOT_RUN = 126
 EXIT_NOT_FOUND = 127
@@ -81,67 +77,27 @@ def new_audit_session() -> int | None:
 
 
 def _build_filter(args: argparse.Namespace) -> Any:
-    import pyseccomp
+    from seccomp_gen import libseccomp
 
     if args.log:
-        seccomp_filter = pyseccomp.SyscallFilter(pyseccomp.LOG)
+        seccomp_filter = libseccomp.log_filter()
     else:
         seccomp_filter = compile_profile_file(args.profile)
         if not args.no_log_denials:
-            seccomp_filter.set_attr(pyseccomp.Attr.CTL_LOG, 1)
+            libseccomp.set_flags(seccomp_filter, log_denials=True)
     if os.geteuid() == 0:
         # root may load a filter without no_new_privs; keep setuid programs under it working
-        seccomp_filter.set_attr(pyseccomp.Attr.CTL_NNP, 0)
+        libseccomp.set_flags(seccomp_filter, no_new_privs=False)
     return seccomp_filter
 
 
 def compile_profile_file(path: Path) -> Any:
-    """A Docker/OCI JSON profile (read by the profile stage) as a loadable libseccomp filter."""
+    """A Docker/OCI JSON profile (read by the profile stage) as a loadable libseccomp filter: the one
+    ``check`` compiles (``seccomp_gen.libseccomp.build_filter``)."""
+    from seccomp_gen import libseccomp
     from seccomp_gen.lint import load_profile
 
-    return build_filter(load_profile(path).profile)
-
-
-def build_filter(profile: Profile) -> Any:
-    """The filter runc would load for ``profile`` on this machine.
-
-    Like runc: names the installed libseccomp cannot resolve are skipped, rules equal to the default
-    action are skipped, Docker-only conditional rules are not applied. Architectures are the profile's
-    (the native one when it lists none).
-    """
-    import pyseccomp
-
-    from seccomp_gen.abi import get_abi
-
-    seccomp_filter = pyseccomp.SyscallFilter(_code(profile.default_action))
-    tokens = [get_abi(name).libseccomp_token for name in profile.architectures]
-    native = pyseccomp.system_arch()
-    for token in tokens:
-        if token is not None and token != native:
-            seccomp_filter.add_arch(token)
-    if tokens and native not in tokens:
-        seccomp_filter.remove_arch(native)
-    added = set()  # libseccomp's time grows with the square of repeats of one rule: add each once
-    for rule in profile.rules:
-        if rule.action == profile.default_action or rule.conditional:
-            continue
-        args = [pyseccomp.Arg(a.index, _OPERATORS[a.op], a.value, a.value_two) for a in rule.args]
-        for name in rule.names:
-            if (name, rule.action, rule.args) in added:
-                continue
-            added.add((name, rule.action, rule.args))
-            number = int(pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name))
-            if number != -1:
-                seccomp_filter.add_rule(_code(rule.action), number, *args)
-    return seccomp_filter
-
-
-_OPERATORS = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4}
-_OPERATORS |= {"SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7}
-
-
-def _code(action: Action) -> int:
-    return action.kind.value | action.data
+    return libseccomp.build_filter(load_profile(path).profile)
 
 
 if __name__ == "__main__":

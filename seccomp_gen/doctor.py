@@ -13,6 +13,7 @@ from pathlib import Path
 
 from seccomp_gen import kernel, runtimes
 from seccomp_gen.errors import SeccompGenError
+from seccomp_gen.libseccomp import BINDING
 
 
 class Status(enum.Enum):
@@ -209,20 +210,17 @@ def check_kmsg(readable: bool) -> Check:
 
 
 def check_libseccomp(probe: Callable[[], kernel.LibseccompInfo]) -> list[Check]:
-    """pyseccomp must load libseccomp for record/run/emit; its syscall table limits what it can filter."""
+    """The binding (``libseccomp.BINDING``) must load libseccomp for record/run/emit; its syscall table
+    limits what it can filter."""
     try:
         info = probe()
     except ImportError as exc:
-        if exc.name == "pyseccomp":  # the module itself is not installed (not: libseccomp under it)
-            return [Check("pyseccomp", Status.FAIL, f"cannot import: {exc}", "pip install pyseccomp")]
-        return [
-            Check("pyseccomp", Status.FAIL, f"cannot load libseccomp: {exc}", "apt-get install libseccomp2")
-        ]
+        if exc.name == BINDING:  # the module itself is not installed (not: libseccomp under it)
+            return [Check(BINDING, Status.FAIL, f"cannot import: {exc}", f"pip install {BINDING}")]
+        return [Check(BINDING, Status.FAIL, f"cannot load libseccomp: {exc}", "apt-get install libseccomp2")]
     except (OSError, RuntimeError, SeccompGenError) as exc:
-        return [
-            Check("pyseccomp", Status.FAIL, f"cannot load libseccomp: {exc}", "apt-get install libseccomp2")
-        ]
-    rows = [Check("pyseccomp", Status.OK, "loads libseccomp")]
+        return [Check(BINDING, Status.FAIL, f"cannot load libseccomp: {exc}", "apt-get install libseccomp2")]
+    rows = [Check(BINDING, Status.OK, "loads libseccomp")]
     detail = f"{info.version}; names {info.abi} syscalls up to {info.newest_name} ({info.newest_number})"
     if _version_tuple(info.version) < (2, 5):
         rows.append(Check("libseccomp", Status.WARN, detail, "install libseccomp >= 2.5"))

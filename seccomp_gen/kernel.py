@@ -44,7 +44,7 @@ class RateLimit:
 
 @dataclass(frozen=True, slots=True)
 class LibseccompInfo:
-    """The libseccomp that pyseccomp loaded: version and the highest native syscall it can name."""
+    """The libseccomp our binding loaded: version and the highest native syscall it can name."""
 
     version: str
     abi: str  # the native ABI's name, e.g. "x86_64"
@@ -221,6 +221,6 @@ def log_buffer_size() -> int | None:
 
 def native_audit_arch() -> int:
     """The AUDIT_ARCH value of this machine's native ABI, as libseccomp reports it."""
-    import pyseccomp
+    from seccomp_gen import libseccomp
 
-    return int(pyseccomp.system_arch())
+    return libseccomp.native_token()

@@ -4,20 +4,39 @@ Our tables come from the kernel; the libseccomp on the machine may be older (Deb
 and then lacks newer syscalls and whole architectures (loongarch64, m68k, sh). A profile that names
 something libseccomp cannot resolve fails to load in runc/Docker, so the emitter asks here first.
 
-pyseccomp (and through it libseccomp) is imported on first use only.
+It also builds filters: ``build_filter`` is the one builder, for ``check``'s and ``emit``'s
+compilation and for the filter ``record``/``run`` load, so that what is checked is what runs.
+pyseccomp (and through it libseccomp) is imported on first use only, here and nowhere else.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seccomp_gen.abi import Abi
+from seccomp_gen.errors import ProfileError
 
+if TYPE_CHECKING:
+    from seccomp_gen.actions import Action
+    from seccomp_gen.profile import ArgCondition, Profile, Rule
+
+BINDING = "pyseccomp"  # the Python module that loads libseccomp (doctor names it)
 _ALLOW = 0x7FFF0000
 _NR_SCMP_ERROR = -1  # what seccomp_syscall_resolve_name_arch returns for a name it does not know
+# libseccomp's enum scmp_compare, by the names profiles use
+OPERATORS = {
+    "SCMP_CMP_NE": 1,
+    "SCMP_CMP_LT": 2,
+    "SCMP_CMP_LE": 3,
+    "SCMP_CMP_EQ": 4,
+    "SCMP_CMP_GE": 5,
+    "SCMP_CMP_GT": 6,
+    "SCMP_CMP_MASKED_EQ": 7,
+}
 
 
 class _Version(ctypes.Structure):
@@ -111,4 +130,150 @@ def libseccomp_name(abi: Abi, number: int) -> str | None:
     return bytes(raw).decode("ascii")
 
 
-__all__ = ["libseccomp_knows", "libseccomp_name", "libseccomp_number", "supports", "version"]
+def native_token() -> int:
+    """libseccomp's ``SCMP_ARCH_*`` value of this machine (the same number as its AUDIT_ARCH)."""
+    import pyseccomp
+
+    return int(pyseccomp.system_arch())
+
+
+def arch_token(abi: str) -> int:
+    """libseccomp's ``SCMP_ARCH_*`` value for an ABI; ``ProfileError`` where libseccomp has none."""
+    from seccomp_gen.abi import get_abi
+
+    token = get_abi(abi).libseccomp_token
+    if token is None:
+        raise ProfileError(f"libseccomp has no architecture for ABI {abi!r}")
+    return token
+
+
+def resolve(abi: str, name: str) -> int:
+    """libseccomp's number for ``name`` on ``abi``: -1 when unknown, other negatives where absent."""
+    import pyseccomp
+
+    return int(pyseccomp.resolve_syscall(arch_token(abi), name))
+
+
+def version_text() -> str:
+    """The installed libseccomp's version, e.g. ``2.5.4`` (``unknown`` when it cannot say)."""
+    found = version()
+    return "unknown" if found is None else ".".join(str(part) for part in found)
+
+
+def build_filter(profile: Profile, abis: Sequence[str] | None = None) -> Any:
+    """The filter runc loads for ``profile`` on ``abis`` (default: the profile's architectures, or the
+    native one when it lists none), as a pyseccomp ``SyscallFilter``; ``ProfileError`` naming the
+    failing part when libseccomp refuses it.
+
+    As runc builds it: rules equal to the default action are skipped (libseccomp refuses them),
+    Docker's conditional rules (``includes``/``excludes``, which only Docker and Podman apply) are
+    left out, names libseccomp does not know are skipped, and each rule goes in with the native
+    number, which libseccomp translates per architecture by name.
+    """
+    import pyseccomp
+
+    chosen = tuple(profile.architectures if abis is None else abis)
+    try:
+        flt = pyseccomp.SyscallFilter(profile.default_action.kind.value | profile.default_action.data)
+    except OSError as exc:
+        raise ProfileError(f"libseccomp rejects the default action {profile.default_action}: {exc}") from None
+    tokens = [arch_token(abi) for abi in chosen]
+    native = native_token()
+    try:
+        if tokens and native not in tokens:
+            # First: a filter holds one byte order, and the native one would refuse s390x on x86_64.
+            flt.remove_arch(native)
+        for token in tokens:
+            if token != native:
+                flt.add_arch(token)
+    except OSError as exc:
+        where = ", ".join(chosen)
+        raise ProfileError(
+            f"libseccomp {version_text()} cannot build a filter for {where}: {exc.strerror}"
+        ) from None
+    added: set[tuple[str, Action, tuple[ArgCondition, ...]]] = set()
+    for rule in profile.rules:
+        if rule.action != profile.default_action and not rule.conditional:
+            _add_rule(flt, rule, chosen, added)
+    return flt
+
+
+def _add_rule(
+    flt: Any, rule: Rule, abis: Sequence[str], added: set[tuple[str, Action, tuple[ArgCondition, ...]]]
+) -> None:
+    """Add each name of ``rule`` once: libseccomp takes time quadratic in repeats of the same rule
+    (a 14 MB profile repeating four names ran for minutes), and a repeat changes nothing."""
+    import pyseccomp
+
+    args = [pyseccomp.Arg(a.index, OPERATORS[a.op], a.value, a.value_two) for a in rule.args]
+    for name in rule.names:
+        key = (name, rule.action, rule.args)
+        if key in added:
+            continue
+        added.add(key)
+        number = int(pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name))
+        if number == _NR_SCMP_ERROR:
+            continue
+        try:
+            flt.add_rule(rule.action.kind.value | rule.action.data, number, *args)
+        except (OSError, ValueError) as exc:
+            raise ProfileError(
+                f"libseccomp rejects the rule for {name} ({rule.action}) on {', '.join(abis)}: {exc}"
+            ) from None
+
+
+def log_filter() -> Any:
+    """A filter that logs every call and denies none (``record``)."""
+    import pyseccomp
+
+    return pyseccomp.SyscallFilter(pyseccomp.LOG)
+
+
+def set_flags(flt: Any, *, log_denials: bool | None = None, no_new_privs: bool | None = None) -> None:
+    """``SECCOMP_FILTER_FLAG_LOG`` (log what the filter denies) and no_new_privs on load, where given."""
+    import pyseccomp
+
+    if log_denials is not None:
+        flt.set_attr(pyseccomp.Attr.CTL_LOG, int(log_denials))
+    if no_new_privs is not None:
+        flt.set_attr(pyseccomp.Attr.CTL_NNP, int(no_new_privs))
+
+
+def export_bpf(flt: Any) -> bytes:
+    """The filter's BPF program as the kernel would load it."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as sink:
+        flt.export_bpf(sink)
+        sink.seek(0)
+        return sink.read()
+
+
+def export_pfc(flt: Any) -> str:
+    """libseccomp's pseudo filter code for the filter: what it compares, per architecture."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as sink:
+        flt.export_pfc(sink)
+        sink.seek(0)
+        return sink.read().decode()
+
+
+__all__ = [
+    "BINDING",
+    "OPERATORS",
+    "arch_token",
+    "build_filter",
+    "export_bpf",
+    "export_pfc",
+    "libseccomp_knows",
+    "libseccomp_name",
+    "libseccomp_number",
+    "log_filter",
+    "native_token",
+    "resolve",
+    "set_flags",
+    "supports",
+    "version",
+    "version_text",
+]

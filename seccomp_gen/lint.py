@@ -22,20 +22,12 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Any
 
+from seccomp_gen import libseccomp
 from seccomp_gen.actions import Action, ActionKind, errno_name
 from seccomp_gen.errors import ProfileError, SeccompGenError
 from seccomp_gen.profile import ArgCondition, Finding, Profile, Rule, Severity, canonical_syscall, name_exists
 
 _ACTIONS = {kind.scmp_name: kind for kind in ActionKind} | {"SCMP_ACT_KILL": ActionKind.KILL_THREAD}
-_OPERATORS = {
-    "SCMP_CMP_NE": 1,
-    "SCMP_CMP_LT": 2,
-    "SCMP_CMP_LE": 3,
-    "SCMP_CMP_EQ": 4,
-    "SCMP_CMP_GE": 5,
-    "SCMP_CMP_GT": 6,
-    "SCMP_CMP_MASKED_EQ": 7,
-}
 _NR_SCMP_ERROR = -1
 _QUOTE_MAX = 60
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -481,7 +473,7 @@ def _args(entry: Mapping[str, Any], source: str, where: str) -> tuple[ArgConditi
         at = f"{where}.args[{j}]"
         arg = _expect(raw, dict, source, at)
         op = _expect(arg.get("op"), str, source, f"{at}.op")
-        if op not in _OPERATORS:
+        if op not in libseccomp.OPERATORS:
             raise ProfileError(f"{source}: {at}.op: unknown operator {_quote(op)}")
         index = _expect(arg.get("index"), int, source, f"{at}.index")
         value = _unsigned(arg.get("value", 0), 64, source, f"{at}.value")
@@ -492,44 +484,27 @@ def _args(entry: Mapping[str, Any], source: str, where: str) -> tuple[ArgConditi
     return tuple(args)
 
 
-# --- libseccomp -----------------------------------------------------------------------------------
+# --- libseccomp (through seccomp_gen.libseccomp, the one module that loads it) ----------------------
 
 
 def _native_abi() -> str:
-    import pyseccomp
-
     from seccomp_gen.abi import all_abis
 
-    native = pyseccomp.system_arch()
+    native = libseccomp.native_token()
     for abi in all_abis():
-        if abi.libseccomp and _arch_token(abi.name) == native:
+        if abi.libseccomp and abi.libseccomp_token == native:
             return abi.name
     raise ProfileError(f"no ABI matches libseccomp's native architecture {native:#x}")
 
 
-def _arch_token(abi: str) -> int:
-    """libseccomp's ``SCMP_ARCH_*`` value for an ABI; ``ProfileError`` where libseccomp has none."""
-    from seccomp_gen.abi import get_abi
-
-    token = get_abi(abi).libseccomp_token
-    if token is None:
-        raise ProfileError(f"libseccomp has no architecture for ABI {abi!r}")
-    return token
-
-
 def libseccomp_version() -> str:
     """The installed libseccomp's version, e.g. ``2.5.4`` (``unknown`` when it cannot say)."""
-    from seccomp_gen import libseccomp
-
-    found = libseccomp.version()
-    return "unknown" if found is None else ".".join(str(part) for part in found)
+    return libseccomp.version_text()
 
 
 def resolve(abi: str, name: str) -> int:
     """libseccomp's number for ``name`` on ``abi``: -1 when unknown, other negatives where absent."""
-    import pyseccomp
-
-    return int(pyseccomp.resolve_syscall(_arch_token(abi), name))
+    return libseccomp.resolve(abi, name)
 
 
 def libseccomp_knows(name: str, abis: Sequence[str]) -> bool:
@@ -537,16 +512,10 @@ def libseccomp_knows(name: str, abis: Sequence[str]) -> bool:
     return any(resolve(abi, name) != _NR_SCMP_ERROR for abi in abis)
 
 
-def _scmp_action(action: Action) -> int:
-    return action.kind.value | action.data
-
-
 def compile_profile(profile: Profile) -> None:
-    """Build the filter with libseccomp per architecture and all together, as runc would.
-
-    Rules equal to the default action are skipped (libseccomp refuses them; runc skips them too),
-    and so are names libseccomp does not know. Raises ``ProfileError`` naming the failing part.
-    """
+    """Build the filter with libseccomp per architecture and all together, as runc would (the filter
+    ``run`` loads: ``seccomp_gen.libseccomp.build_filter``). Raises ``ProfileError`` naming the
+    failing part."""
     for abi in profile.architectures:
         _compile(profile, (abi,))
     if len(profile.architectures) > 1:
@@ -555,87 +524,16 @@ def compile_profile(profile: Profile) -> None:
 
 def filter_text(profile: Profile, abis: Sequence[str]) -> str:
     """libseccomp's pseudo filter code for ``profile`` on ``abis``: what the filter compares, per arch."""
-    import tempfile
-
-    flt = _build_filter(profile, abis)
-    with tempfile.TemporaryFile() as sink:
-        flt.export_pfc(sink)
-        sink.seek(0)
-        return sink.read().decode()
+    return libseccomp.export_pfc(libseccomp.build_filter(profile, abis))
 
 
 def _compile(profile: Profile, abis: Sequence[str]) -> None:
-    flt = _build_filter(profile, abis)
+    flt = libseccomp.build_filter(profile, abis)
     try:
-        with Path(os.devnull).open("wb") as sink:
-            flt.export_bpf(sink)
+        libseccomp.export_bpf(flt)
     except OSError as exc:
         where = ", ".join(abis)
         raise ProfileError(f"libseccomp cannot generate the filter for {where}: {exc.strerror}") from None
-
-
-def _build_filter(profile: Profile, abis: Sequence[str]) -> Any:
-    import pyseccomp
-
-    where = ", ".join(abis)
-    try:
-        flt = pyseccomp.SyscallFilter(_scmp_action(profile.default_action))
-    except OSError as exc:
-        raise ProfileError(f"libseccomp rejects the default action {profile.default_action}: {exc}") from None
-    tokens = [_arch_token(abi) for abi in abis]
-    native = pyseccomp.system_arch()
-    try:
-        if native not in tokens:
-            # First: a filter holds one byte order, and the native one would refuse s390x on x86_64.
-            flt.remove_arch(native)
-        for token in tokens:
-            if token != native:
-                flt.add_arch(token)
-    except OSError as exc:
-        raise ProfileError(
-            f"libseccomp {libseccomp_version()} cannot build a filter for {where}: {exc.strerror}"
-        ) from None
-    added: set[tuple[str, Action, tuple[ArgCondition, ...]]] = set()
-    for rule in profile.rules:
-        if rule.action != profile.default_action:
-            _add_rule(flt, rule, abis, added)
-    return flt
-
-
-def _add_rule(
-    flt: Any, rule: Rule, abis: Sequence[str], added: set[tuple[str, Action, tuple[ArgCondition, ...]]]
-) -> None:
-    """Add each name of ``rule`` once: libseccomp takes time quadratic in repeats of the same rule
-    (a 14 MB profile repeating four names ran for minutes), and a repeat changes nothing."""
-    import pyseccomp
-
-    args = [pyseccomp.Arg(a.index, _OPERATORS[a.op], a.value, a.value_two) for a in rule.args]
-    for name in rule.names:
-        key = (name, rule.action, rule.args)
-        if key in added:
-            continue
-        added.add(key)
-        number = _number_for(name)
-        if number is None:
-            continue
-        try:
-            flt.add_rule(_scmp_action(rule.action), number, *args)
-        except (OSError, ValueError) as exc:
-            raise ProfileError(
-                f"libseccomp rejects the rule for {name} ({rule.action}) on {', '.join(abis)}: {exc}"
-            ) from None
-
-
-def _number_for(name: str) -> int | None:
-    """The number runc hands libseccomp: the native arch's (or a pseudo number); None when unknown.
-
-    libseccomp translates a native number to each architecture of the filter by name, and skips
-    the rule on architectures without that call.
-    """
-    import pyseccomp
-
-    number = int(pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name))
-    return None if number == _NR_SCMP_ERROR else number
 
 
 # --- review ---------------------------------------------------------------------------------------
