@@ -44,6 +44,7 @@ from seccomp_gen.containers import LIVE_SECONDS, Attributor, in_scope
 from seccomp_gen.errors import SourceError, StateError, UnknownSyscallError
 from seccomp_gen.events import LossEvent, LossKind, SeccompEvent, Transport
 from seccomp_gen.feedback import AUDITD_ADVICE, LossReport, Reporter
+from seccomp_gen.observations import OVER_CAP, UNKNOWN_ABI, Batch, LossRow, ObservationKey, loss_total
 from seccomp_gen.records import Format, RecordParser, TallyRun
 from seccomp_gen.sources import (
     Chunk,
@@ -51,6 +52,7 @@ from seccomp_gen.sources import (
     GzipSource,
     JournalSource,
     KmsgSource,
+    Position,
     ReadControl,
     Source,
     SourceKind,
@@ -60,17 +62,7 @@ from seccomp_gen.sources import (
     follow_files,
     is_gzip,
 )
-from seccomp_gen.store import (
-    OVER_CAP,
-    UNKNOWN_ABI,
-    UNTRUSTED_PROCESSES_MAX,
-    Batch,
-    LossRow,
-    ObservationKey,
-    Position,
-    Store,
-    loss_total,
-)
+from seccomp_gen.store import UNTRUSTED_PROCESSES_MAX, Store
 from seccomp_gen.tally import PyTally, new_tally, stamp_ms
 from seccomp_gen.trust import SUSPECTED_FORGERY, forgery_suspicion
 

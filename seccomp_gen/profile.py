@@ -24,7 +24,7 @@ from typing import Any
 
 from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.errors import ProfileError, UnknownAbiError, UnknownSyscallError
-from seccomp_gen.store import Observation
+from seccomp_gen.observations import Observation
 
 ALLOW = Action(ActionKind.ALLOW)
 ENOSYS = 38

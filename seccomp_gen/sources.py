@@ -31,7 +31,6 @@ from typing import BinaryIO
 
 from seccomp_gen.errors import SourceError
 from seccomp_gen.events import LossEvent, LossKind
-from seccomp_gen.store import Position
 
 MAX_LINE = 64 * 1024  # longer lines are dropped (audit records are < 9 KiB), as the parser does
 READ_SIZE = 1 << 20
@@ -43,6 +42,24 @@ GZIP_FINGERPRINT_LEN = 1 << 16
 FOLLOW_POLL = 0.25  # seconds between checks for growth and rotation of followed files
 KMSG_BATCH = 512
 GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a source stopped: a file's device, inode, offset and head fingerprint; a cursor; a sequence."""
+
+    kind: str  # "file", "gzip", "journal", "kmsg"
+    key: str  # the file's absolute path, the gzip fingerprint, "journal", the kmsg boot id
+    dev: int | None = None
+    inode: int | None = None
+    offset: int | None = None
+    size: int | None = None
+    fingerprint: str | None = None
+    fingerprint_len: int | None = None
+    cursor: str | None = None
+    seq: int | None = None
+    complete: bool = False
+    updated: float | None = None
 
 
 class SourceKind(enum.Enum):

@@ -19,15 +19,25 @@ import sqlite3
 import stat
 import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
-from seccomp_gen.coverage import Coverage
 from seccomp_gen.errors import StateError
-from seccomp_gen.events import LossKind
+from seccomp_gen.observations import (
+    I64_MAX,
+    RUNNING_TOTAL,
+    Aggregate,
+    Batch,
+    LossRow,
+    Observation,
+    ObservationKey,
+    SlotTarget,
+    WriteResult,
+    merge_loss,
+)
+from seccomp_gen.sources import Position
 from seccomp_gen.tally import PyTally, Tally
 from seccomp_gen.tally import encode as encode_ids
 
@@ -35,7 +45,6 @@ SCHEMA_VERSION = 4
 APPLICATION_ID = 0x53434D50  # "SCMP": marks a file as a seccomp-gen state
 BUSY_TIMEOUT_MS = 30_000
 MAX_LOSS_IDS = 100_000  # dedup memory of loss markers: the newest (by when they were first written)
-UNKNOWN_ABI = "unknown"  # the ABI of records without arch=
 
 _SCHEMA_V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -101,7 +110,6 @@ BLOB_IDS = 200_000  # ids per blob when older states' rows are moved into blobs
 # so that a flood of forged processes cannot grow the state (or what reads it) without bound. Their
 # syscalls are still learned (untrusted, as they were).
 UNTRUSTED_PROCESSES_MAX = 4_096
-OVER_CAP = "(over the cap)"
 # zlib's level for the event id blobs: measured on 500,000 auditd ids, level 1 takes a tenth of level
 # 6's time (10 vs 99 ms) for 8 % more bytes (0.82 vs 0.76 bytes an id).
 BLOB_LEVEL = 1
@@ -110,13 +118,6 @@ BLOB_LEVEL = 1
 # batch load every blob between nor its blob overlap every later batch.
 ID_RANGES = 8
 ID_GAP_MS = 10 * 60 * 1000
-I64_MAX = 2**63 - 1  # SQLite's largest integer; a sum past it would fail the whole batch's write
-RUNNING_TOTAL = LossKind.AUDIT_LOST.value  # its markers carry the kernel's running total: keep the largest
-
-
-def saturating(total: int) -> int:
-    """``total`` held at SQLite's largest integer (a count from a forged line can be anything)."""
-    return min(total, I64_MAX)
 
 
 def _saturating_sum(column: str) -> str:
@@ -161,199 +162,10 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """An aggregate of records: one per (ABI, syscall number, comm, exe, action, trust, container).
-
-    ``abi`` is ``"unknown"`` for records without ``arch=`` and ``"unknown-XXXXXXXX"`` (the AUDIT_ARCH
-    value in hex) for an ``arch=`` no ABI has; ``comm``/``exe`` are ``""`` when the record had none.
-    """
-
-    abi: str  # ABI name from seccomp_gen.abi, e.g. "x86_64", "i386", "x32"; "unknown" without arch=
-    number: int  # as the record printed it (x32 keeps bit 0x40000000)
-    name: str | None  # the ABI's name for it; None when no table knows the number
-    comm: str
-    exe: str
-    action: str  # str(Action): "LOG", "ERRNO(EPERM)", "KILL_PROCESS", ...
-    trusted: bool
-    count: int
-    first_seen: float | None = None
-    last_seen: float | None = None
-    sample_pid: int | None = None
-    container: str = ""  # "runc:web-1", "podman:<id>", "host"; "" when the record was not attributed
-    pod: str = ""  # the Kubernetes pod UID, where the container's cgroup path names one
-
-    @property
-    def key(self) -> ObservationKey:
-        """What the store aggregates by."""
-        return (self.abi, self.number, self.comm, self.exe, self.action, self.trusted, self.container)
-
-
-ObservationKey = tuple[str, int, str, str, str, bool, str]
-
-
-@dataclass(slots=True)
-class Aggregate:
-    """Pending (not yet written) records of one observation key."""
-
-    name: str | None
-    count: int = 0
-    first_seen: float | None = None
-    last_seen: float | None = None
-    sample_pid: int | None = None
-    pod: str = ""
-
-    def add(self, timestamp: float | None, pid: int | None, count: int = 1) -> None:
-        """Count ``count`` more records seen at ``timestamp``."""
-        self.merge(count, timestamp, timestamp, pid)
-
-    def merge(self, count: int, first: float | None, last: float | None, pid: int | None) -> None:
-        """Count ``count`` more records seen between ``first`` and ``last``, the last of them by ``pid``."""
-        self.count += count
-        if first is not None and (self.first_seen is None or first < self.first_seen):
-            self.first_seen = first
-        if last is not None and (self.last_seen is None or last > self.last_seen):
-            self.last_seen = last
-        if pid is not None:
-            self.sample_pid = pid
-
-
-class SlotTarget(Protocol):
-    """What the records of one tally slot count into (``key`` None: the slot keeps no records)."""
-
-    @property
-    def key(self) -> ObservationKey | None: ...
-
-    @property
-    def name(self) -> str | None: ...
-
-    @property
-    def pod(self) -> str: ...
-
-
 class _Target(NamedTuple):
     key: ObservationKey
     name: str | None
     pod: str
-
-
-class IdentifiedRecord(NamedTuple):
-    """A pending record that carries an event id: written only if the id is new to the state.
-
-    A named tuple, not a dataclass: one is built per record read, and a tuple is built ~3x faster.
-    """
-
-    ts_ms: int
-    serial: int
-    key: ObservationKey
-    name: str | None
-    timestamp: float | None
-    pid: int | None
-    pod: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """Where a source stopped: a file's device, inode, offset and head fingerprint; a cursor; a sequence."""
-
-    kind: str  # "file", "gzip", "journal", "kmsg"
-    key: str  # the file's absolute path, the gzip fingerprint, "journal", the kmsg boot id
-    dev: int | None = None
-    inode: int | None = None
-    offset: int | None = None
-    size: int | None = None
-    fingerprint: str | None = None
-    fingerprint_len: int | None = None
-    cursor: str | None = None
-    seq: int | None = None
-    complete: bool = False
-    updated: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LossRow:
-    """Loss markers of one kind at one place: how many markers, how many records they reported lost."""
-
-    kind: str
-    location: str
-    markers: int
-    records: int
-    unknown_markers: int  # markers that did not say how many records were lost
-    first_seen: float | None = None
-    last_seen: float | None = None
-    sample: str = ""
-
-
-@dataclass(slots=True)
-class Batch:
-    """Everything one flush writes, in one transaction.
-
-    ``tally`` holds records in the order read, each under a slot: ``slots[slot]`` is the (key, name,
-    pod) it counts into, ``trusted[slot]`` non-zero when the key is trusted. ``identified`` is the same
-    for callers without a tally (each record its own key), added after the tally's records.
-    """
-
-    aggregates: dict[ObservationKey, Aggregate] = field(default_factory=dict)
-    identified: list[IdentifiedRecord] = field(default_factory=list)
-    tally: Tally | None = None
-    slots: Sequence[SlotTarget] = ()
-    trusted: bytes | bytearray = b""
-    losses: dict[tuple[str, str], LossRow] = field(default_factory=dict)
-    identified_losses: list[tuple[str, LossRow]] = field(default_factory=list)  # (digest, row)
-    counters: dict[tuple[str, str], int] = field(default_factory=dict)
-    positions: dict[tuple[str, str], Position] = field(default_factory=dict)
-
-    def __bool__(self) -> bool:
-        return bool(
-            self.aggregates
-            or self.identified
-            or (self.tally is not None and len(self.tally))
-            or self.losses
-            or self.identified_losses
-            or self.counters
-            or self.positions
-        )
-
-    def count(self, kind: str, reason: str, n: int = 1) -> None:
-        """Add ``n`` to the counter ``kind``/``reason`` (e.g. ``filtered``/``comm``)."""
-        self.counters[(kind, reason)] = self.counters.get((kind, reason), 0) + n
-
-    def add_loss(self, row: LossRow) -> None:
-        """Merge one loss row into the batch."""
-        old = self.losses.get((row.kind, row.location))
-        if old is not None:
-            row = _merge_loss(old, row)
-        self.losses[(row.kind, row.location)] = row
-
-
-@dataclass(frozen=True, slots=True)
-class WriteResult:
-    """What a flush committed: records counted, duplicates dropped, the keys it touched."""
-
-    records: int
-    duplicates: int
-    keys: tuple[tuple[ObservationKey, str | None], ...]
-
-
-def loss_total(kind: str, a: int, b: int) -> int:
-    """Two counts of one kind of loss at one place as one: audit_lost=N is the kernel's running total
-    (since boot), so its largest value is the count; the other kinds' markers each count new losses."""
-    return max(a, b) if kind == RUNNING_TOTAL else saturating(a + b)
-
-
-def _merge_loss(a: LossRow, b: LossRow) -> LossRow:
-    firsts = [t for t in (a.first_seen, b.first_seen) if t is not None]
-    lasts = [t for t in (a.last_seen, b.last_seen) if t is not None]
-    return LossRow(
-        a.kind,
-        a.location,
-        saturating(a.markers + b.markers),
-        loss_total(a.kind, a.records, b.records),
-        saturating(a.unknown_markers + b.unknown_markers),
-        min(firsts) if firsts else None,
-        max(lasts) if lasts else None,
-        b.sample or a.sample,
-    )
 
 
 def _tally_of(batch: Batch) -> tuple[Tally, Sequence[SlotTarget], bytes | bytearray]:
@@ -626,7 +438,7 @@ class Store:
             fresh += 1
             db.execute("INSERT INTO loss_ids (digest, seen) VALUES (?, ?)", (digest, now))
             old = losses.get((row.kind, row.location))
-            losses[(row.kind, row.location)] = row if old is None else _merge_loss(old, row)
+            losses[(row.kind, row.location)] = row if old is None else merge_loss(old, row)
         return losses, len(batch.identified_losses) - fresh
 
     @staticmethod
@@ -909,200 +721,3 @@ def _loss_row(row: LossRow) -> tuple[object, ...]:
 def _position_row(p: Position) -> tuple[object, ...]:
     return (p.kind, p.key, p.dev, p.inode, p.offset, p.size, p.fingerprint, p.fingerprint_len, p.cursor,
             p.seq, int(p.complete), p.updated if p.updated is not None else time.time())  # fmt: skip
-
-
-# -- reading the state as a whole (``seccomp-gen status``) --------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AbiSummary:
-    """One ABI: how many distinct syscalls, how many records."""
-
-    abi: str
-    syscalls: int
-    records: int
-
-
-@dataclass(frozen=True, slots=True)
-class ProcessSummary:
-    """One (comm, exe): how many distinct syscalls and records, and whether its learning looks done."""
-
-    comm: str
-    exe: str
-    syscalls: int
-    records: int
-    seen_once: int = 0  # syscalls with exactly one record of this process
-    first_seen: float | None = None
-    last_seen: float | None = None
-    last_new: float | None = None  # when this process's newest syscall was first seen
-
-    @property
-    def coverage(self) -> Coverage:
-        """The process's figures as a ``Coverage``."""
-        return Coverage(
-            self.records, self.syscalls, self.seen_once, self.first_seen, self.last_seen, self.last_new
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class ContainerSummary:
-    """One container (``runc:web-1``, ``host``; '' for records not attributed): its pod and counts."""
-
-    container: str
-    pod: str
-    syscalls: int
-    records: int
-    processes: int
-
-
-@dataclass(frozen=True, slots=True)
-class SyscallSummary:
-    """One syscall on one ABI, with its records summed over processes and actions."""
-
-    abi: str
-    number: int
-    name: str | None
-    records: int
-
-
-@dataclass(frozen=True, slots=True)
-class StateSummary:
-    """Everything ``status`` shows."""
-
-    path: str
-    schema: int
-    created: float | None
-    updated: float | None
-    abis: tuple[AbiSummary, ...]
-    processes: tuple[ProcessSummary, ...]  # the SHOWN_ROWS with the most records
-    positions: tuple[Position, ...]
-    losses: tuple[LossRow, ...]
-    unknown: tuple[SyscallSummary, ...]  # numbers no table knows (or without a known ABI)
-    untrusted_only: tuple[SyscallSummary, ...]  # learned only from lines anyone could have written
-    counters: dict[tuple[str, str], int]
-    event_ids: int
-    coverage: Coverage = field(default_factory=lambda: Coverage(0, 0, 0, None, None, None))
-    containers: tuple[ContainerSummary, ...] = ()  # the SHOWN_ROWS with the most records
-    # how many rows there are in all, where a list above shows at most SHOWN_ROWS of them
-    totals: dict[str, int] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, object]:
-        """Plain JSON-able values, stable key order."""
-        from dataclasses import asdict
-
-        return {
-            "state": self.path,
-            "schema": self.schema,
-            "created": self.created,
-            "updated": self.updated,
-            "abis": [asdict(a) for a in self.abis],
-            "coverage": self.coverage.to_json(),
-            "containers": [asdict(c) for c in self.containers],
-            "processes": [_process_json(p) for p in self.processes],
-            "totals": dict(self.totals),
-            "sources": [asdict(p) for p in self.positions],
-            "losses": [asdict(row) for row in self.losses],
-            "unknown_numbers": [asdict(s) for s in self.unknown],
-            "untrusted_only": [asdict(s) for s in self.untrusted_only],
-            "counters": {f"{kind}:{reason}": n for (kind, reason), n in sorted(self.counters.items())},
-            "event_ids": self.event_ids,
-        }
-
-
-def _process_json(p: ProcessSummary) -> dict[str, object]:
-    return {"comm": p.comm, "exe": p.exe, **p.coverage.to_json()}
-
-
-SHOWN_ROWS = 200  # status lists at most this many processes, unknown and untrusted-only syscalls
-
-# Per (abi, number): its records and when it was first seen; whole-state and per-process figures come
-# from these in SQL, so that a state of a million forged processes is summed, not loaded.
-_PER_SYSCALL = """
-SELECT abi, number, max(name) AS name, sum(count) AS n, min(first_seen) AS first, max(last_seen) AS last,
-       max(trusted) AS trusted
-FROM observations GROUP BY abi, number
-"""
-_PER_PROCESS = """
-SELECT comm, exe, count(*), sum(n), sum(n = 1), min(first), max(last), max(first)
-FROM (SELECT comm, exe, abi, number, sum(count) AS n, min(first_seen) AS first, max(last_seen) AS last
-      FROM observations GROUP BY comm, exe, abi, number)
-GROUP BY comm, exe ORDER BY sum(n) DESC, comm, exe LIMIT ?
-"""
-
-
-def _scope(sql: str, scoped: bool) -> str:
-    """``sql`` over the observations ``sg_keep`` keeps, when ``scoped``."""
-    if not scoped:
-        return sql
-    return sql.replace("FROM observations", "FROM (SELECT * FROM observations WHERE sg_keep(container, pod))")
-
-
-def coverage_of(store: Store, scoped: bool = False) -> Coverage:
-    """The whole state's ``Coverage`` (of the kept containers, ``scoped``): is learning done?"""
-    ((records, syscalls, once, first, last, last_new),) = store._read(
-        "SELECT coalesce(sum(n), 0), count(*), coalesce(sum(n = 1), 0), min(first), max(last), max(first) "
-        f"FROM ({_scope(_PER_SYSCALL, scoped)})"
-    )
-    return Coverage(int(records), int(syscalls), int(once), first, last, last_new)
-
-
-def summarize(store: Store, keep: Callable[[str, str], bool] | None = None) -> StateSummary:
-    """What ``status`` shows, summed by SQLite: memory stays flat whatever the state holds.
-
-    ``keep(container, pod)``: only the observations it is true of (``status --container``).
-    """
-    scoped = keep is not None
-    if keep is not None:
-        store._db.create_function("sg_keep", 2, lambda c, p: bool(keep(c, p)), deterministic=True)
-    per = f"({_scope(_PER_SYSCALL, scoped)})"
-    abis = [AbiSummary(*row) for row in store._read(f"SELECT abi, count(*), sum(n) FROM {per} GROUP BY abi")]
-    processes = [ProcessSummary(*row) for row in store._read(_scope(_PER_PROCESS, scoped), (SHOWN_ROWS,))]
-
-    def syscalls_where(condition: str) -> tuple[list[SyscallSummary], int]:
-        rows = store._read(
-            f"SELECT abi, number, name, n FROM {per} WHERE {condition} ORDER BY abi, number LIMIT ?",
-            (SHOWN_ROWS,),
-        )
-        ((total,),) = store._read(f"SELECT count(*) FROM {per} WHERE {condition}")
-        return [SyscallSummary(*row) for row in rows], int(total)
-
-    unknown, unknown_total = syscalls_where("name IS NULL")
-    untrusted, untrusted_total = syscalls_where("trusted = 0")
-    ((process_total,),) = store._read(
-        _scope("SELECT count(*) FROM (SELECT 1 FROM observations GROUP BY comm, exe)", scoped)
-    )
-    containers = [
-        ContainerSummary(*row)
-        for row in store._read(
-            _scope(
-                "SELECT container, max(pod), count(DISTINCT abi || ':' || number), sum(count), "
-                "count(DISTINCT comm || '/' || exe) FROM observations GROUP BY container "
-                "ORDER BY sum(count) DESC, container LIMIT ?",
-                scoped,
-            ),
-            (SHOWN_ROWS,),
-        )
-    ]
-    ((container_total,),) = store._read(_scope("SELECT count(DISTINCT container) FROM observations", scoped))
-    return StateSummary(
-        path=str(store.path),
-        schema=store.schema_version,
-        created=float(store.meta("created") or 0) or None,
-        updated=store.last_update,
-        abis=tuple(abis),
-        processes=tuple(processes),
-        positions=tuple(store.positions()),
-        losses=tuple(store.losses()),
-        unknown=tuple(unknown),
-        untrusted_only=tuple(untrusted),
-        counters=store.counters(),
-        event_ids=store.event_id_count(),
-        coverage=coverage_of(store, scoped),
-        containers=tuple(containers),
-        totals={
-            "processes": int(process_total),
-            "containers": int(container_total),
-            "unknown": unknown_total,
-            "untrusted_only": untrusted_total,
-        },
-    )

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from seccomp_gen.coverage import HIGH_ESTIMATE, Coverage
-from seccomp_gen.store import SHOWN_ROWS, Store, coverage_of
+from seccomp_gen.store import Store
+from seccomp_gen.summary import SHOWN_ROWS, coverage_of
 from tests.test_emit import make_state, run
 from tests.test_profile import obs
 

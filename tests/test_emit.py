@@ -10,7 +10,8 @@ import pytest
 
 from seccomp_gen.cli import main
 from seccomp_gen.lint import compile_profile, read_profile
-from seccomp_gen.store import Aggregate, Batch, Observation, Store
+from seccomp_gen.observations import Aggregate, Batch, Observation
+from seccomp_gen.store import Store
 from tests.test_profile import fixed_observations, obs
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -11,7 +11,7 @@ from seccomp_gen.abi import get_abi
 from seccomp_gen.cli import main
 from seccomp_gen.errors import UnknownSyscallError
 from seccomp_gen.lint import docker_default
-from seccomp_gen.store import Observation
+from seccomp_gen.observations import Observation
 from seccomp_gen.syscalls import syscall_number
 from tests.e2e.bundle import build_bundle, expected_output
 from tests.realpath import need_program, need_root

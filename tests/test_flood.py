@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from seccomp_gen import explain, learn
-from seccomp_gen.store import OVER_CAP
+from seccomp_gen.observations import OVER_CAP
 from tests._learn_support import record, syslog
 from tests.test_emit import run
 

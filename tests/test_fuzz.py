@@ -32,6 +32,7 @@ from seccomp_gen.errors import ProfileError, SeccompGenError
 from seccomp_gen.events import SeccompEvent
 from seccomp_gen.lines import iter_chunks
 from seccomp_gen.lint import compile_profile, read_profile
+from seccomp_gen.observations import Observation
 from seccomp_gen.profile import (
     BuildOptions,
     ObservationFilter,
@@ -46,7 +47,6 @@ from seccomp_gen.profile import (
 from seccomp_gen.records import Format, RecordParser
 from seccomp_gen.render import Format as Target
 from seccomp_gen.render import render
-from seccomp_gen.store import Observation
 from seccomp_gen.syscalls import syscall_table
 from tests.test_emit import make_state
 from tests.test_records_fuzz import FRAMES as RECORD_FRAMES

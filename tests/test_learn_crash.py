@@ -28,7 +28,8 @@ import pytest
 
 from seccomp_gen import learn as learn_module
 from seccomp_gen.cli import main
-from seccomp_gen.store import Observation, Store
+from seccomp_gen.observations import Observation
+from seccomp_gen.store import Store
 from tests._learn_support import learn_command, record, syslog
 
 pytestmark = pytest.mark.slow

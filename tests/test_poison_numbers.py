@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from seccomp_gen.cli import main
+from seccomp_gen.observations import I64_MAX
 from seccomp_gen.records import RecordParser
-from seccomp_gen.store import I64_MAX, Store
+from seccomp_gen.store import Store
 from tests._learn_support import counts, record, syslog
 from tests.realpath import need_root
 from tests.test_forgery import _logger_as_nobody, _private_rsyslog

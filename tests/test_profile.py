@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from seccomp_gen.abi import get_abi
 from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.errors import ProfileError, UnknownAbiError, UnknownSyscallError
+from seccomp_gen.observations import Observation
 from seccomp_gen.profile import (
     ALLOW,
     BuildOptions,
@@ -30,7 +31,6 @@ from seccomp_gen.profile import (
     observed_by_abi,
     runtime_base,
 )
-from seccomp_gen.store import Observation
 from seccomp_gen.syscalls import syscall_number
 
 GOLDEN = Path(__file__).parent / "golden"

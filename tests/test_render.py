@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.errors import ProfileError
 from seccomp_gen.lint import compile_profile, read_profile
+from seccomp_gen.observations import Observation
 from seccomp_gen.profile import ALLOW, BuildOptions, Profile, Rule, build_profile
 from seccomp_gen.render import Format, RenderOptions, render
-from seccomp_gen.store import Observation
 from tests.test_profile import fixed_observations, obs
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from seccomp_gen.store import Aggregate, Batch, Observation, Store
+from seccomp_gen.observations import Aggregate, Batch, Observation
+from seccomp_gen.store import Store
 from tests._learn_support import record, syslog, wait_for
 
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)

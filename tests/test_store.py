@@ -12,17 +12,9 @@ from pathlib import Path
 import pytest
 
 from seccomp_gen.errors import StateError
-from seccomp_gen.store import (
-    SCHEMA_VERSION,
-    Aggregate,
-    Batch,
-    IdentifiedRecord,
-    LossRow,
-    Observation,
-    ObservationKey,
-    Position,
-    Store,
-)
+from seccomp_gen.observations import Aggregate, Batch, IdentifiedRecord, LossRow, Observation, ObservationKey
+from seccomp_gen.sources import Position
+from seccomp_gen.store import SCHEMA_VERSION, Store
 
 OPENAT: ObservationKey = ("x86_64", 257, "http-echo", "/usr/bin/http-echo", "LOG", True, "")
 READ: ObservationKey = ("x86_64", 0, "http-echo", "/usr/bin/http-echo", "LOG", True, "")

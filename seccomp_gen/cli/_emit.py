@@ -16,9 +16,9 @@ from seccomp_gen.errors import ProfileError, SeccompGenError
 if TYPE_CHECKING:
     from seccomp_gen.actions import Action
     from seccomp_gen.coverage import Coverage
+    from seccomp_gen.observations import LossRow, Observation
     from seccomp_gen.profile import Build, Finding, Profile
     from seccomp_gen.render import Format, RenderOptions
-    from seccomp_gen.store import LossRow, Observation
 
 EXIT_DIFFERENT = 1
 EXIT_STRICT = 1
@@ -263,7 +263,8 @@ def _format(choice: FormatChoice) -> Format:
 def _observations(path: Path) -> tuple[list[Observation], list[str]]:
     """The state's observations, and a warning for each of its losses and for unfinished learning
     (``--strict`` counts them)."""
-    from seccomp_gen.store import Store, coverage_of
+    from seccomp_gen.store import Store
+    from seccomp_gen.summary import coverage_of
 
     if not path.exists():
         raise SeccompGenError(f"no state at {str(path)!r}: run seccomp-gen learn first, or pass --state")
@@ -743,7 +744,8 @@ def merge(
 
 
 def _write_state(observations: Sequence[Observation], output: Path) -> int:
-    from seccomp_gen.store import Aggregate, Batch, Store
+    from seccomp_gen.observations import Aggregate, Batch
+    from seccomp_gen.store import Store
 
     if output.exists():
         raise ProfileError(f"{str(output)!r} exists: merge writes a new state (counts would add up twice)")

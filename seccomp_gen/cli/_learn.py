@@ -24,8 +24,8 @@ from seccomp_gen.trust import SUSPECTED_FORGERY
 if TYPE_CHECKING:
     from seccomp_gen.feedback import LossReport
     from seccomp_gen.learn import LearnResult, NewSyscall
-    from seccomp_gen.sources import StopFlag
-    from seccomp_gen.store import Position, StateSummary
+    from seccomp_gen.sources import Position, StopFlag
+    from seccomp_gen.summary import StateSummary
 
 EXIT_BY_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 STATUS_REDRAW = 0.2
@@ -294,7 +294,7 @@ def _plural(n: int, word: str) -> str:
 
 def _summary(result: LearnResult, path: Path, held: dict[tuple[str, str], int] | None = None) -> str:
     """The one-paragraph summary printed at the end."""
-    from seccomp_gen.store import OVER_CAP
+    from seccomp_gen.observations import OVER_CAP
 
     how = ""
     if result.stopped_by:
@@ -367,7 +367,8 @@ def status(
 
         seccomp-gen status --json --state ./state.db
     """
-    from seccomp_gen.store import Store, summarize
+    from seccomp_gen.store import Store
+    from seccomp_gen.summary import summarize
 
     keep = None
     if container or pod:
