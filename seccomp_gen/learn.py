@@ -39,10 +39,11 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+from seccomp_gen import kernel
 from seccomp_gen.actions import Action, ActionFilter
 from seccomp_gen.containers import LIVE_SECONDS, Attributor, in_scope
 from seccomp_gen.errors import SourceError, StateError, UnknownSyscallError
-from seccomp_gen.events import LossEvent, LossKind, SeccompEvent, Transport
+from seccomp_gen.events import LossEvent, LossKind, SeccompEvent
 from seccomp_gen.feedback import AUDITD_ADVICE, LossReport, Reporter
 from seccomp_gen.observations import OVER_CAP, UNKNOWN_ABI, Batch, LossRow, ObservationKey, loss_total
 from seccomp_gen.records import Format, RecordParser, TallyRun
@@ -64,7 +65,7 @@ from seccomp_gen.sources import (
 )
 from seccomp_gen.store import UNTRUSTED_PROCESSES_MAX, Store
 from seccomp_gen.tally import PyTally, new_tally, stamp_ms
-from seccomp_gen.trust import SUSPECTED_FORGERY, forgery_suspicion
+from seccomp_gen.trust import SUSPECTED_FORGERY, forgery_suspicion, origin_of, trust_of
 
 FLUSH_INTERVAL = 0.5
 BATCH_RECORDS = 50_000  # with the C parser 0.5 s holds ~300,000 records: this bounds a batch's memory
@@ -156,90 +157,6 @@ class LearnResult:
     def lost(self) -> int:
         """Records known to be lost (markers without a count are not included)."""
         return sum(r.count or 0 for r in self.losses.values())
-
-
-def trust_of(kind: SourceKind, event: SeccompEvent, *, root_owned: bool = False) -> bool | None:
-    """Whether a record is trusted, given where it came from; None: reject it.
-
-    journald's own fields (``-o json``: ``_TRANSPORT`` kernel or audit) are set by journald, not by
-    whoever wrote the line; /dev/kmsg only the kernel writes; auditd's log is trusted when read from a
-    root-owned file nobody else can write. Text framings (syslog, ``journalctl -o short``, a
-    ``kernel:`` or ``audit[PID]:`` tag) can be forged by any local user with ``logger``: untrusted.
-    journald JSON is trusted from the journal itself, from stdin (``journalctl -o json |``) and from
-    a root-owned file. (``Learner`` judges stdin redirected from a file, ``learn < FILE``, as that
-    file.) Forgery heuristics (``seccomp_gen.trust``) are applied after this.
-    """
-    transport = event.transport
-    if transport is Transport.JOURNAL_OTHER:
-        return None
-    if kind is SourceKind.KMSG:
-        return True
-    files = (SourceKind.FILE, SourceKind.GZIP)
-    if transport in (Transport.JOURNAL_KERNEL, Transport.JOURNAL_AUDIT):
-        if kind is SourceKind.JOURNAL:
-            return True
-        is_json = "json" in event.framing.split(",")
-        # `journalctl -o json | seccomp-gen learn`: stdin is the user's pipe. A JSON file counts
-        # only when root-owned (like audit.log): anyone can write a file of made-up entries.
-        return is_json and (kind is SourceKind.STDIN or (root_owned and kind in files))
-    if transport is Transport.AUDITD:
-        return root_owned and kind in files
-    return False
-
-
-def origin_of(
-    kind: SourceKind, path: Path | None, *, fd: int | None = None, opened: os.stat_result | None = None
-) -> tuple[SourceKind, bool]:
-    """(kind, root-owned) of an input, for ``trust_of``.
-
-    ``opened`` is the fstat of the descriptor being read: the file judged is the one read, not what
-    the path names now (a path swapped for a link between open and judgement proves nothing).
-    Without it, ``path`` is judged. Either way the file's directories must be root's too (see
-    ``_directories_trusted``). ``fd`` is the descriptor of stdin, which counts as the file it was
-    redirected from (``learn < F``) when it is a regular file.
-    """
-    owned = False
-    if path is not None:
-        st = opened if opened is not None else _stat_or_none(path)
-        owned = st is not None and _owned_by_root(st) and _directories_trusted(path)
-    origin = (kind, owned)
-    if fd is not None:
-        with contextlib.suppress(OSError):
-            st = os.fstat(fd)
-            if stat.S_ISREG(st.st_mode):
-                origin = (SourceKind.FILE, _owned_by_root(st))
-    return origin
-
-
-def _stat_or_none(path: Path) -> os.stat_result | None:
-    try:
-        return path.stat()
-    except OSError:
-        return None
-
-
-def _owned_by_root(st: os.stat_result) -> bool:
-    """A regular file owned by root and writable by nobody else."""
-    return stat.S_ISREG(st.st_mode) and st.st_uid == 0 and not st.st_mode & 0o022
-
-
-_SYSTEM_GID_MAX = 999  # Debian's system groups (adm, syslog): a log directory they may write is root's
-
-
-def _directories_trusted(path: Path) -> bool:
-    """Every directory above the file is root's: owned by root, writable by no other user (a sticky
-    directory such as /tmp excepted: others cannot replace what root put there), by no group but a
-    system group. Whoever can write a directory can rename a file of their own into the path."""
-    for directory in Path(os.path.realpath(path)).parents:
-        st = _stat_or_none(directory)
-        if st is None or st.st_uid != 0:
-            return False
-        sticky = bool(st.st_mode & stat.S_ISVTX)
-        if st.st_mode & stat.S_IWOTH and not sticky:
-            return False
-        if st.st_mode & stat.S_IWGRP and st.st_gid > _SYSTEM_GID_MAX and not sticky:
-            return False
-    return True
 
 
 class Learner:
@@ -799,27 +716,15 @@ def _flush_quietly(learner: Learner) -> None:
 
 def _check_auditd(result: LearnResult, sources: Sequence[Source]) -> None:
     """No records from the kernel log while auditd runs: auditd has them."""
-    if result.records or not any(s.kind is not SourceKind.GZIP for s in sources) or not auditd_running():
+    if (
+        result.records
+        or not any(s.kind is not SourceKind.GZIP for s in sources)
+        or not kernel.auditd_running()
+    ):
         return
     if any("audit" in Path(s.name).name for s in sources):  # auditd's own log (not just a path via audit/)
         return
     result.warnings.append(AUDITD_ADVICE)
-
-
-def auditd_running() -> bool:
-    """Whether a process named auditd runs on this host."""
-    proc = Path("/proc")
-    try:
-        entries = [p for p in proc.iterdir() if p.name.isdigit()]
-    except OSError:
-        return False
-    for entry in entries:
-        try:
-            if (entry / "comm").read_text().strip() == "auditd":
-                return True
-        except OSError:
-            continue
-    return False
 
 
 def learn(

@@ -1,6 +1,6 @@
 """Cheap tests that catch a record forged to look like the kernel's, from its framing facts alone.
 
-Trust itself is decided by where a record came from (``seccomp_gen.learn.trust_of``): syslog text is
+Trust itself is decided by where a record came from (``trust_of``, below): syslog text is
 never trusted, because any local user can write ``logger -t kernel 'audit: type=1326 ...'``. These
 heuristics go one step further and *reject* a record whose framing claims the kernel wrote it while
 showing something the kernel, rsyslog's imklog and journald never produce. Each rests on how those
@@ -42,7 +42,13 @@ the shape of the uptime stamp (the parser's fast path does not keep it).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
+from pathlib import Path
+
 from seccomp_gen.events import SeccompEvent, Transport
+from seccomp_gen.sources import SourceKind
 
 SUSPECTED_FORGERY = "suspected-forgery"  # the ``rejected`` counter's reason
 
@@ -128,3 +134,87 @@ def _facility(facts: frozenset[str]) -> int:
 
 
 __all__ = ["SUSPECTED_FORGERY", "claims_kernel", "forgery_suspicion", "judge_framing"]
+
+
+def trust_of(kind: SourceKind, event: SeccompEvent, *, root_owned: bool = False) -> bool | None:
+    """Whether a record is trusted, given where it came from; None: reject it.
+
+    journald's own fields (``-o json``: ``_TRANSPORT`` kernel or audit) are set by journald, not by
+    whoever wrote the line; /dev/kmsg only the kernel writes; auditd's log is trusted when read from a
+    root-owned file nobody else can write. Text framings (syslog, ``journalctl -o short``, a
+    ``kernel:`` or ``audit[PID]:`` tag) can be forged by any local user with ``logger``: untrusted.
+    journald JSON is trusted from the journal itself, from stdin (``journalctl -o json |``) and from
+    a root-owned file. (``Learner`` judges stdin redirected from a file, ``learn < FILE``, as that
+    file.) Forgery heuristics (``forgery_suspicion``, above) are applied after this.
+    """
+    transport = event.transport
+    if transport is Transport.JOURNAL_OTHER:
+        return None
+    if kind is SourceKind.KMSG:
+        return True
+    files = (SourceKind.FILE, SourceKind.GZIP)
+    if transport in (Transport.JOURNAL_KERNEL, Transport.JOURNAL_AUDIT):
+        if kind is SourceKind.JOURNAL:
+            return True
+        is_json = "json" in event.framing.split(",")
+        # `journalctl -o json | seccomp-gen learn`: stdin is the user's pipe. A JSON file counts
+        # only when root-owned (like audit.log): anyone can write a file of made-up entries.
+        return is_json and (kind is SourceKind.STDIN or (root_owned and kind in files))
+    if transport is Transport.AUDITD:
+        return root_owned and kind in files
+    return False
+
+
+def origin_of(
+    kind: SourceKind, path: Path | None, *, fd: int | None = None, opened: os.stat_result | None = None
+) -> tuple[SourceKind, bool]:
+    """(kind, root-owned) of an input, for ``trust_of``.
+
+    ``opened`` is the fstat of the descriptor being read: the file judged is the one read, not what
+    the path names now (a path swapped for a link between open and judgement proves nothing).
+    Without it, ``path`` is judged. Either way the file's directories must be root's too (see
+    ``_directories_trusted``). ``fd`` is the descriptor of stdin, which counts as the file it was
+    redirected from (``learn < F``) when it is a regular file.
+    """
+    owned = False
+    if path is not None:
+        st = opened if opened is not None else _stat_or_none(path)
+        owned = st is not None and _owned_by_root(st) and _directories_trusted(path)
+    origin = (kind, owned)
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            st = os.fstat(fd)
+            if stat.S_ISREG(st.st_mode):
+                origin = (SourceKind.FILE, _owned_by_root(st))
+    return origin
+
+
+def _stat_or_none(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:
+        return None
+
+
+def _owned_by_root(st: os.stat_result) -> bool:
+    """A regular file owned by root and writable by nobody else."""
+    return stat.S_ISREG(st.st_mode) and st.st_uid == 0 and not st.st_mode & 0o022
+
+
+_SYSTEM_GID_MAX = 999  # Debian's system groups (adm, syslog): a log directory they may write is root's
+
+
+def _directories_trusted(path: Path) -> bool:
+    """Every directory above the file is root's: owned by root, writable by no other user (a sticky
+    directory such as /tmp excepted: others cannot replace what root put there), by no group but a
+    system group. Whoever can write a directory can rename a file of their own into the path."""
+    for directory in Path(os.path.realpath(path)).parents:
+        st = _stat_or_none(directory)
+        if st is None or st.st_uid != 0:
+            return False
+        sticky = bool(st.st_mode & stat.S_ISVTX)
+        if st.st_mode & stat.S_IWOTH and not sticky:
+            return False
+        if st.st_mode & stat.S_IWGRP and st.st_gid > _SYSTEM_GID_MAX and not sticky:
+            return False
+    return True

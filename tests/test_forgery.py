@@ -26,12 +26,12 @@ import pytest
 from seccomp_gen.abi import get_abi
 from seccomp_gen.cli import main
 from seccomp_gen.events import SeccompEvent, Transport
-from seccomp_gen.learn import learn_lines, trust_of
+from seccomp_gen.learn import learn_lines
 from seccomp_gen.records import Format, RecordParser
 from seccomp_gen.sources import SourceKind
 from seccomp_gen.store import Store
 from seccomp_gen.syscalls import syscall_table
-from seccomp_gen.trust import SUSPECTED_FORGERY, forgery_suspicion, judge_framing
+from seccomp_gen.trust import SUSPECTED_FORGERY, forgery_suspicion, judge_framing, trust_of
 from tests._learn_support import counts, kmsg, record, wait_for
 from tests.realpath import need, need_program, need_root
 from tests.test_records import PARSED

@@ -21,10 +21,10 @@ from seccomp_gen.learn import (
     learn_source,
     open_sources,
     resolve_syscall,
-    trust_of,
 )
 from seccomp_gen.sources import SourceKind, StopFlag
 from seccomp_gen.store import Store
+from seccomp_gen.trust import trust_of
 from tests._learn_support import ERRNO_EPERM, KILL_PROCESS, TS, kmsg, record, syslog
 
 CAPTURED = Path(__file__).parent / "data" / "captured"

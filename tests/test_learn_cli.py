@@ -511,9 +511,9 @@ def test_kernel_loss_lines_warn_with_the_right_fix(
 def test_auditd_owning_the_records_is_a_warning_naming_its_log(
     state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from seccomp_gen import learn as learn_module
+    from seccomp_gen import kernel
 
-    monkeypatch.setattr(learn_module, "auditd_running", lambda: True)
+    monkeypatch.setattr(kernel, "auditd_running", lambda: True)
     quiet = _log(tmp_path / "syslog", "2026-11-28T17:48:12+00:00 vm sshd[1]: nothing to see\n")
     assert _learn(state, str(quiet)) == 0
     err = capsys.readouterr().err
@@ -522,7 +522,7 @@ def test_auditd_owning_the_records_is_a_warning_naming_its_log(
     audit_log = _log(tmp_path / "audit.log", "type=SERVICE_START msg=audit(1795888092.790:1): pid=1\n")
     assert _learn(state, str(audit_log)) == 0  # reading auditd's own log: nothing to warn about
     assert "auditd is running" not in capsys.readouterr().err
-    monkeypatch.setattr(learn_module, "auditd_running", lambda: False)
+    monkeypatch.setattr(kernel, "auditd_running", lambda: False)
     assert _learn(state, "--from-start", str(quiet)) == 0
     assert "auditd is running" not in capsys.readouterr().err
 

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from seccomp_gen import sources
-from seccomp_gen.learn import LearnOptions, learn_source, origin_of
+from seccomp_gen.learn import LearnOptions, learn_source
 from seccomp_gen.sources import FileSource, SourceKind
 from seccomp_gen.store import Store
+from seccomp_gen.trust import origin_of
 from tests._learn_support import counts, learn_command, state_ready, wait_for
 
 NOBODY = 65534

@@ -153,8 +153,8 @@ def _scope(container: tuple[str, ...], pod: tuple[str, ...]) -> Callable[[Seccom
 
 def _origin(name: str, stream: object) -> tuple[SourceKind, bool]:
     """(kind, root-owned) of an input, judged as ``learn`` judges it (``learn < FILE`` is the file)."""
-    from seccomp_gen.learn import origin_of
     from seccomp_gen.sources import SourceKind
+    from seccomp_gen.trust import origin_of
 
     if name != "-":
         return origin_of(SourceKind.GZIP if isinstance(stream, _Gzip) else SourceKind.FILE, Path(name))
@@ -179,8 +179,7 @@ def _judge(
     """
     from seccomp_gen.events import LossEvent, SeccompEvent
     from seccomp_gen.explain import explain_event, explain_loss
-    from seccomp_gen.learn import trust_of
-    from seccomp_gen.trust import forgery_suspicion
+    from seccomp_gen.trust import forgery_suspicion, trust_of
 
     # Keyed by the framing string alone, the transport kept beside it: hashing an Enum runs Python code.
     verdicts: dict[str, tuple[object, str, str | None]] = {}

@@ -19,7 +19,6 @@ from seccomp_gen.coverage import percent
 from seccomp_gen.errors import SeccompGenError, StateError
 from seccomp_gen.feedback import Reporter
 from seccomp_gen.formats import Format
-from seccomp_gen.trust import SUSPECTED_FORGERY
 
 if TYPE_CHECKING:
     from seccomp_gen.feedback import LossReport
@@ -438,6 +437,8 @@ def _coverage_lines(s: StateSummary) -> list[str]:
 
 
 def _status_lines(s: StateSummary) -> list[str]:
+    from seccomp_gen.trust import SUSPECTED_FORGERY
+
     lines = [f"state: {s.path} (schema {s.schema}), last update {_when(s.updated)}"]
     lines.append("ABIs:" if s.abis else "ABIs: none (nothing learned yet)")
     lines += [
