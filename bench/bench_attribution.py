@@ -21,7 +21,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from seccomp_gen.learn import LearnOptions, SourceSpec, learn  # noqa: E402
+from seccomp_gen.inputs import SourceSpec  # noqa: E402
+from seccomp_gen.learn import LearnOptions, learn  # noqa: E402
 from seccomp_gen.store import Store  # noqa: E402
 
 LINE = (

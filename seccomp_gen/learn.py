@@ -30,9 +30,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
-import os
 import re
-import stat
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -42,26 +40,19 @@ from pathlib import Path
 from seccomp_gen import kernel
 from seccomp_gen.actions import Action, ActionFilter
 from seccomp_gen.containers import LIVE_SECONDS, Attributor, in_scope
-from seccomp_gen.errors import SourceError, StateError, UnknownSyscallError
+from seccomp_gen.errors import StateError, UnknownSyscallError
 from seccomp_gen.events import LossEvent, LossKind, SeccompEvent
 from seccomp_gen.feedback import AUDITD_ADVICE, LossReport, Reporter
+from seccomp_gen.inputs import SourceSpec, chunks_of, open_sources
 from seccomp_gen.observations import OVER_CAP, UNKNOWN_ABI, Batch, LossRow, ObservationKey, loss_total
 from seccomp_gen.records import Format, RecordParser, TallyRun
 from seccomp_gen.sources import (
     Chunk,
-    FileSource,
-    GzipSource,
-    JournalSource,
-    KmsgSource,
-    Position,
     ReadControl,
     Source,
     SourceKind,
     StdinSource,
     StopFlag,
-    file_key,
-    follow_files,
-    is_gzip,
 )
 from seccomp_gen.store import UNTRUSTED_PROCESSES_MAX, Store
 from seccomp_gen.tally import PyTally, new_tally, stamp_ms
@@ -96,20 +87,6 @@ class LearnOptions:
     follow: bool = False
     flush_interval: float = FLUSH_INTERVAL
     batch_records: int = BATCH_RECORDS
-
-
-@dataclass(frozen=True, slots=True)
-class SourceSpec:
-    """What to read: files (``-`` is stdin), the journal, /dev/kmsg; stdin when nothing is given."""
-
-    files: tuple[Path, ...] = ()
-    journal: bool = False
-    kmsg: bool = False
-
-    @property
-    def stdin_only(self) -> bool:
-        """Nothing named: read stdin."""
-        return not (self.files or self.journal or self.kmsg)
 
 
 @dataclass(frozen=True, slots=True)
@@ -561,121 +538,6 @@ def resolve_syscall(arch: int | None, number: int) -> tuple[str, str | None]:
         return abi.name, None
 
 
-# -- sources from a spec ------------------------------------------------------------------------
-
-
-def open_sources(spec: SourceSpec, store: Store, options: LearnOptions) -> list[Source]:
-    """Build the sources of ``spec``, resuming from the positions saved in ``store``."""
-    sources: list[Source] = []
-    files = spec.files if not spec.stdin_only else (Path("-"),)
-    for path in files:
-        source = _file_source(path, store, options)
-        if isinstance(source, FileSource) and not options.from_start:
-            rotated = rotated_predecessor(source.path, store.position("file", source.name), files)
-            if rotated is not None:  # its unread end first, as it was written first
-                sources.append(_Predecessor(rotated, saved=store.positions("file")))
-        sources.append(source)
-    if spec.journal:
-        saved = store.position("journal", JournalSource().key)
-        cursor = None if options.from_start or saved is None else saved.cursor
-        sources.append(JournalSource(cursor=cursor, follow=options.follow, since=options.since,
-                                     until=options.until))  # fmt: skip
-    if spec.kmsg:
-        kmsg = KmsgSource(follow=options.follow)
-        saved = store.position("kmsg", kmsg.key)
-        kmsg.last_seq = None if options.from_start or saved is None else saved.seq
-        sources.append(kmsg)
-    if options.follow and len(sources) > 1 and any(s.kind is not SourceKind.FILE for s in sources):
-        raise SourceError("--follow reads files, stdin, the journal or /dev/kmsg: one kind at a time")
-    return sources
-
-
-def rotated_predecessor(path: Path, saved: Position | None, given: Sequence[Path]) -> Path | None:
-    """The file the last run read as ``path``, when rotation renamed it (``syslog`` → ``syslog.1``).
-
-    What was written to it between the last run and the rotation is read from there (its saved
-    position still applies: same device and inode). Only the directory of ``path`` is searched; a file
-    already named on the command line is read anyway; a compressed one is not found (learn the .gz).
-    """
-    if saved is None or saved.inode is None:
-        return None
-    try:
-        st = path.stat()
-        if (st.st_dev, st.st_ino) == (saved.dev, saved.inode):
-            return None  # not rotated
-        entries = list(path.parent.iterdir())
-    except OSError:
-        return None
-    named = set()
-    for other in given:
-        with contextlib.suppress(OSError):
-            named.add((other.stat().st_dev, other.stat().st_ino))
-    if (saved.dev, saved.inode) in named:
-        return None
-    for entry in entries:
-        with contextlib.suppress(OSError):
-            est = entry.stat(follow_symlinks=False)
-            if stat.S_ISREG(est.st_mode) and (est.st_dev, est.st_ino) == (saved.dev, saved.inode):
-                return entry if _same_head(entry, saved) else None  # else: the inode was reused
-    return None
-
-
-def _same_head(path: Path, saved: Position) -> bool:
-    """The file still starts with the bytes the saved position's fingerprint was taken of."""
-    with path.open("rb") as fh:
-        head = fh.read(saved.fingerprint_len or 0)
-    return hashlib.sha256(head).hexdigest() == saved.fingerprint
-
-
-def _file_source(path: Path, store: Store, options: LearnOptions) -> Source:
-    if str(path) == "-":
-        return StdinSource()
-    if not path.exists():
-        raise SourceError(f"no such file: {str(path)!r}")
-    if path.is_dir():
-        raise SourceError(f"{str(path)!r} is a directory, not a log file")
-    if not os.access(path, os.R_OK):
-        raise SourceError(f"cannot read {str(path)!r}: permission denied")
-    if stat.S_ISFIFO(path.stat().st_mode):
-        return _fifo_source(path)
-    if is_gzip(path):
-        return GzipSource(path, saved=store.positions("gzip"), from_start=options.from_start)
-    return FileSource(path, saved=store.positions("file"), from_start=options.from_start)
-
-
-def _fifo_source(path: Path) -> Source:
-    """A named pipe, read as a stream like stdin: opened without waiting for a writer (a blocking open
-    would sit in the kernel deaf to SIGTERM), then read as its writer writes, to the writer's EOF.
-    Judged as a file that is not root's: anyone who can open a FIFO for writing can write into it."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise SourceError(f"cannot read {str(path)!r}: {exc.strerror}") from None
-    os.set_blocking(fd, True)
-    source = StdinSource(fd, file_key(path))
-    source.kind = SourceKind.FILE
-    return source
-
-
-class _Predecessor(FileSource):
-    """A file rotated away since the last run: read to its end once, never followed (a later rotation
-    would put another file under its name, one ``--follow`` already reads under the live name)."""
-
-
-def _chunks(sources: Sequence[Source], ctl: ReadControl, follow: bool) -> Iterator[Chunk]:
-    files = [s for s in sources if isinstance(s, FileSource) and not isinstance(s, _Predecessor)]
-    if follow and files:
-        for old in sources:
-            if isinstance(old, _Predecessor) and not ctl.stop.is_set():
-                yield from old.chunks(ctl)
-        yield from follow_files(files, ctl)
-        return
-    for source in sources:
-        if ctl.stop.is_set():
-            return
-        yield from source.chunks(ctl)
-
-
 def learn_source(
     store: Store,
     sources: Source | Sequence[Source],
@@ -695,7 +557,7 @@ def learn_source(
     learner = Learner(store, options, reporter)
     learner.result.sources.extend(dict.fromkeys(s.name for s in sources))
     try:
-        for chunk in _chunks(sources, ReadControl(flag, learner.timeout), options.follow):
+        for chunk in chunks_of(sources, ReadControl(flag, learner.timeout), options.follow):
             learner.consume(chunk)
     except BaseException:
         _flush_quietly(learner)  # keep what was read before the failure

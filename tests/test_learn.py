@@ -12,14 +12,13 @@ import pytest
 from seccomp_gen.actions import Action, ActionFilter, ActionKind
 from seccomp_gen.events import LossKind, SeccompEvent, Transport
 from seccomp_gen.feedback import LossReport, Reporter
+from seccomp_gen.inputs import SourceSpec, open_sources
 from seccomp_gen.learn import (
     LearnOptions,
     LearnResult,
     NewSyscall,
-    SourceSpec,
     learn_lines,
     learn_source,
-    open_sources,
     resolve_syscall,
 )
 from seccomp_gen.sources import SourceKind, StopFlag

@@ -97,7 +97,8 @@ def learn(  # noqa: PLR0917 -- a Typer command takes its options as parameters
 
         seccomp-gen learn --kmsg --since 2026-11-28T11:00:00Z
     """
-    from seccomp_gen.learn import LearnOptions, SourceSpec
+    from seccomp_gen.inputs import SourceSpec
+    from seccomp_gen.learn import LearnOptions
     from seccomp_gen.learn import learn as run_learn
     from seccomp_gen.sources import StopFlag
     from seccomp_gen.store import Store
