@@ -37,8 +37,8 @@ from seccomp_gen._fields import KEYS, PID_MAX, SYSCALL_MAX, U32, action_of, name
 from seccomp_gen._framing import FAMILY_AUDITD
 from seccomp_gen.actions import Action
 from seccomp_gen.events import SeccompEvent, Transport
+from seccomp_gen.lines import MAX_LINE
 
-MAX_LINE = 64 * 1024  # records.MAX_LINE (records imports this module)
 ACCEL = accel.load()  # the C loop, or None (tests set it to None to run the pure-Python loops)
 
 

@@ -24,6 +24,8 @@ class Readable(Protocol):
         ...
 
 
+# The longest line read: far above the kernel's longest audit record (MAX_AUDIT_MESSAGE_LENGTH, 8970);
+# longer lines are dropped and counted. The one definition (the C loop's #define is pinned to it).
 MAX_LINE = 64 * 1024
 BLOCK = 256 * 1024  # beside MAX_LINE: a chunk's events stay few, and glibc reuses freed blocks this size
 

@@ -69,10 +69,9 @@ from seccomp_gen._framing import (
 )
 from seccomp_gen.events import LossEvent, LossKind, SeccompEvent, Transport
 from seccomp_gen.formats import Format
+from seccomp_gen.lines import MAX_LINE
 
 Parsed = SeccompEvent | LossEvent
-
-MAX_LINE = 64 * 1024  # far above the kernel's longest audit record (MAX_AUDIT_MESSAGE_LENGTH 8970)
 
 
 _FAMILIES: dict[Format, frozenset[str] | None] = {

@@ -31,8 +31,8 @@ from typing import BinaryIO
 
 from seccomp_gen.errors import SourceError
 from seccomp_gen.events import LossEvent, LossKind
+from seccomp_gen.lines import MAX_LINE
 
-MAX_LINE = 64 * 1024  # longer lines are dropped (audit records are < 9 KiB), as the parser does
 READ_SIZE = 1 << 20
 # A file is read (and its lines parsed) this much at a time: the learner can only write its batch
 # between chunks, so a chunk's parsing time (~0.15 s for 256 KiB of records) adds to what a crash loses.
