@@ -95,7 +95,7 @@ def compile_profile_file(path: Path) -> Any:
     """A Docker/OCI JSON profile (read by the profile stage) as a loadable libseccomp filter: the one
     ``check`` compiles (``seccomp_gen.libseccomp.build_filter``)."""
     from seccomp_gen import libseccomp
-    from seccomp_gen.lint import load_profile
+    from seccomp_gen.profile_read import load_profile
 
     return libseccomp.build_filter(load_profile(path).profile)
 

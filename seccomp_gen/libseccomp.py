@@ -137,6 +137,17 @@ def native_token() -> int:
     return int(pyseccomp.system_arch())
 
 
+def native_abi() -> str:
+    """The name of the ABI libseccomp reports as this machine's (``x86_64``)."""
+    from seccomp_gen.abi import all_abis
+
+    native = native_token()
+    for abi in all_abis():
+        if abi.libseccomp and abi.libseccomp_token == native:
+            return abi.name
+    raise ProfileError(f"no ABI matches libseccomp's native architecture {native:#x}")
+
+
 def arch_token(abi: str) -> int:
     """libseccomp's ``SCMP_ARCH_*`` value for an ABI; ``ProfileError`` where libseccomp has none."""
     from seccomp_gen.abi import get_abi
@@ -270,6 +281,7 @@ __all__ = [
     "libseccomp_name",
     "libseccomp_number",
     "log_filter",
+    "native_abi",
     "native_token",
     "resolve",
     "set_flags",

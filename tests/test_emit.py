@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from seccomp_gen.cli import main
-from seccomp_gen.lint import compile_profile, read_profile
+from seccomp_gen.lint import compile_profile
 from seccomp_gen.observations import Aggregate, Batch, Observation
+from seccomp_gen.profile_read import read_profile
 from seccomp_gen.store import Store
 from tests.test_profile import fixed_observations, obs
 

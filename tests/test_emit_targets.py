@@ -19,7 +19,7 @@ import yaml
 from seccomp_gen.abi import get_abi
 from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.errors import ProfileError
-from seccomp_gen.lint import compile_profile, docker_default, read_profile, resolve, review
+from seccomp_gen.lint import compile_profile, docker_default, resolve, review
 from seccomp_gen.profile import (
     ALLOW,
     BuildOptions,
@@ -32,6 +32,7 @@ from seccomp_gen.profile import (
     runtime_base,
     runtime_bases,
 )
+from seccomp_gen.profile_read import read_profile
 from seccomp_gen.render import Format, RenderOptions, render
 from seccomp_gen.runtimes import installed, parse_version
 from seccomp_gen.syscalls import syscall_table

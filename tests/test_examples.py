@@ -155,7 +155,7 @@ POD_PROFILES = {
 def test_pods_are_the_tutorials_four_and_their_profiles_load_onto_the_kind_node() -> None:
     import yaml
 
-    from seccomp_gen.lint import load_profile
+    from seccomp_gen.profile_read import load_profile
 
     kind = yaml.safe_load((ROOT / "examples" / "emitted" / "kind.yaml").read_text())
     assert (kind["apiVersion"], kind["kind"]) == ("kind.x-k8s.io/v1alpha4", "Cluster")

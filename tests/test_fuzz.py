@@ -31,7 +31,7 @@ from seccomp_gen.cli import main
 from seccomp_gen.errors import ProfileError, SeccompGenError
 from seccomp_gen.events import SeccompEvent
 from seccomp_gen.lines import iter_chunks
-from seccomp_gen.lint import compile_profile, read_profile
+from seccomp_gen.lint import compile_profile
 from seccomp_gen.observations import Observation
 from seccomp_gen.profile import (
     BuildOptions,
@@ -44,6 +44,7 @@ from seccomp_gen.profile import (
     observed_name,
     runtime_base,
 )
+from seccomp_gen.profile_read import read_profile
 from seccomp_gen.records import Format, RecordParser
 from seccomp_gen.render import Format as Target
 from seccomp_gen.render import render

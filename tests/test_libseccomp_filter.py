@@ -18,7 +18,8 @@ import pytest
 
 from seccomp_gen import _exec_under_filter, libseccomp
 from seccomp_gen.cli import main
-from seccomp_gen.lint import compile_profile, load_profile
+from seccomp_gen.lint import compile_profile
+from seccomp_gen.profile_read import load_profile
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = [

@@ -10,8 +10,9 @@ import pytest
 
 from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.errors import ProfileError
-from seccomp_gen.lint import compile_profile, filter_text, read_profile, review
+from seccomp_gen.lint import compile_profile, filter_text, review
 from seccomp_gen.profile import ALLOW, Profile, Rule
+from seccomp_gen.profile_read import read_profile
 
 EPERM = Action(ActionKind.ERRNO, 1)
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from seccomp_gen.cli import main
-from seccomp_gen.lint import MAX_PROFILE_BYTES
+from seccomp_gen.profile_read import MAX_PROFILE_BYTES
 from tests._rss import MeasuredRun
 
 TOO_LARGE = f"larger than {MAX_PROFILE_BYTES >> 20} MiB"

@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 
 from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.errors import ProfileError
-from seccomp_gen.lint import compile_profile, read_profile
+from seccomp_gen.lint import compile_profile
 from seccomp_gen.observations import Observation
 from seccomp_gen.profile import ALLOW, BuildOptions, Profile, Rule, build_profile
+from seccomp_gen.profile_read import read_profile
 from seccomp_gen.render import Format, RenderOptions, render
 from tests.test_profile import fixed_observations, obs
 

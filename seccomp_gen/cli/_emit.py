@@ -521,7 +521,8 @@ def apply(
         seccomp-gen emit --arch x86_64 --into ./mybundle
     """
     from seccomp_gen.bundle import apply_profile, config_path, read_config
-    from seccomp_gen.lint import load_profile, validate
+    from seccomp_gen.lint import validate
+    from seccomp_gen.profile_read import load_profile
 
     read_config(config_path(target))  # refuse a wrong target before saying anything about the profile
     loaded = load_profile(profile)
@@ -554,7 +555,8 @@ def check(
         seccomp-gen check --strict bundle/config.json
     """
     from seccomp_gen.artifact import size_warnings
-    from seccomp_gen.lint import display_path, libseccomp_version, load_profile, validate
+    from seccomp_gen.lint import libseccomp_version, validate
+    from seccomp_gen.profile_read import display_path, load_profile
     from seccomp_gen.render import Format, render
 
     read = load_profile(profile)
@@ -584,8 +586,8 @@ class _Loaded:
 
 def _load(path: Path, container: Sequence[str] = (), pod: Sequence[str] = ()) -> _Loaded:
     """A state (its observations of ``container``/``pod`` when given) or a profile."""
-    from seccomp_gen.lint import load_profile
     from seccomp_gen.profile import ObservationFilter
+    from seccomp_gen.profile_read import load_profile
 
     if _is_state(path):
         observations, losses = _observations(path)
@@ -603,7 +605,7 @@ def _load(path: Path, container: Sequence[str] = (), pod: Sequence[str] = ()) ->
 
 def _is_state(path: Path) -> bool:
     """A regular file that starts like SQLite. A pipe (``<(...)``) is never opened here: that would eat it."""
-    from seccomp_gen.lint import SQLITE_MAGIC
+    from seccomp_gen.profile_read import SQLITE_MAGIC
 
     if not path.is_file():
         return False
