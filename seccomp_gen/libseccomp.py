@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 BINDING = "pyseccomp"  # the Python module that loads libseccomp (doctor names it)
 _ALLOW = 0x7FFF0000
-_NR_SCMP_ERROR = -1  # what seccomp_syscall_resolve_name_arch returns for a name it does not know
+NR_SCMP_ERROR = -1  # what seccomp_syscall_resolve_name_arch returns for a name it does not know
 # libseccomp's enum scmp_compare, by the names profiles use
 OPERATORS = {
     "SCMP_CMP_NE": 1,
@@ -116,7 +116,7 @@ def libseccomp_knows(abi: Abi, name: str) -> bool:
     """
     if not supports(abi):
         return False
-    return int(_pyseccomp().resolve_syscall(abi.libseccomp_token, name)) != _NR_SCMP_ERROR
+    return int(_pyseccomp().resolve_syscall(abi.libseccomp_token, name)) != NR_SCMP_ERROR
 
 
 def libseccomp_name(abi: Abi, number: int) -> str | None:
@@ -185,7 +185,7 @@ def build_filter(profile: Profile, abis: Sequence[str] | None = None) -> Any:
 
     chosen = tuple(profile.architectures if abis is None else abis)
     try:
-        flt = pyseccomp.SyscallFilter(profile.default_action.kind.value | profile.default_action.data)
+        flt = pyseccomp.SyscallFilter(profile.default_action.code)
     except OSError as exc:
         raise ProfileError(f"libseccomp rejects the default action {profile.default_action}: {exc}") from None
     tokens = [arch_token(abi) for abi in chosen]
@@ -223,10 +223,10 @@ def _add_rule(
             continue
         added.add(key)
         number = int(pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name))
-        if number == _NR_SCMP_ERROR:
+        if number == NR_SCMP_ERROR:
             continue
         try:
-            flt.add_rule(rule.action.kind.value | rule.action.data, number, *args)
+            flt.add_rule(rule.action.code, number, *args)
         except (OSError, ValueError) as exc:
             raise ProfileError(
                 f"libseccomp rejects the rule for {name} ({rule.action}) on {', '.join(abis)}: {exc}"
@@ -272,6 +272,7 @@ def export_pfc(flt: Any) -> str:
 
 __all__ = [
     "BINDING",
+    "NR_SCMP_ERROR",
     "OPERATORS",
     "arch_token",
     "build_filter",

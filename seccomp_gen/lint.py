@@ -10,7 +10,6 @@ raises ``ProfileError``.
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from functools import cache
@@ -22,30 +21,12 @@ from seccomp_gen.actions import Action, ActionKind, errno_name
 from seccomp_gen.errors import ProfileError
 from seccomp_gen.profile import Finding, Profile, Severity, canonical_syscall, name_exists
 
-_ACTIONS = {kind.scmp_name: kind for kind in ActionKind} | {"SCMP_ACT_KILL": ActionKind.KILL_THREAD}
-_NR_SCMP_ERROR = -1
-_QUOTE_MAX = 60
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-MAX_PROFILE_BYTES = 4 << 20  # 200 times Docker's default profile; bounds the time check spends too
-SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
 # --- libseccomp (through seccomp_gen.libseccomp, the one module that loads it) ----------------------
-
-
-def libseccomp_version() -> str:
-    """The installed libseccomp's version, e.g. ``2.5.4`` (``unknown`` when it cannot say)."""
-    return libseccomp.version_text()
-
-
-def resolve(abi: str, name: str) -> int:
-    """libseccomp's number for ``name`` on ``abi``: -1 when unknown, other negatives where absent."""
-    return libseccomp.resolve(abi, name)
 
 
 def libseccomp_knows(name: str, abis: Sequence[str]) -> bool:
     """True when the installed libseccomp has ``name`` on at least one of ``abis``'s tables."""
-    return any(resolve(abi, name) != _NR_SCMP_ERROR for abi in abis)
+    return any(libseccomp.resolve(abi, name) != libseccomp.NR_SCMP_ERROR for abi in abis)
 
 
 def compile_profile(profile: Profile) -> None:
@@ -135,7 +116,7 @@ def _review_flags(profile: Profile) -> list[Finding]:
 
 def _review_names(profile: Profile) -> list[Finding]:
     findings = []
-    version = libseccomp_version()
+    version = libseccomp.version_text()
     for name in sorted({n for rule in profile.rules for n in rule.names}):
         canonical = canonical_syscall(name)
         if canonical != name:
@@ -216,12 +197,14 @@ def _review_defaults(profile: Profile) -> list[Finding]:
             findings.append(
                 Finding(Severity.WARNING, "empty-allowlist", "the profile allows no syscall at all")
             )
-        elif not any(resolve(abi, n) >= 0 for n in dict.fromkeys(named) for abi in profile.architectures):
+        elif not any(
+            libseccomp.resolve(abi, n) >= 0 for n in dict.fromkeys(named) for abi in profile.architectures
+        ):
             findings.append(
                 Finding(
                     Severity.WARNING,
                     "empty-allowlist",
-                    f"none of the allowed names is a syscall libseccomp {libseccomp_version()} knows on "
+                    f"none of the allowed names is a syscall libseccomp {libseccomp.version_text()} knows on "
                     f"{', '.join(profile.architectures)}: here the profile denies everything",
                 )
             )
@@ -272,8 +255,6 @@ __all__ = [
     "docker_default",
     "filter_text",
     "libseccomp_knows",
-    "libseccomp_version",
-    "resolve",
     "review",
     "validate",
 ]

@@ -21,7 +21,6 @@ from seccomp_gen.errors import ProfileError, SeccompGenError
 from seccomp_gen.profile import ArgCondition, Finding, Profile, Rule, Severity
 
 _ACTIONS = {kind.scmp_name: kind for kind in ActionKind} | {"SCMP_ACT_KILL": ActionKind.KILL_THREAD}
-_NR_SCMP_ERROR = -1
 _QUOTE_MAX = 60
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 MAX_PROFILE_BYTES = 4 << 20  # 200 times Docker's default profile; bounds the time check spends too

@@ -214,14 +214,6 @@ def decode(blob: bytes) -> list[tuple[tuple[int, int], int]]:
     return ids
 
 
-_CONTINUED = bytes(range(0x80, 0x100))
-
-
-def count_ids(blob: bytes) -> int:
-    """How many ids a blob holds (two numbers each; a number ends at a byte below 0x80)."""
-    return len(blob.translate(None, _CONTINUED)) // 2
-
-
 def stamp_ms(stamp: float) -> int:
     """The milliseconds of an event id's stamp (as the C loop takes them from the digits)."""
     return round(stamp * 1000) if math.isfinite(stamp) else 0

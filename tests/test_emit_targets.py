@@ -19,7 +19,8 @@ import yaml
 from seccomp_gen.abi import get_abi
 from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.errors import ProfileError
-from seccomp_gen.lint import compile_profile, docker_default, resolve, review
+from seccomp_gen.libseccomp import resolve
+from seccomp_gen.lint import compile_profile, docker_default, review
 from seccomp_gen.profile import (
     ALLOW,
     BuildOptions,

@@ -554,8 +554,9 @@ def check(
 
         seccomp-gen check --strict bundle/config.json
     """
+    from seccomp_gen import libseccomp
     from seccomp_gen.artifact import size_warnings
-    from seccomp_gen.lint import libseccomp_version, validate
+    from seccomp_gen.lint import validate
     from seccomp_gen.profile_read import display_path, load_profile
     from seccomp_gen.render import Format, render
 
@@ -565,7 +566,7 @@ def check(
     warnings += _say_lines([f"warning: {w}" for w in size_warnings(render(read.profile, Format.OCI))])
     arches = ", ".join(read.profile.architectures)
     typer.echo(
-        f"{source}: compiles for {arches} with libseccomp {libseccomp_version()}; {warnings} warning(s)",
+        f"{source}: compiles for {arches} with libseccomp {libseccomp.version_text()}; {warnings} warning(s)",
         err=True,
     )
     return EXIT_STRICT if strict and warnings else 0
