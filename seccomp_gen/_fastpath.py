@@ -213,7 +213,7 @@ class FastPath:
             self._scanner.forget_slots()
 
     @property
-    def slots_dropped(self) -> int:
+    def decisions_dropped(self) -> int:
         """Times the C loop's prototype cache was emptied (with the slots it held): a running count."""
         return self._scanner.proto_clears if self._scanner is not None else 0
 

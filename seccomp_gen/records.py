@@ -204,7 +204,7 @@ class RecordParser:
     @property
     def decisions_dropped(self) -> int:
         """How often the C loop dropped every decision it held (its prototype cache was full)."""
-        return self._fast.slots_dropped
+        return self._fast.decisions_dropped
 
     def flush(self) -> list[Parsed]:
         """End of input: whatever a multi-line layout still holds (every layout read so far is one line)."""

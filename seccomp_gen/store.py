@@ -153,6 +153,14 @@ _UPSERT_COUNTER = """
 INSERT INTO counters (kind, reason, count) VALUES (?, ?, ?)
 ON CONFLICT (kind, reason) DO UPDATE SET count = {count}
 """.format(count=_saturating_sum("count"))
+_INSERT_BLOB = "INSERT INTO event_blobs (ts_lo, ts_hi, ids, data) VALUES (?, ?, ?, ?)"
+
+
+def _blob_row(lo: int, hi: int, count: int, blob: bytes) -> tuple[int, int, int, bytes]:
+    """One ``event_blobs`` row: the stamps of its first and last id, how many, the blob compressed."""
+    return lo, hi, count, zlib.compress(blob, BLOB_LEVEL)
+
+
 _UPSERT_POSITION = """
 INSERT OR REPLACE INTO positions (kind, key, dev, inode, offset, size, fingerprint, fingerprint_len, cursor,
                                   seq, complete, updated)
@@ -192,10 +200,7 @@ def _move_event_ids(db: sqlite3.Connection) -> None:
         ]
         if ids:
             blob = encode_ids(ids)
-            db.execute(
-                "INSERT INTO event_blobs (ts_lo, ts_hi, ids, data) VALUES (?, ?, ?, ?)",
-                (ids[0][0][0], ids[-1][0][0], len(ids), zlib.compress(blob, BLOB_LEVEL)),
-            )
+            db.execute(_INSERT_BLOB, _blob_row(ids[0][0][0], ids[-1][0][0], len(ids), blob))
     db.execute("DELETE FROM event_ids")
 
 
@@ -377,10 +382,7 @@ class Store:
                         agg = aggregates[key] = Aggregate(target.name, pod=target.pod)
                     agg.merge(count, first, last, pid)
                     upgrades.extend([key] * upgraded)
-                db.executemany(
-                    "INSERT INTO event_blobs (ts_lo, ts_hi, ids, data) VALUES (?, ?, ?, ?)",
-                    [(lo, hi, count, zlib.compress(blob, BLOB_LEVEL)) for lo, hi, count, blob in blobs],
-                )
+                db.executemany(_INSERT_BLOB, [_blob_row(*blob) for blob in blobs])
             db.executemany(_UPSERT_OBSERVATION, [_observation_row(k, a) for k, a in aggregates.items()])
             self._take_back_untrusted(db, upgrades)
             losses, known_losses = self._fresh_losses(db, batch)
