@@ -54,7 +54,7 @@ def accelerator_status() -> str:
 if TYPE_CHECKING:
     from seccomp_gen import _accel
     from seccomp_gen.events import LossEvent
-    from seccomp_gen.records import ParseStats
+    from seccomp_gen.parse_stats import ParseStats
     from seccomp_gen.tally import Tally
 
 # Candidates: a seccomp record | another audit record type | a loss marker. Also used, as text, by

@@ -1,17 +1,61 @@
-"""What ``learn`` tells whoever runs it: the hooks the command line implements, losses and their fixes.
+"""What ``learn`` tells whoever runs it: its result, the hooks the command line implements, losses
+and their fixes.
 
 Its own module so that the command line can define its printer without importing the learner.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 from seccomp_gen.events import LossKind
 
-if TYPE_CHECKING:
-    from seccomp_gen.learn import LearnResult, NewSyscall
+
+@dataclass(frozen=True, slots=True)
+class NewSyscall:
+    """A syscall the state did not know before this run (per ABI)."""
+
+    abi: str
+    number: int
+    name: str | None
+    comm: str
+    trusted: bool
+
+    @property
+    def label(self) -> str:
+        """``openat`` or ``unknown(999)``."""
+        return self.name or f"unknown({self.number})"
+
+
+@dataclass(slots=True)
+class LearnResult:
+    """What a learn run did. ``records`` were parsed; ``learned`` were counted into the state."""
+
+    lines: int = 0
+    records: int = 0
+    learned: int = 0
+    duplicates: int = 0
+    untrusted: int = 0  # records kept from lines any local user could have written (syslog text...)
+    filtered: dict[str, int] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    capped: dict[str, int] = field(default_factory=dict)  # records counted under OVER_CAP, by reason
+    unattributed: dict[str, int] = field(default_factory=dict)  # records with no container, by reason
+    lookups: int = 0  # /proc lookups attribution made (one per new process)
+    bytes_read: int = 0  # of the sources' data, as read (for a progress percentage)
+    examples: dict[str, str] = field(default_factory=dict)  # skip reason → the first such line (cut)
+    losses: dict[tuple[LossKind, str], LossReport] = field(default_factory=dict)
+    new_syscalls: list[NewSyscall] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    stopped_by: int | None = None  # the signal that ended a live read
+    flushes: int = 0
+
+    @property
+    def lost(self) -> int:
+        """Records known to be lost (markers without a count are not included)."""
+        return sum(r.count or 0 for r in self.losses.values())
 
 
 class Reporter:

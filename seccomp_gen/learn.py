@@ -33,7 +33,7 @@ import math
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -41,11 +41,11 @@ from seccomp_gen import kernel
 from seccomp_gen.actions import Action, ActionFilter
 from seccomp_gen.containers import LIVE_SECONDS, Attributor, in_scope
 from seccomp_gen.errors import StateError, UnknownSyscallError
-from seccomp_gen.events import LossEvent, LossKind, SeccompEvent
-from seccomp_gen.feedback import AUDITD_ADVICE, LossReport, Reporter
+from seccomp_gen.events import LossEvent, SeccompEvent
+from seccomp_gen.feedback import AUDITD_ADVICE, LearnResult, LossReport, NewSyscall, Reporter
 from seccomp_gen.inputs import SourceSpec, chunks_of, open_sources
 from seccomp_gen.observations import OVER_CAP, UNKNOWN_ABI, Batch, LossRow, ObservationKey, loss_total
-from seccomp_gen.records import Format, RecordParser, TallyRun
+from seccomp_gen.records import Format, RecordParser, TallyRun, new_tally
 from seccomp_gen.sources import (
     Chunk,
     ReadControl,
@@ -55,7 +55,7 @@ from seccomp_gen.sources import (
     StopFlag,
 )
 from seccomp_gen.store import UNTRUSTED_PROCESSES_MAX, Store
-from seccomp_gen.tally import PyTally, new_tally, stamp_ms
+from seccomp_gen.tally import PyTally, stamp_ms
 from seccomp_gen.trust import SUSPECTED_FORGERY, forgery_suspicion, origin_of, trust_of
 
 FLUSH_INTERVAL = 0.5
@@ -87,53 +87,6 @@ class LearnOptions:
     follow: bool = False
     flush_interval: float = FLUSH_INTERVAL
     batch_records: int = BATCH_RECORDS
-
-
-@dataclass(frozen=True, slots=True)
-class NewSyscall:
-    """A syscall the state did not know before this run (per ABI)."""
-
-    abi: str
-    number: int
-    name: str | None
-    comm: str
-    trusted: bool
-
-    @property
-    def label(self) -> str:
-        """``openat`` or ``unknown(999)``."""
-        return self.name or f"unknown({self.number})"
-
-
-@dataclass(slots=True)
-class LearnResult:
-    """What a learn run did. ``records`` were parsed; ``learned`` were counted into the state."""
-
-    lines: int = 0
-    records: int = 0
-    learned: int = 0
-    duplicates: int = 0
-    untrusted: int = 0  # records kept from lines any local user could have written (syslog text...)
-    filtered: dict[str, int] = field(default_factory=dict)
-    rejected: dict[str, int] = field(default_factory=dict)
-    skipped: dict[str, int] = field(default_factory=dict)
-    capped: dict[str, int] = field(default_factory=dict)  # records counted under OVER_CAP, by reason
-    unattributed: dict[str, int] = field(default_factory=dict)  # records with no container, by reason
-    lookups: int = 0  # /proc lookups attribution made (one per new process)
-    bytes_read: int = 0  # of the sources' data, as read (for a progress percentage)
-    examples: dict[str, str] = field(default_factory=dict)  # skip reason → the first such line (cut)
-    losses: dict[tuple[LossKind, str], LossReport] = field(default_factory=dict)
-    new_syscalls: list[NewSyscall] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    stopped_by: int | None = None  # the signal that ended a live read
-    flushes: int = 0
-
-    @property
-    def lost(self) -> int:
-        """Records known to be lost (markers without a count are not included)."""
-        return sum(r.count or 0 for r in self.losses.values())
 
 
 class Learner:

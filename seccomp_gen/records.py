@@ -53,7 +53,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 
 from seccomp_gen import _fastpath, _fields
 from seccomp_gen._fastpath import TallyRun
@@ -70,6 +69,8 @@ from seccomp_gen._framing import (
 from seccomp_gen.events import LossEvent, LossKind, SeccompEvent, Transport
 from seccomp_gen.formats import Format
 from seccomp_gen.lines import MAX_LINE
+from seccomp_gen.parse_stats import ParseStats
+from seccomp_gen.tally import PyTally, Tally
 
 Parsed = SeccompEvent | LossEvent
 
@@ -83,33 +84,6 @@ _FAMILIES: dict[Format, frozenset[str] | None] = {
     Format.JOURNAL_JSON: frozenset({FAMILY_JSON}),
     Format.AUDITD: frozenset({FAMILY_AUDITD}),
 }
-
-
-@dataclass(slots=True)
-class ParseStats:
-    """What a parser saw: lines read, records and losses found, lines skipped by reason.
-
-    ``noise`` counts lines with nothing of interest; ``skipped`` the lines that looked like a record
-    or a loss marker but were rejected, by reason. Every line lands in exactly one of
-    ``records``, ``losses``, ``noise`` or ``skipped``.
-    """
-
-    lines: int = 0
-    records: int = 0
-    losses: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)
-    noise: int = 0
-    # reason → the first line skipped for it (cut); not compared: the two hot loops count some skips in bulk
-    examples: dict[str, str] = field(default_factory=dict, compare=False)
-
-    def skip(self, reason: str, count: int = 1) -> None:
-        """Count ``count`` lines skipped for ``reason``."""
-        self.skipped[reason] = self.skipped.get(reason, 0) + count
-
-    @property
-    def skipped_total(self) -> int:
-        """All skipped lines, whatever the reason."""
-        return sum(self.skipped.values())
 
 
 # A record inside a message: `[audit: ]type=T [msg=]audit(STAMP)[ ]: fields`.
@@ -398,4 +372,21 @@ def parse_lines(lines: Iterable[str], fmt: Format = Format.AUTO) -> Iterator[Par
     yield from parser.flush()
 
 
-__all__ = ["MAX_LINE", "Format", "ParseStats", "Parsed", "RecordParser", "TallyRun", "parse_lines"]
+def new_tally() -> Tally:
+    """A tally for ``feed_chunk``: the C loop's own when the accelerator is loaded, else ``PyTally``."""
+    if _fastpath.ACCEL is not None:
+        tally: Tally = _fastpath.ACCEL.Tally()
+        return tally
+    return PyTally()
+
+
+__all__ = [
+    "MAX_LINE",
+    "Format",
+    "ParseStats",
+    "Parsed",
+    "RecordParser",
+    "TallyRun",
+    "new_tally",
+    "parse_lines",
+]

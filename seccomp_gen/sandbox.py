@@ -33,7 +33,7 @@ from seccomp_gen.learn import LinesSource
 from seccomp_gen.sources import SourceKind
 
 if TYPE_CHECKING:
-    from seccomp_gen.learn import LearnResult
+    from seccomp_gen.feedback import LearnResult
     from seccomp_gen.sources import StopFlag
 
 #: After the command exits, wait this long for kauditd to print its last records.

@@ -157,16 +157,6 @@ def _per_range(ids: list[tuple[tuple[int, int], int]], ranges: list[tuple[int, i
     return blobs
 
 
-def new_tally(*, accelerated: bool = True) -> Tally:
-    """The C tally when the parser's accelerator is loaded (and ``accelerated``), else ``PyTally``."""
-    from seccomp_gen import _fastpath
-
-    if accelerated and _fastpath.ACCEL is not None:
-        tally: Tally = _fastpath.ACCEL.Tally()
-        return tally
-    return PyTally()
-
-
 def _varint(value: int, out: bytearray) -> None:
     while value >= 0x80:
         out.append((value & 0x7F) | 0x80)

@@ -25,7 +25,7 @@ import pytest
 
 from seccomp_gen.cli import main
 from seccomp_gen.cli._learn import _Feedback
-from seccomp_gen.learn import NewSyscall
+from seccomp_gen.feedback import NewSyscall
 from tests._learn_support import counts, kmsg, record, syslog
 from tests._rss import MeasuredRun
 from tests.realpath import need_program

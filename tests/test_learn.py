@@ -11,12 +11,10 @@ import pytest
 
 from seccomp_gen.actions import Action, ActionFilter, ActionKind
 from seccomp_gen.events import LossKind, SeccompEvent, Transport
-from seccomp_gen.feedback import LossReport, Reporter
+from seccomp_gen.feedback import LearnResult, LossReport, NewSyscall, Reporter
 from seccomp_gen.inputs import SourceSpec, open_sources
 from seccomp_gen.learn import (
     LearnOptions,
-    LearnResult,
-    NewSyscall,
     learn_lines,
     learn_source,
     resolve_syscall,

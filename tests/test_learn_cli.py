@@ -14,7 +14,7 @@ import pytest
 
 from seccomp_gen.cli import main
 from seccomp_gen.cli._learn import _Feedback
-from seccomp_gen.learn import LearnResult, NewSyscall
+from seccomp_gen.feedback import LearnResult, NewSyscall
 from tests._learn_support import TS, counts, kmsg, learn_command, record, syslog, total
 
 

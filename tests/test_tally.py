@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from seccomp_gen import _fastpath
-from seccomp_gen.learn import LearnOptions, LearnResult, LinesSource, learn_source
+from seccomp_gen.feedback import LearnResult
+from seccomp_gen.learn import LearnOptions, LinesSource, learn_source
 from seccomp_gen.sources import Source, SourceKind
 from seccomp_gen.store import Store
 from seccomp_gen.tally import PyTally, Tally, decode, encode

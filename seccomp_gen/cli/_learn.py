@@ -21,8 +21,7 @@ from seccomp_gen.feedback import Reporter
 from seccomp_gen.formats import Format
 
 if TYPE_CHECKING:
-    from seccomp_gen.feedback import LossReport
-    from seccomp_gen.learn import LearnResult, NewSyscall
+    from seccomp_gen.feedback import LearnResult, LossReport, NewSyscall
     from seccomp_gen.sources import Position, StopFlag
     from seccomp_gen.summary import StateSummary
 
