@@ -1,14 +1,16 @@
-"""What learning produces and the state keeps, as values: observations and their keys, pending
-aggregates, loss rows, a flush's batch. ``seccomp_gen.store`` persists them; learn, profiles, status
-and the CLI read them. One concept: no SQL, no files here.
+"""What learning produces and the state keeps, as values: observations, their keys and filters on
+them, pending aggregates, loss rows, a flush's batch. ``seccomp_gen.store`` persists them; learn,
+profiles, status and the CLI read them. One concept: no SQL, no files here.
 """
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
+from seccomp_gen.actions import ActionKind
 from seccomp_gen.events import LossKind
 
 if TYPE_CHECKING:
@@ -50,6 +52,47 @@ class Observation:
 
 
 ObservationKey = tuple[str, int, str, str, str, bool, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationFilter:
+    """Keep observations whose comm/exe match one of the globs and whose action is listed (empty: all)."""
+
+    comm: tuple[str, ...] = ()
+    exe: tuple[str, ...] = ()
+    action: tuple[str, ...] = ()
+    trusted_only: bool = False
+    container: tuple[str, ...] = ()  # ids, prefixes or globs (seccomp_gen.containers.container_matches)
+    pod: tuple[str, ...] = ()  # pod UIDs or prefixes
+
+    def keeps(self, obs: Observation) -> bool:
+        """True when ``obs`` passes every given criterion."""
+        from seccomp_gen.containers import in_scope
+
+        return (
+            _matches(self.comm, obs.comm)
+            and _matches(self.exe, obs.exe)
+            and _action_matches(self.action, obs.action)
+            and in_scope(obs.container, obs.pod, self.container, self.pod)
+        )
+
+
+def _matches(globs: tuple[str, ...], value: str) -> bool:
+    return not globs or any(fnmatch.fnmatchcase(value, glob) for glob in globs)
+
+
+def _action_matches(wanted: tuple[str, ...], action: str) -> bool:
+    """Like learn's ``--action``: ``all``, ``log``, ``denied``; or one action: ``ERRNO`` matches
+    ``ERRNO(EPERM)``, ``KILL_PROCESS`` itself. Case-insensitive."""
+    upper = action.upper()
+    kind = upper.split("(", 1)[0]
+    denies = kind in ActionKind.__members__ and ActionKind[kind].denies
+    for spelled in (w.upper() for w in wanted):
+        if spelled in ("ALL", upper, kind):
+            return True
+        if spelled == "DENIED" and denies:
+            return True
+    return not wanted
 
 
 @dataclass(slots=True)

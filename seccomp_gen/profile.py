@@ -1,4 +1,5 @@
-"""Profiles as values: observations → ``Profile``; merge and diff. Pure policy, no I/O.
+"""Profiles as values: observations → ``Profile`` (``seccomp_gen.compare`` diffs and merges them).
+Pure policy, no I/O.
 
 How names meet architectures. A Docker/OCI profile lists ``architectures`` and rules of syscall
 *names*; runc and libseccomp resolve every name once per listed architecture and skip it where that
@@ -13,29 +14,22 @@ ABIs they were observed on (readable, diffable) and reports the names that this 
 from __future__ import annotations
 
 import enum
-import fnmatch
-import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.errors import ProfileError, UnknownAbiError, UnknownSyscallError
-from seccomp_gen.observations import Observation
+from seccomp_gen.observations import Observation, ObservationFilter
+from seccomp_gen.runtimes import BASE_AUTO, RUNTIME_COMMS, detect_runtime, runtime_base
 
 ALLOW = Action(ActionKind.ALLOW)
 ENOSYS = 38
 EPERM = 1
 DEFAULT_ENOSYS = ("clone3",)
 FLAG_LOG = "SECCOMP_FILTER_FLAG_LOG"
-RUNTIME_COMMS = ("runc:[0:PARENT]", "runc:[1:CHILD]", "runc:[2:INIT]", "runc", "crun")
-# The command names a runtime's own process has while the container's filter is already loaded:
-# runc's init (seen here, through runc and through Podman); crun loads it in a process named crun.
-INIT_COMMS = {"runc:[2:INIT]": "runc", "runc:[1:CHILD]": "runc", "runc:[0:PARENT]": "runc", "crun": "crun"}
-BASE_AUTO = "auto"
 
 
 class Severity(enum.Enum):
@@ -96,49 +90,6 @@ class Profile:
             if rule.action.kind is kind and not rule.args and not rule.conditional
             for name in rule.names
         )
-
-
-@dataclass(frozen=True, slots=True)
-class ObservationFilter:
-    """Keep observations whose comm/exe match one of the globs and whose action is listed (empty: all)."""
-
-    comm: tuple[str, ...] = ()
-    exe: tuple[str, ...] = ()
-    action: tuple[str, ...] = ()
-    trusted_only: bool = False
-    container: tuple[str, ...] = ()  # ids, prefixes or globs (seccomp_gen.containers.container_matches)
-    pod: tuple[str, ...] = ()  # pod UIDs or prefixes
-
-    def keeps(self, obs: Observation) -> bool:
-        """True when ``obs`` passes every given criterion."""
-        from seccomp_gen.containers import in_scope
-
-        return (
-            _matches(self.comm, obs.comm)
-            and _matches(self.exe, obs.exe)
-            and _action_matches(self.action, obs.action)
-            and in_scope(obs.container, obs.pod, self.container, self.pod)
-        )
-
-
-def _matches(globs: tuple[str, ...], value: str) -> bool:
-    return not globs or any(fnmatch.fnmatchcase(value, glob) for glob in globs)
-
-
-_DENYING = ("ERRNO", "KILL_PROCESS", "KILL_THREAD", "TRAP", "TRACE", "USER_NOTIF")
-
-
-def _action_matches(wanted: tuple[str, ...], action: str) -> bool:
-    """Like learn's ``--action``: ``all``, ``log``, ``denied``; or one action: ``ERRNO`` matches
-    ``ERRNO(EPERM)``, ``KILL_PROCESS`` itself. Case-insensitive."""
-    upper = action.upper()
-    kind = upper.split("(", 1)[0]
-    for spelled in (w.upper() for w in wanted):
-        if spelled in ("ALL", upper, kind):
-            return True
-        if spelled == "DENIED" and kind in _DENYING:
-            return True
-    return not wanted
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,68 +158,6 @@ def canonical_syscall(name: str) -> str:
     return canonical_name(name)
 
 
-@cache
-def runtime_bases() -> Mapping[str, Any]:
-    """The SPO-derived runtime lists in ``seccomp_gen/data/runtime_bases.json`` (the fallback)."""
-    text = resources.files("seccomp_gen").joinpath("data/runtime_bases.json").read_text()
-    bases: Mapping[str, Any] = json.loads(text)["bases"]
-    return bases
-
-
-@cache
-def measured_bases() -> tuple[Mapping[str, Any], ...]:
-    """The measurements in ``seccomp_gen/data/measured_bases.json`` (scripts/measure_runtime_base.py)."""
-    text = resources.files("seccomp_gen").joinpath("data/measured_bases.json").read_text()
-    return tuple(json.loads(text)["measurements"])
-
-
-@dataclass(frozen=True, slots=True)
-class RuntimeBase:
-    """What a runtime's own init calls under the container's filter, and where the list comes from."""
-
-    runtime: str
-    names: tuple[str, ...]
-    source: str  # "runc 1.1.5, measured over 700 starts", or the fallback's description
-    measured: bool
-
-
-def base_names(runtime: str) -> tuple[str, tuple[str, ...]]:
-    """``(profile name, syscall names)`` of a runtime's SPO list, e.g. ``("runc-v1.4.2", (...))``."""
-    bases = runtime_bases()
-    if runtime not in bases:
-        raise ProfileError(f"unknown runtime base {runtime!r}: choose one of {', '.join(sorted(bases))}")
-    entry = bases[runtime]
-    return str(entry["profile"]), tuple(entry["names"])
-
-
-def runtime_base(runtime: str, version: str | None) -> RuntimeBase:
-    """The base of ``runtime`` at ``version`` (None: not installed here).
-
-    A measured version gets its measured set. Any other gets the SPO list united with every set we
-    measured of that runtime, so that it is never smaller than what was seen to be needed.
-    """
-    profile, spo = base_names(runtime)
-    mine = [m for m in measured_bases() if m["runtime"] == runtime]
-    exact = [m for m in mine if version is not None and m["version"] == version]
-    if exact:
-        names = sorted({name for m in exact for name in m["names"]})
-        starts = sum(int(m["starts"]) for m in exact)
-        return RuntimeBase(runtime, tuple(names), f"{runtime} {version}, measured over {starts} starts", True)
-    names = sorted(set(spo).union(*(m["names"] for m in mine)))
-    where = f"{runtime} {version} is not measured" if version else f"no {runtime} found here"
-    also = ", ".join(sorted({str(m["version"]) for m in mine}))
-    source = f"{where}: the Security Profiles Operator's {profile} list" + (
-        f" and the sets measured of {runtime} {also}" if also else ""
-    )
-    return RuntimeBase(runtime, tuple(names), source, False)
-
-
-def detect_runtime(observations: Iterable[Observation]) -> tuple[str, str] | None:
-    """``(runtime, comm)`` of the container runtime whose own process ran under the filter."""
-    seen = sorted({obs.comm for obs in observations if obs.comm in INIT_COMMS})
-    return None if not seen else (INIT_COMMS[seen[-1]], seen[-1])
-
-
 # --- observations → profile ---------------------------------------------------------------------
 
 
@@ -281,7 +170,7 @@ def build_profile(observations: Sequence[Observation], options: BuildOptions) ->
     findings: list[Finding] = []
     kept = _apply_filter(observations, options, findings)
     unknown = _unknown_numbers(kept)
-    by_abi = _names_by_abi(kept)
+    by_abi = names_by_abi(kept)
     abis = _requested_abis(options, by_abi, findings)
     extra = _explicit_names(options, abis, findings)
     names = {abi: set(by_abi.get(abi, ())) for abi in abis}
@@ -352,7 +241,7 @@ def _unknown_numbers(observations: Iterable[Observation]) -> tuple[UnknownNumber
     return tuple(UnknownNumber(abi, num, count) for (abi, num), count in sorted(totals.items()))
 
 
-def _names_by_abi(observations: Iterable[Observation]) -> dict[str, set[str]]:
+def names_by_abi(observations: Iterable[Observation]) -> dict[str, set[str]]:
     by_abi: dict[str, set[str]] = defaultdict(set)
     for obs in observations:
         name = observed_name(obs)
@@ -574,166 +463,19 @@ def _counts(kept: Sequence[Observation], abis: Sequence[str]) -> dict[tuple[str,
     return dict(sorted(counts.items()))
 
 
-# --- per-ABI view, diff, merge --------------------------------------------------------------------
-
-
-def allowed_by_abi(
-    profile: Profile, exists: Callable[[str, str], bool] = name_exists
-) -> dict[str, frozenset[str]]:
-    """For each architecture, the names its filter lets through (ALLOW or LOG, any conditions)."""
-    permissive = {ActionKind.ALLOW, ActionKind.LOG}
-    names = {n for rule in profile.rules if rule.action.kind in permissive for n in rule.names}
-    return {abi: frozenset(n for n in names if exists(abi, n)) for abi in profile.architectures}
-
-
-def observed_by_abi(observations: Iterable[Observation]) -> dict[str, frozenset[str]]:
-    """For each ABI, the names observed on it (known numbers only)."""
-    return {abi: frozenset(names) for abi, names in sorted(_names_by_abi(observations).items())}
-
-
-@dataclass(frozen=True, slots=True)
-class AbiDiff:
-    """What B adds to and removes from A on one ABI."""
-
-    abi: str
-    added: tuple[str, ...]
-    removed: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ProfileDiff:
-    """The differences between two allowlists, per ABI, plus changed default actions."""
-
-    abis: tuple[AbiDiff, ...]
-    default_actions: tuple[str, str] | None = None
-
-    @property
-    def same(self) -> bool:
-        """True when nothing differs."""
-        return self.default_actions is None and not any(d.added or d.removed for d in self.abis)
-
-
-def diff_allowlists(
-    a: Mapping[str, frozenset[str]],
-    b: Mapping[str, frozenset[str]],
-    defaults: tuple[str, str] | None = None,
-) -> ProfileDiff:
-    """Per ABI, names only in ``b`` (added) and only in ``a`` (removed)."""
-    diffs = []
-    for abi in sorted(set(a) | set(b)):
-        left, right = a.get(abi, frozenset()), b.get(abi, frozenset())
-        if left != right:
-            diffs.append(AbiDiff(abi, tuple(sorted(right - left)), tuple(sorted(left - right))))
-    changed = defaults if defaults is not None and defaults[0] != defaults[1] else None
-    return ProfileDiff(tuple(diffs), changed)
-
-
-def _signed(code: int) -> int:
-    """The kernel ranks actions by their code as a signed 32-bit value: bigger is more permissive."""
-    return code - (1 << 32) if code & 0x80000000 else code
-
-
-def merge_profiles(profiles: Sequence[Profile]) -> Profile:
-    """Union of allowlists: associative, commutative and idempotent.
-
-    Default actions must agree (``ProfileError`` otherwise). A name that rules give different
-    actions gets the most permissive one, the way the kernel ranks actions, so an allowance from any
-    input survives. Rules with argument filters or Docker conditions are refused: their union is not
-    a name set.
-    """
-    if not profiles:
-        raise ProfileError("nothing to merge")
-    defaults = {p.default_action for p in profiles}
-    if len(defaults) > 1:
-        spelled = ", ".join(sorted(str(d) for d in defaults))
-        raise ProfileError(f"cannot merge profiles with different default actions: {spelled}")
-    best: dict[str, Action] = {}
-    where: dict[str, set[str]] = defaultdict(set)
-    for profile in profiles:
-        for rule in profile.rules:
-            if rule.args or rule.conditional:
-                raise ProfileError(
-                    f"cannot merge a rule with argument filters or conditions ({', '.join(rule.names)})"
-                )
-            for name in rule.names:
-                old = best.get(name)
-                if old is None or _signed(rule.action.code) > _signed(old.code):
-                    best[name] = rule.action
-                where[name].update(rule.abis or profile.architectures)
-    return Profile(
-        default_action=profiles[0].default_action,
-        architectures=tuple(sorted({a for p in profiles for a in p.architectures})),
-        rules=_regroup(best, where),
-        flags=tuple(sorted({f for p in profiles for f in p.flags})),
-    )
-
-
-def _regroup(best: Mapping[str, Action], where: Mapping[str, set[str]]) -> tuple[Rule, ...]:
-    groups: dict[tuple[Action, tuple[str, ...]], list[str]] = defaultdict(list)
-    for name, action in best.items():
-        groups[(action, tuple(sorted(where[name])))].append(name)
-
-    def order(key: tuple[Action, tuple[str, ...]]) -> tuple[int, int, tuple[str, ...]]:
-        action, abis = key
-        return (-_signed(action.code), -len(abis), abis)
-
-    return tuple(Rule(tuple(sorted(groups[key])), key[0], abis=key[1]) for key in sorted(groups, key=order))
-
-
-def merge_observations(*states: Sequence[Observation]) -> list[Observation]:
-    """Union of several states' observations; the same aggregate key adds its counts.
-
-    ``first_seen`` takes the earliest and ``last_seen`` the latest time. Counts add up, so merging
-    two different nodes gives fleet-wide counts (merging a state with itself doubles them).
-    """
-    merged: dict[tuple[str, int, str, str, str, bool, str], Observation] = {}
-    for observations in states:
-        for obs in observations:
-            key = obs.key
-            old = merged.get(key)
-            merged[key] = obs if old is None else _combine(old, obs)
-    return [merged[key] for key in sorted(merged)]
-
-
-def _combine(a: Observation, b: Observation) -> Observation:
-    def pick(x: float | None, y: float | None, f: Callable[[float, float], float]) -> float | None:
-        return y if x is None else x if y is None else f(x, y)
-
-    return replace(
-        a,
-        name=a.name or b.name,
-        count=a.count + b.count,
-        first_seen=pick(a.first_seen, b.first_seen, min),
-        last_seen=pick(a.last_seen, b.last_seen, max),
-        sample_pid=a.sample_pid if a.sample_pid is not None else b.sample_pid,
-    )
-
-
 __all__ = [
     "ALLOW",
     "DEFAULT_ENOSYS",
     "FLAG_LOG",
-    "AbiDiff",
     "ArgCondition",
     "Build",
     "BuildOptions",
     "Finding",
-    "ObservationFilter",
     "Profile",
-    "ProfileDiff",
     "Rule",
-    "RuntimeBase",
     "Severity",
     "UnknownNumber",
-    "allowed_by_abi",
-    "base_names",
     "build_profile",
     "canonical_abi",
-    "detect_runtime",
-    "diff_allowlists",
-    "measured_bases",
-    "merge_observations",
-    "merge_profiles",
-    "observed_by_abi",
-    "runtime_base",
+    "names_by_abi",
 ]

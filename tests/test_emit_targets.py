@@ -21,21 +21,17 @@ from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.errors import ProfileError
 from seccomp_gen.libseccomp import resolve
 from seccomp_gen.lint import compile_profile, docker_default, review
-from seccomp_gen.profile import (
-    ALLOW,
-    BuildOptions,
-    Profile,
-    Rule,
+from seccomp_gen.profile import ALLOW, BuildOptions, Profile, Rule, build_profile, name_exists
+from seccomp_gen.profile_read import read_profile
+from seccomp_gen.render import Format, RenderOptions, render
+from seccomp_gen.runtimes import (
     base_names,
-    build_profile,
+    installed,
     measured_bases,
-    name_exists,
+    parse_version,
     runtime_base,
     runtime_bases,
 )
-from seccomp_gen.profile_read import read_profile
-from seccomp_gen.render import Format, RenderOptions, render
-from seccomp_gen.runtimes import installed, parse_version
 from seccomp_gen.syscalls import syscall_table
 from tests.realpath import need_kmsg, need_program, need_root
 from tests.test_emit import BOTH, make_state, run

@@ -28,26 +28,18 @@ from hypothesis import strategies as st
 from seccomp_gen.abi import get_abi
 from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.cli import main
+from seccomp_gen.compare import allowed_by_abi, merge_profiles
 from seccomp_gen.errors import ProfileError, SeccompGenError
 from seccomp_gen.events import SeccompEvent
 from seccomp_gen.lines import iter_chunks
 from seccomp_gen.lint import compile_profile
-from seccomp_gen.observations import Observation
-from seccomp_gen.profile import (
-    BuildOptions,
-    ObservationFilter,
-    Profile,
-    allowed_by_abi,
-    build_profile,
-    merge_profiles,
-    name_exists,
-    observed_name,
-    runtime_base,
-)
+from seccomp_gen.observations import Observation, ObservationFilter
+from seccomp_gen.profile import BuildOptions, Profile, build_profile, name_exists, observed_name
 from seccomp_gen.profile_read import read_profile
 from seccomp_gen.records import Format, RecordParser
 from seccomp_gen.render import Format as Target
 from seccomp_gen.render import render
+from seccomp_gen.runtimes import runtime_base
 from seccomp_gen.syscalls import syscall_table
 from tests.test_emit import make_state
 from tests.test_records_fuzz import FRAMES as RECORD_FRAMES

@@ -13,24 +13,17 @@ from hypothesis import strategies as st
 
 from seccomp_gen.abi import get_abi
 from seccomp_gen.actions import Action, ActionKind
-from seccomp_gen.errors import ProfileError, UnknownAbiError, UnknownSyscallError
-from seccomp_gen.observations import Observation
-from seccomp_gen.profile import (
-    ALLOW,
-    BuildOptions,
-    ObservationFilter,
-    Profile,
-    Rule,
+from seccomp_gen.compare import (
     allowed_by_abi,
-    base_names,
-    build_profile,
     diff_allowlists,
-    measured_bases,
     merge_observations,
     merge_profiles,
     observed_by_abi,
-    runtime_base,
 )
+from seccomp_gen.errors import ProfileError, UnknownAbiError, UnknownSyscallError
+from seccomp_gen.observations import Observation, ObservationFilter
+from seccomp_gen.profile import ALLOW, BuildOptions, Profile, Rule, build_profile
+from seccomp_gen.runtimes import base_names, measured_bases, runtime_base
 from seccomp_gen.syscalls import syscall_number
 
 GOLDEN = Path(__file__).parent / "golden"

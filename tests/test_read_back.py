@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seccomp_gen.actions import Action, ActionKind
+from seccomp_gen.compare import allowed_by_abi
 from seccomp_gen.errors import ProfileError
-from seccomp_gen.profile import ALLOW, Profile, Rule, allowed_by_abi
+from seccomp_gen.profile import ALLOW, Profile, Rule
 from seccomp_gen.profile_read import read_profile
 from seccomp_gen.render import Format, RenderOptions, render
 from tests.test_emit import run

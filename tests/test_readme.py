@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from seccomp_gen.cli import main
-from seccomp_gen.profile import runtime_base
-from seccomp_gen.runtimes import installed
+from seccomp_gen.runtimes import installed, runtime_base
 from tests.realpath import need_kmsg, need_program
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -293,8 +293,7 @@ def _base(spelled: str) -> tuple[str | None, dict[str, str | None]]:
     ``runc@1.1.5`` pins the version (the node's, when emitting elsewhere); otherwise the versions
     are those of the runtimes installed here.
     """
-    from seccomp_gen.profile import BASE_AUTO, runtime_bases
-    from seccomp_gen.runtimes import installed
+    from seccomp_gen.runtimes import BASE_AUTO, installed, runtime_bases
 
     base, at, version = spelled.partition("@")
     runtimes = sorted(runtime_bases())
@@ -454,7 +453,8 @@ def emit(
 
         seccomp-gen emit --comm nginx --base runc --strict -o nginx.json
     """
-    from seccomp_gen.profile import BuildOptions, ObservationFilter, build_profile, canonical_syscall
+    from seccomp_gen.observations import ObservationFilter
+    from seccomp_gen.profile import BuildOptions, build_profile, canonical_syscall
 
     if into is not None:
         from seccomp_gen.bundle import config_path, read_config
@@ -587,7 +587,7 @@ class _Loaded:
 
 def _load(path: Path, container: Sequence[str] = (), pod: Sequence[str] = ()) -> _Loaded:
     """A state (its observations of ``container``/``pod`` when given) or a profile."""
-    from seccomp_gen.profile import ObservationFilter
+    from seccomp_gen.observations import ObservationFilter
     from seccomp_gen.profile_read import load_profile
 
     if _is_state(path):
@@ -618,7 +618,7 @@ def _is_state(path: Path) -> bool:
 
 
 def _allowlist(loaded: _Loaded) -> dict[str, frozenset[str]]:
-    from seccomp_gen.profile import allowed_by_abi, observed_by_abi
+    from seccomp_gen.compare import allowed_by_abi, observed_by_abi
 
     if loaded.profile is not None:
         return allowed_by_abi(loaded.profile)
@@ -648,7 +648,7 @@ def diff(
 
         seccomp-gen diff web-1.json state.db --container web-1
     """
-    from seccomp_gen.profile import diff_allowlists
+    from seccomp_gen.compare import diff_allowlists
 
     scope = (_split(container), _split(pod))
     left, right = _load(a, *scope), _load(b, *scope)
@@ -707,7 +707,8 @@ def merge(
 
         seccomp-gen merge node1.db node2.db base.json --arch x86_64 --format oci
     """
-    from seccomp_gen.profile import BuildOptions, build_profile, merge_observations, merge_profiles
+    from seccomp_gen.compare import merge_observations, merge_profiles
+    from seccomp_gen.profile import BuildOptions, build_profile
 
     loaded = [_load(path, _split(container), _split(pod)) for path in dict.fromkeys(inputs)]
     states = [item.observations for item in loaded if item.observations is not None]
