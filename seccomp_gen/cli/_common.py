@@ -1,12 +1,16 @@
-"""Options shared by several commands."""
+"""Options and small printing helpers shared by several commands."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from seccomp_gen.profile import Finding
 
 ContainerOption = Annotated[
     list[str] | None,
@@ -70,3 +74,26 @@ def parse_time(value: str | None, option: str) -> float | None:
         raise typer.BadParameter(
             f"{value!r} is neither ISO 8601 (2026-11-28T11:00:00Z) nor epoch seconds", param_hint=option
         ) from None
+
+
+def split_values(values: Iterable[str] | None) -> tuple[str, ...]:
+    """``--allow a,b --allow c`` → ``("a", "b", "c")``."""
+    return tuple(part.strip() for value in values or () for part in value.split(",") if part.strip())
+
+
+def say_findings(findings: Iterable[Finding]) -> int:
+    """Print findings on stderr; return how many were warnings."""
+    from seccomp_gen.profile import Severity
+
+    warnings = 0
+    for finding in findings:
+        typer.echo(str(finding), err=True)
+        warnings += finding.severity is Severity.WARNING
+    return warnings
+
+
+def say_lines(lines: Sequence[str]) -> int:
+    """Print each warning line on stderr; return how many (``--strict`` counts them)."""
+    for line in lines:
+        typer.echo(line, err=True)
+    return len(lines)
