@@ -15,7 +15,7 @@ from seccomp_gen.events import LossKind
 
 if TYPE_CHECKING:
     from seccomp_gen.sources import Position
-    from seccomp_gen.tally import Tally
+    from seccomp_gen.tally import IdBlob, Tally
 
 I64_MAX = 2**63 - 1  # SQLite's largest integer; a sum past it would fail the whole batch's write
 RUNNING_TOTAL = LossKind.AUDIT_LOST.value  # its markers carry the kernel's running total: keep the largest
@@ -170,6 +170,10 @@ class Batch:
     ``tally`` holds records in the order read, each under a slot: ``slots[slot]`` is the (key, name,
     pod) it counts into, ``trusted[slot]`` non-zero when the key is trusted. ``identified`` is the same
     for callers without a tally (each record its own key), added after the tally's records.
+
+    Writing first settles both into ``aggregates``, ``id_blobs``, ``upgrades`` and ``duplicates``
+    (draining the tally). A write that fails leaves the batch settled, so that writing it again (once
+    the disk has room) counts every record it held exactly once.
     """
 
     aggregates: dict[ObservationKey, Aggregate] = field(default_factory=dict)
@@ -181,10 +185,14 @@ class Batch:
     identified_losses: list[tuple[str, LossRow]] = field(default_factory=list)  # (digest, row)
     counters: dict[tuple[str, str], int] = field(default_factory=dict)
     positions: dict[tuple[str, str], Position] = field(default_factory=dict)
+    id_blobs: list[IdBlob] = field(default_factory=list)  # settled: the event ids new to the state
+    upgrades: list[ObservationKey] = field(default_factory=list)  # settled: untrusted → trusted
+    duplicates: int = 0  # settled: records whose event id the state held
 
     def __bool__(self) -> bool:
         return bool(
             self.aggregates
+            or self.id_blobs
             or self.identified
             or (self.tally is not None and len(self.tally))
             or self.losses

@@ -365,24 +365,10 @@ class Store:
         An event first counted from an untrusted line and then read from a trusted source (the same
         record in syslog and in /dev/kmsg) moves from the untrusted observation to the trusted one.
         """
-        tally, slots, trusted = _tally_of(batch)
         with self._transaction() as db:
-            aggregates = dict(batch.aggregates)
-            upgrades: list[ObservationKey] = []
-            duplicates = 0
-            if len(tally):
-                ranges = tally.ranges(ID_RANGES, ID_GAP_MS)
-                sums, duplicates, blobs = tally.drain(self._known_ids(db, ranges), trusted, ranges)
-                for slot, count, upgraded, first, last, pid in sums:
-                    target = slots[slot]
-                    key = target.key
-                    assert key is not None  # only slots that keep records have records in the tally
-                    agg = aggregates.get(key)
-                    if agg is None:
-                        agg = aggregates[key] = Aggregate(target.name, pod=target.pod)
-                    agg.merge(count, first, last, pid)
-                    upgrades.extend([key] * upgraded)
-                db.executemany(_INSERT_BLOB, [_blob_row(*blob) for blob in blobs])
+            self._settle(db, batch)
+            aggregates, upgrades, duplicates = batch.aggregates, batch.upgrades, batch.duplicates
+            db.executemany(_INSERT_BLOB, [_blob_row(*blob) for blob in batch.id_blobs])
             db.executemany(_UPSERT_OBSERVATION, [_observation_row(k, a) for k, a in aggregates.items()])
             self._take_back_untrusted(db, upgrades)
             losses, known_losses = self._fresh_losses(db, batch)
@@ -403,6 +389,31 @@ class Store:
         records = sum(a.count for a in aggregates.values()) - len(upgrades)
         keys = tuple((k, a.name) for k, a in aggregates.items())
         return WriteResult(records, duplicates + len(upgrades), keys)
+
+    def _settle(self, db: sqlite3.Connection, batch: Batch) -> None:
+        """Drain the batch's tallied and identified records into its aggregates, new ids and upgrades.
+
+        What an earlier, failed write of this batch settled stays and counts as known, so that a
+        retry neither loses those records nor counts them twice.
+        """
+        tally, slots, trusted = _tally_of(batch)
+        batch.identified = []  # in the tally now
+        if not len(tally):
+            return
+        ranges = tally.ranges(ID_RANGES, ID_GAP_MS)
+        known = self._known_ids(db, ranges) + [blob for *_, blob in batch.id_blobs]
+        sums, duplicates, blobs = tally.drain(known, trusted, ranges)
+        for slot, count, upgraded, first, last, pid in sums:
+            target = slots[slot]
+            key = target.key
+            assert key is not None  # only slots that keep records have records in the tally
+            agg = batch.aggregates.get(key)
+            if agg is None:
+                agg = batch.aggregates[key] = Aggregate(target.name, pod=target.pod)
+            agg.merge(count, first, last, pid)
+            batch.upgrades.extend([key] * upgraded)
+        batch.id_blobs.extend(blobs)
+        batch.duplicates += duplicates
 
     @staticmethod
     def _known_ids(db: sqlite3.Connection, ranges: list[tuple[int, int]]) -> list[bytes]:

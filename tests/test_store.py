@@ -8,13 +8,17 @@ import sqlite3
 import stat
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
+from seccomp_gen import _fastpath
 from seccomp_gen.errors import StateError
 from seccomp_gen.observations import Aggregate, Batch, IdentifiedRecord, LossRow, Observation, ObservationKey
+from seccomp_gen.records import new_tally
 from seccomp_gen.sources import Position
 from seccomp_gen.store import SCHEMA_VERSION, Store
+from seccomp_gen.tally import PyTally
 
 OPENAT: ObservationKey = ("x86_64", 257, "http-echo", "/usr/bin/http-echo", "LOG", True, "")
 READ: ObservationKey = ("x86_64", 0, "http-echo", "/usr/bin/http-echo", "LOG", True, "")
@@ -326,3 +330,37 @@ def test_a_batch_that_fails_half_way_writes_nothing(state: Path) -> None:
         assert (store.observations(), store.counters(), store.positions()) == before
         store.write(_batch((READ, "read", 1, 3.0)))  # and the store still takes the next batch
         assert [o.name for o in store.observations()] == ["read", "openat"]
+
+
+class _Slot(NamedTuple):
+    key: ObservationKey
+    name: str
+    pod: str = ""
+
+
+@pytest.mark.parametrize("kind", ["c", "python"])
+def test_a_failed_write_keeps_its_tallied_records_for_the_retry(state: Path, kind: str) -> None:
+    """A write that fails after draining the tally (the disk filled up) loses nothing: written again,
+    the batch counts each of its records once, with its position, and their ids are known after."""
+    if kind == "c" and _fastpath.ACCEL is None:
+        pytest.skip(f"needs the C accelerator: {_fastpath.accelerator_status()}")
+    tally = new_tally() if kind == "c" else PyTally()
+    with Store.open(state) as store:
+        batch = Batch(tally=tally, slots=[_Slot(OPENAT, "openat"), _Slot(READ, "read")], trusted=b"\x01\x01")
+        for i in range(100):
+            tally.add(i % 2, 1.0 + i, 1000 + i, 1 + i, 7)
+        batch.identified.append(_ident(5000, 500))
+        batch.positions[("file", "/x")] = Position("file", "/x", offset=10)
+        batch.add_loss(LossRow(None, "here", 1, 1, 0))  # type: ignore[arg-type]  # NOT NULL: fails last
+        with pytest.raises(StateError, match="cannot write state"):
+            store.write(batch)
+        assert (store.observations(), store.positions()) == ([], [])
+        assert len(tally) == 0  # drained: only the batch holds those records now
+        batch.losses.clear()  # room again
+        result = store.write(batch)
+        assert (result.records, result.duplicates) == (101, 0)
+        assert {o.name: o.count for o in store.observations()} == {"openat": 51, "read": 50}
+        assert [p.offset for p in store.positions()] == [10]
+        again = Batch(tally=tally, slots=batch.slots, trusted=batch.trusted)
+        tally.add(0, 1.0, 1000, 1, 7)
+        assert (store.write(again).records, store.event_id_count()) == (0, 101)
