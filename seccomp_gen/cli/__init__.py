@@ -23,7 +23,7 @@ import typer.core
 import typer.main
 
 from seccomp_gen import __version__
-from seccomp_gen.cli import _emit, _explain, _learn, _profiles, _syscalls, _tutorial
+from seccomp_gen.cli import _emit, _explain, _learn, _profiles, _state, _syscalls, _tutorial
 from seccomp_gen.errors import SeccompGenError
 
 EXIT_ERROR = 2
@@ -62,7 +62,7 @@ def _root(
     """
 
 
-for _module in (_syscalls, _explain, _learn, _emit, _profiles, _tutorial):
+for _module in (_syscalls, _explain, _learn, _state, _emit, _profiles, _tutorial):
     _module.register(app)
 
 # Metavars in words (``--arch ABI``, not the annotation's ``<list[str]>``), by parameter name.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -97,3 +98,17 @@ def say_lines(lines: Sequence[str]) -> int:
     for line in lines:
         typer.echo(line, err=True)
     return len(lines)
+
+
+def shown(text: str | None) -> str:
+    """A process's comm or exe for the terminal: as is when printable, else quoted with escapes.
+
+    Both come from the record (any process names itself), so raw they could carry terminal escapes.
+    """
+    if not text:
+        return "?"
+    return text if text.isprintable() else json.dumps(text)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
