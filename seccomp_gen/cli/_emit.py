@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from seccomp_gen.actions import Action
     from seccomp_gen.coverage import Coverage
     from seccomp_gen.observations import LossRow, Observation
-    from seccomp_gen.profile import Build, Profile
+    from seccomp_gen.profile import Build, BuildOptions, Profile
     from seccomp_gen.render import Format, RenderOptions
 
 EXIT_STRICT = 1
@@ -197,7 +198,7 @@ SpoVersionOption = Annotated[
 ]
 
 
-def default_action_of(choice: DefaultActionChoice, errno: str) -> Action:
+def _default_action(choice: DefaultActionChoice, errno: str) -> Action:
     from seccomp_gen.actions import Action, ActionKind, errno_number
 
     if choice is not DefaultActionChoice.errno:
@@ -214,7 +215,7 @@ def default_action_of(choice: DefaultActionChoice, errno: str) -> Action:
         raise typer.BadParameter(str(exc), param_hint="--errno") from None
 
 
-def enosys_of(values: list[str] | None) -> tuple[str, ...]:
+def _enosys(values: list[str] | None) -> tuple[str, ...]:
     from seccomp_gen.profile import DEFAULT_ENOSYS
 
     names = split_values(values) if values is not None else DEFAULT_ENOSYS
@@ -273,7 +274,7 @@ def coverage_warnings(coverage: Coverage) -> list[str]:
     ]
 
 
-def base_option(spelled: str) -> tuple[str | None, dict[str, str | None]]:
+def _base(spelled: str) -> tuple[str | None, dict[str, str | None]]:
     """``--base`` as (the base, the runtime versions that pick its set).
 
     ``runc@1.1.5`` pins the version (the node's, when emitting elsewhere); otherwise the versions
@@ -335,6 +336,29 @@ def _when(first: float | None, last: float | None) -> str:
     if not stamps:
         return ""
     return f" at {stamps[0]}" if len(set(stamps)) == 1 else f" between {stamps[0]} and {stamps[-1]}"
+
+
+def build_options(
+    arch: list[str] | None,
+    default_action: DefaultActionChoice,
+    errno: str,
+    enosys: list[str] | None,
+    base: str,
+    *,
+    log_denials: bool,
+) -> BuildOptions:
+    """The build options emit and merge share, from their command-line values."""
+    from seccomp_gen.profile import BuildOptions
+
+    base_name, versions = _base(base)
+    return BuildOptions(
+        abis=split_values(arch),
+        default_action=_default_action(default_action, errno),
+        enosys=_enosys(enosys),
+        base=base_name,
+        runtime_versions=versions,
+        log_denials=log_denials,
+    )
 
 
 def report_build(build: Build) -> int:
@@ -433,7 +457,7 @@ def emit(
         seccomp-gen emit --comm nginx --base runc --strict -o nginx.json
     """
     from seccomp_gen.observations import ObservationFilter
-    from seccomp_gen.profile import BuildOptions, build_profile, canonical_syscall
+    from seccomp_gen.profile import build_profile, canonical_syscall
 
     if into is not None:
         from seccomp_gen.bundle import config_path, read_config
@@ -441,15 +465,9 @@ def emit(
         if output is not None:
             raise ProfileError("--into and --output both say where to write: give one")
         read_config(config_path(into))  # a wrong target is refused before any work
-    base_name, versions = base_option(base)
-    options = BuildOptions(
-        abis=split_values(arch),
-        default_action=default_action_of(default_action, errno),
-        enosys=enosys_of(enosys),
-        base=base_name,
-        runtime_versions=versions,
+    options = replace(
+        build_options(arch, default_action, errno, enosys, base, log_denials=log_denials),
         allow=split_values(allow),
-        log_denials=log_denials,
         filter=ObservationFilter(
             comm=split_values(comm),
             exe=split_values(exe),

@@ -28,9 +28,7 @@ from seccomp_gen.cli._emit import (
     ProfilesDirOption,
     SpoVersionOption,
     StrictOption,
-    base_option,
-    default_action_of,
-    enosys_of,
+    build_options,
     finish,
     format_of,
     observations_of,
@@ -266,7 +264,7 @@ def merge(
         seccomp-gen merge node1.db node2.db base.json --arch x86_64 --format oci
     """
     from seccomp_gen.compare import merge_observations, merge_profiles
-    from seccomp_gen.profile import BuildOptions, build_profile
+    from seccomp_gen.profile import build_profile
 
     loaded = [_load(path, split_values(container), split_values(pod)) for path in dict.fromkeys(inputs)]
     states = [item.observations for item in loaded if item.observations is not None]
@@ -279,15 +277,7 @@ def merge(
     warnings += say_runtime_limits(log_denials=log_denials)
     observed: frozenset[str] = frozenset()
     if states:
-        base_name, versions = base_option(base)
-        options = BuildOptions(
-            abis=split_values(arch),
-            default_action=default_action_of(default_action, errno),
-            enosys=enosys_of(enosys),
-            base=base_name,
-            runtime_versions=versions,
-            log_denials=log_denials,
-        )
+        options = build_options(arch, default_action, errno, enosys, base, log_denials=log_denials)
         build = build_profile(merge_observations(*states), options)
         warnings += report_build(build)
         profiles.append(build.profile)
