@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import time
@@ -263,21 +262,16 @@ class _Feedback(Reporter):
 
 def _plain_size(files: list[Path]) -> int | None:
     """The total size of ``files`` when every one is a regular, uncompressed file; else None."""
-    from seccomp_gen.sources import GZIP_MAGIC
+    from seccomp_gen.sources import is_gzip
 
     total = 0
     for path in files:
         try:
-            if not path.is_file():  # never open a FIFO here: it would wait for a writer
+            if not path.is_file() or is_gzip(path):  # never open a FIFO here: it would wait for a writer
                 return None
-            with path.open("rb") as fh:
-                compressed = fh.read(len(GZIP_MAGIC)) == GZIP_MAGIC
-                size = os.fstat(fh.fileno()).st_size
+            total += path.stat().st_size
         except OSError:
             return None
-        if compressed:
-            return None
-        total += size
     return total or None
 
 
