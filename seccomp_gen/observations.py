@@ -193,6 +193,7 @@ class Batch:
         return bool(
             self.aggregates
             or self.id_blobs
+            or self.duplicates
             or self.identified
             or (self.tally is not None and len(self.tally))
             or self.losses
