@@ -30,6 +30,71 @@ MAX_LINE = 64 * 1024
 BLOCK = 256 * 1024  # beside MAX_LINE: a chunk's events stay few, and glibc reuses freed blocks this size
 
 
+class LineSplitter:
+    """Turns arbitrary reads into runs of whole lines, dropping (and counting) over-long lines.
+
+    The one splitter: every source and ``iter_chunks`` cut their input through it. It holds at most
+    ``max_line`` bytes between pushes (the unfinished last line); a line that outgrows that is dropped
+    up to its next newline and counted in ``too_long``.
+    """
+
+    def __init__(self, max_line: int = MAX_LINE) -> None:
+        self.max_line = max_line
+        self.too_long = 0
+        self._tail = b""
+        self._skipping = False
+
+    @property
+    def pending(self) -> int:
+        """Bytes held back (an incomplete last line)."""
+        return len(self._tail)
+
+    def push(self, data: bytes | bytearray, count: int | None = None) -> bytes:
+        """Add ``data[:count]``; return the whole lines completed by it (ending with a newline) or ``b""``.
+
+        ``data`` may be a reused ``bytearray``: what is kept or returned is copied out of it (once), and
+        a ``bytes`` read made only of whole lines is returned as it is, without a copy.
+        """
+        end = len(data) if count is None else count
+        start = 0
+        if self._skipping:
+            newline = data.find(b"\n", 0, end)
+            if newline < 0:
+                return b""
+            start, self._skipping = newline + 1, False
+        last = data.rfind(b"\n", start, end)
+        view = memoryview(data)
+        if last < 0:
+            self._keep(self._tail + view[start:end])
+            return b""
+        if self._tail:
+            out = self._tail + view[start : last + 1]
+        elif type(data) is bytes and start == 0 and last == end - 1:
+            out = data
+        else:
+            out = view[start : last + 1].tobytes()
+        self._tail = b""
+        self._keep(view[last + 1 : end].tobytes())
+        return out
+
+    def _keep(self, tail: bytes) -> None:
+        if len(tail) > self.max_line:
+            self.too_long += 1
+            self._tail = b""
+            self._skipping = True
+        else:
+            self._tail = tail
+
+    def finish(self, *, terminate: bool = True) -> bytes:
+        """End of input: the incomplete last line, if any (with a newline added when ``terminate``)."""
+        tail, self._tail, self._skipping = self._tail, b"", False
+        return tail + b"\n" if tail and terminate else tail
+
+    def reset(self) -> None:
+        """Forget everything held (the file was truncated)."""
+        self._tail, self._skipping = b"", False
+
+
 def iter_chunks(
     stream: Readable,
     *,
@@ -43,37 +108,19 @@ def iter_chunks(
     (only lines that outgrow the carry-over between blocks are dropped here; the parser skips
     any other line over its own limit).
     """
-    carry = b""
-    dropping = False
-    for buffer, view, count in _reads(stream, block):
-        start = 0
-        if dropping:
-            newline = buffer.find(b"\n", 0, count)
-            if newline < 0:
-                continue
-            dropping, start = False, newline + 1
-        last = buffer.rfind(b"\n", start, count)
-        if last < 0:
-            carry += view[start:count]
-        else:
-            # one copy: the carry and the block's whole lines (no copy of a whole bytes block)
-            if carry:
-                yield carry + view[start : last + 1]
-            elif type(buffer) is bytes and start == 0 and last == count - 1:
-                yield buffer
-            else:
-                yield view[start : last + 1].tobytes()
-            carry = view[last + 1 : count].tobytes()
-        if len(carry) > max_line:
-            carry, dropping = b"", True
-            if on_drop is not None:
-                on_drop(1)
-    if carry:
-        yield carry
+    splitter = LineSplitter(max_line)
+    for buffer, count in _reads(stream, block):
+        dropped = splitter.too_long
+        if lines := splitter.push(buffer, count):
+            yield lines
+        if on_drop is not None and splitter.too_long != dropped:
+            on_drop(splitter.too_long - dropped)
+    if last := splitter.finish(terminate=False):
+        yield last
 
 
-def _reads(stream: Readable, block: int) -> Iterator[tuple[bytes | bytearray, memoryview, int]]:
-    """Each read as (buffer, a view of it, byte count): the bytes read are ``buffer[:count]``.
+def _reads(stream: Readable, block: int) -> Iterator[tuple[bytes | bytearray, int]]:
+    """Each read as (buffer, byte count): the bytes read are ``buffer[:count]``.
 
     A stream that can ``readinto1``/``readinto`` reads into one reused buffer: no new block-sized
     allocation per read, which on glibc costs a page fault per 4 KiB each time the freed block was
@@ -85,12 +132,12 @@ def _reads(stream: Readable, block: int) -> Iterator[tuple[bytes | bytearray, me
     if into is None:
         read = getattr(stream, "read1", stream.read)
         while data := read(block):
-            yield data, memoryview(data), len(data)
+            yield data, len(data)
         return
     buffer = bytearray(block)
     view = memoryview(buffer)
     while count := into(view):
-        yield buffer, view, count
+        yield buffer, count
 
 
 def iter_lines(
@@ -113,4 +160,4 @@ def iter_lines(
             start = stop
 
 
-__all__ = ["BLOCK", "MAX_LINE", "Readable", "iter_chunks", "iter_lines"]
+__all__ = ["BLOCK", "MAX_LINE", "LineSplitter", "Readable", "iter_chunks", "iter_lines"]

@@ -31,7 +31,7 @@ from typing import BinaryIO
 
 from seccomp_gen.errors import SourceError
 from seccomp_gen.events import LossEvent, LossKind
-from seccomp_gen.lines import MAX_LINE
+from seccomp_gen.lines import LineSplitter
 
 READ_SIZE = 1 << 20
 # A file is read (and its lines parsed) this much at a time: the learner can only write its batch
@@ -131,55 +131,6 @@ class ReadControl:
 
     stop: StopFlag
     timeout: Callable[[], float | None] = lambda: None  # seconds until the learner must run; None: no hurry
-
-
-class LineSplitter:
-    """Turns arbitrary byte reads into runs of whole lines, dropping (and counting) over-long lines."""
-
-    def __init__(self, max_line: int = MAX_LINE) -> None:
-        self.max_line = max_line
-        self.too_long = 0
-        self._tail = b""
-        self._skipping = False
-
-    @property
-    def pending(self) -> int:
-        """Bytes held back (an incomplete last line)."""
-        return len(self._tail)
-
-    def push(self, data: bytes) -> bytes:
-        """Add ``data``; return the whole lines completed by it (ending with a newline) or ``b""``."""
-        if self._skipping:
-            newline = data.find(b"\n")
-            if newline < 0:
-                return b""
-            data = data[newline + 1 :]
-            self._skipping = False
-        last = data.rfind(b"\n")
-        if last < 0:
-            self._keep(self._tail + data)
-            return b""
-        out = self._tail + data[: last + 1] if self._tail else data[: last + 1]
-        self._tail = b""
-        self._keep(data[last + 1 :])
-        return out
-
-    def _keep(self, tail: bytes) -> None:
-        if len(tail) > self.max_line:
-            self.too_long += 1
-            self._tail = b""
-            self._skipping = True
-        else:
-            self._tail = tail
-
-    def finish(self) -> bytes:
-        """End of input: the incomplete last line, if any, with a newline added."""
-        tail, self._tail, self._skipping = self._tail, b"", False
-        return tail + b"\n" if tail else b""
-
-    def reset(self) -> None:
-        """Forget everything held (the file was truncated)."""
-        self._tail, self._skipping = b"", False
 
 
 class Source:

@@ -11,13 +11,13 @@ import pytest
 
 from seccomp_gen.errors import SourceError
 from seccomp_gen.events import LossKind
+from seccomp_gen.lines import LineSplitter
 from seccomp_gen.sources import (
     Chunk,
     FileSource,
     GzipSource,
     JournalSource,
     KmsgSource,
-    LineSplitter,
     ReadControl,
     StdinSource,
     StopFlag,
