@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from seccomp_gen.errors import SourceError
+from seccomp_gen.journal import JournalSource
+from seccomp_gen.kmsg import KmsgSource
 from seccomp_gen.sources import (
     Chunk,
     FileSource,
     GzipSource,
-    JournalSource,
-    KmsgSource,
     Position,
     ReadControl,
     Source,

@@ -4,7 +4,7 @@ The library entry points, usable without the CLI::
 
     with Store.open(path) as store:
         result = learn_lines(store, open("/var/log/syslog", "rb"), LearnOptions(comm=("http-echo",)))
-        result = learn_source(store, [KmsgSource()], LearnOptions())
+        result = learn_source(store, [KmsgSource()], LearnOptions())  # seccomp_gen.kmsg
 
 Records are aggregated in memory and written in batches, each batch one transaction, at most
 ``flush_interval`` seconds after its first record arrived (live sources wake up for it even when the

@@ -271,7 +271,8 @@ class KmsgTap:
 
     def start(self) -> None:
         """Note where the log ends now, then follow it on a thread."""
-        from seccomp_gen.sources import KmsgSource, ReadControl, StopFlag
+        from seccomp_gen.kmsg import KmsgSource
+        from seccomp_gen.sources import ReadControl, StopFlag
 
         skip = KmsgSource(path=self.path, boot="tap")
         for _ in skip.chunks(ReadControl(StopFlag())):

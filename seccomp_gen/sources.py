@@ -1,4 +1,6 @@
-"""Where lines come from: stdin, files (plain or gzip), journald, /dev/kmsg.
+"""Where lines come from: what every source shares, stdin, and files (plain, gzip, followed).
+
+journald and /dev/kmsg have their own modules (``journal``, ``kmsg``) built on the types here.
 
 A source yields ``Chunk`` values: bytes holding whole lines, the position reached after them (so the
 learner can save it in the same transaction as what the lines taught), loss events the source itself
@@ -15,13 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import errno
 import hashlib
 import os
 import re
 import select
-import shutil
-import subprocess
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from seccomp_gen.errors import SourceError
-from seccomp_gen.events import LossEvent, LossKind
+from seccomp_gen.events import LossEvent
 from seccomp_gen.lines import LineSplitter
 
 READ_SIZE = 1 << 20
@@ -40,7 +39,6 @@ FILE_CHUNK = 256 * 1024
 FINGERPRINT_LEN = 1024  # bytes of a file's head that identify it across renames
 GZIP_FINGERPRINT_LEN = 1 << 16
 FOLLOW_POLL = 0.25  # seconds between checks for growth and rotation of followed files
-KMSG_BATCH = 512
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -181,7 +179,7 @@ class StdinSource(Source):
             if self.fd not in ready:
                 yield Chunk(b"", self)
                 continue
-            data = _read(self.fd, self.name)
+            data = read_fd(self.fd, self.name)
             if not data:
                 break
             yield Chunk(self.splitter.push(data), self)
@@ -197,14 +195,15 @@ class StdinSource(Source):
             ready, _, _ = select.select([self.fd], [], [], 0)
             if not ready:
                 break
-            data = _read(self.fd, self.name)
+            data = read_fd(self.fd, self.name)
             if not data:
                 break
             out.append(self.splitter.push(data))
         return b"".join(out)
 
 
-def _read(fd: int, name: str, size: int = READ_SIZE) -> bytes:
+def read_fd(fd: int, name: str, size: int = READ_SIZE) -> bytes:
+    """Up to ``size`` bytes from ``fd``; a failure is a ``SourceError`` naming the source."""
     try:
         return os.read(fd, size)
     except OSError as exc:
@@ -486,233 +485,3 @@ def follow_files(sources: Sequence[FileSource], ctl: ReadControl) -> Iterator[Ch
     finally:
         for source in sources:
             source.close()
-
-
-# -- journald ----------------------------------------------------------------------------------
-
-_CURSOR = re.compile(rb'"__CURSOR"\s*:\s*"([^"]*)"')
-
-
-def machine_id() -> str:
-    """This host's machine id (positions in the journal are per machine)."""
-    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
-        with contextlib.suppress(OSError):
-            value = Path(path).read_text().strip()
-            if value:
-                return value
-    return "unknown"
-
-
-class JournalSource(Source):
-    """The kernel and audit transports of journald, through ``journalctl -o json``."""
-
-    kind = SourceKind.JOURNAL
-
-    def __init__(
-        self,
-        *,
-        cursor: str | None = None,
-        follow: bool = False,
-        since: float | None = None,
-        until: float | None = None,
-        program: str = "journalctl",
-        extra_args: Sequence[str] = (),
-    ) -> None:
-        super().__init__()
-        self.name = "journal"
-        self.cursor = cursor
-        self.follow = follow
-        self.since = since
-        self.until = until
-        self.program = program
-        self.extra_args = tuple(extra_args)
-        self.key = f"journal:{machine_id()}"
-
-    def command(self) -> list[str]:
-        """The journalctl command line (resuming after the saved cursor)."""
-        exe = shutil.which(self.program)
-        if exe is None:
-            raise SourceError(
-                f"cannot read the journal: {self.program!r} not found (is this a systemd host? "
-                "read /var/log/syslog or use --kmsg instead)"
-            )
-        args = [exe, "-o", "json", "--no-pager", "_TRANSPORT=kernel", "_TRANSPORT=audit"]
-        if self.cursor:
-            args.append(f"--after-cursor={self.cursor}")
-        if self.since is not None and not self.cursor:
-            args.append(f"--since=@{int(self.since)}")
-        if self.until is not None:
-            args.append(f"--until=@{int(self.until) + 1}")
-        if self.follow:
-            args += ["--follow", "--no-tail"]
-        return args + list(self.extra_args)
-
-    def position(self) -> Position:
-        """The cursor reached."""
-        return Position("journal", self.key, cursor=self.cursor)
-
-    def chunks(self, ctl: ReadControl) -> Iterator[Chunk]:
-        """Run journalctl and yield its lines as they come."""
-        proc = subprocess.Popen(  # fixed arguments, no shell
-            self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        assert proc.stdout is not None
-        out = proc.stdout.fileno()
-        try:
-            while not ctl.stop.is_set():
-                ready, _, _ = select.select([out, ctl.stop.fileno()], [], [], ctl.timeout())
-                if out not in ready:
-                    yield Chunk(b"", self)
-                    continue
-                data = _read(out, "journalctl's output")
-                if not data:
-                    break
-                lines = self.splitter.push(data)
-                self._advance(lines)
-                yield Chunk(lines, self, self.position())
-            # Stopped: an entry journalctl was still printing is left for the next run (the cursor
-            # stays at the last whole one), not cut and skipped past.
-            last = b"" if ctl.stop.is_set() else self.splitter.finish()
-            self._advance(last)
-            yield Chunk(last, self, self.position())
-        finally:
-            stopped = ctl.stop.is_set()
-            message = _end(proc)
-        if not stopped and proc.returncode not in (0, None):
-            raise SourceError(f"journalctl failed (exit {proc.returncode}): {message}")
-
-    def _advance(self, lines: bytes) -> None:
-        at = lines.rfind(b'"__CURSOR"')
-        if at >= 0:
-            match = _CURSOR.match(lines, at)
-            if match:
-                self.cursor = match.group(1).decode("utf-8", "replace")
-
-
-def _end(proc: subprocess.Popen[bytes]) -> str:
-    """Stop journalctl (if still running), close its pipes, return the last line of its stderr."""
-    if proc.poll() is None:
-        proc.terminate()
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    text = ""
-    if proc.stderr is not None:
-        text = proc.stderr.read(65536).decode("utf-8", "replace").strip()
-        proc.stderr.close()
-    if proc.stdout is not None:
-        proc.stdout.close()
-    return text.splitlines()[-1] if text else "no message"
-
-
-# -- /dev/kmsg ---------------------------------------------------------------------------------
-
-
-def boot_id() -> str:
-    """This boot's id (/dev/kmsg sequence numbers restart at every boot)."""
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    except OSError:
-        return "unknown"
-
-
-class KmsgSource(Source):
-    """/dev/kmsg: one record per read; a jump in the sequence numbers is recorded as lost records."""
-
-    kind = SourceKind.KMSG
-
-    def __init__(
-        self, *, last_seq: int | None = None, follow: bool = False, path: str = "/dev/kmsg", boot: str = ""
-    ) -> None:
-        super().__init__()
-        self.name = "kmsg" if path == "/dev/kmsg" else path
-        self.path = path
-        self.follow = follow
-        self.last_seq = last_seq
-        self.key = boot or boot_id()
-        self._overwritten = False
-
-    def position(self) -> Position:
-        """The last sequence number read."""
-        return Position("kmsg", self.key, seq=self.last_seq)
-
-    def _open(self) -> int:
-        try:
-            return os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-        except PermissionError:
-            raise SourceError(
-                f"cannot read {self.path}: permission denied (run as root, or set kernel.dmesg_restrict=0)"
-            ) from None
-        except OSError as exc:
-            raise SourceError(f"cannot read {self.path}: {exc.strerror}") from None
-
-    def chunks(self, ctl: ReadControl) -> Iterator[Chunk]:
-        """Read what is buffered (and, following, what comes next)."""
-        fd = self._open()
-        lines: list[bytes] = []
-        losses: list[LossEvent] = []
-        try:
-            while not ctl.stop.is_set():
-                record = self._read_record(fd)
-                if record is None:
-                    yield Chunk(b"".join(lines), self, self.position(), tuple(losses))
-                    lines, losses = [], []
-                    if not self.follow:
-                        break
-                    select.select([fd, ctl.stop.fileno()], [], [], ctl.timeout())
-                    continue
-                line = self._accept(record, losses)
-                if line is not None:
-                    lines.append(line)
-                if len(lines) >= KMSG_BATCH:
-                    yield Chunk(b"".join(lines), self, self.position(), tuple(losses))
-                    lines, losses = [], []
-            yield Chunk(b"".join(lines), self, self.position(), tuple(losses))
-        finally:
-            os.close(fd)
-
-    def _read_record(self, fd: int) -> bytes | None:
-        """One record; None when nothing more is buffered. EPIPE (overwritten) is remembered."""
-        while True:
-            try:
-                return os.read(fd, 16384)
-            except BlockingIOError:
-                return None
-            except OSError as exc:
-                if exc.errno == errno.EPIPE:
-                    self._overwritten = True
-                    continue
-                if exc.errno == errno.EINVAL:
-                    return b""  # a record longer than our buffer: skip it
-                raise SourceError(f"cannot read {self.path}: {exc.strerror}") from None
-
-    def _accept(self, record: bytes, losses: list[LossEvent]) -> bytes | None:
-        """The record's text line if it is new; gaps in the sequence become loss events."""
-        first = record.split(b"\n", 1)[0]
-        seq = parse_kmsg_seq(first)
-        if seq is None:
-            return first + b"\n" if first else None
-        last = self.last_seq
-        if last is not None and seq <= last:
-            return None  # already learned in an earlier run
-        if last is not None and seq > last + 1:
-            kind = LossKind.KMSG_OVERWRITTEN if self._overwritten else LossKind.KMSG_GAP
-            losses.append(LossEvent(kind, seq - last - 1, text=f"kmsg sequence jumped from {last} to {seq}"))
-        elif self._overwritten:
-            losses.append(LossEvent(LossKind.KMSG_OVERWRITTEN, None, text="kmsg: ring buffer overwritten"))
-        self._overwritten = False
-        self.last_seq = seq
-        return first + b"\n"
-
-
-def parse_kmsg_seq(line: bytes) -> int | None:
-    """The sequence number of a /dev/kmsg record header ``pri,seq,usec,flags;``, or None."""
-    semi = line.find(b";")
-    if semi < 0:
-        return None
-    fields = line[:semi].split(b",")
-    if len(fields) < 3 or not fields[1].isdigit():
-        return None
-    return int(fields[1])

@@ -11,18 +11,10 @@ import pytest
 
 from seccomp_gen.errors import SourceError
 from seccomp_gen.events import LossKind
+from seccomp_gen.journal import JournalSource
+from seccomp_gen.kmsg import KmsgSource, parse_kmsg_seq
 from seccomp_gen.lines import LineSplitter
-from seccomp_gen.sources import (
-    Chunk,
-    FileSource,
-    GzipSource,
-    JournalSource,
-    KmsgSource,
-    ReadControl,
-    StdinSource,
-    StopFlag,
-    parse_kmsg_seq,
-)
+from seccomp_gen.sources import Chunk, FileSource, GzipSource, ReadControl, StdinSource, StopFlag
 
 
 def _read_all(source: FileSource | GzipSource | JournalSource | StdinSource) -> list[Chunk]:
