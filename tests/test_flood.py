@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from seccomp_gen import explain, learn
+from seccomp_gen import explain, learner
 from seccomp_gen.observations import OVER_CAP
 from tests._learn_support import record, syslog
 from tests.test_emit import run
@@ -24,7 +24,7 @@ CAP = 40
 
 @pytest.fixture(autouse=True)
 def small_caps(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(learn, "UNTRUSTED_PROCESSES_MAX", CAP)
+    monkeypatch.setattr(learner, "UNTRUSTED_PROCESSES_MAX", CAP)
     monkeypatch.setattr(explain, "MAX_PROCESSES", CAP)
 
 

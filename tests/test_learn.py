@@ -13,12 +13,8 @@ from seccomp_gen.actions import Action, ActionFilter, ActionKind
 from seccomp_gen.events import LossKind, SeccompEvent, Transport
 from seccomp_gen.feedback import LearnResult, LossReport, NewSyscall, Reporter
 from seccomp_gen.inputs import SourceSpec, open_sources
-from seccomp_gen.learn import (
-    LearnOptions,
-    learn_lines,
-    learn_source,
-    resolve_syscall,
-)
+from seccomp_gen.learn import LearnOptions, learn_lines, learn_source
+from seccomp_gen.learner import resolve_syscall
 from seccomp_gen.sources import SourceKind, StopFlag
 from seccomp_gen.store import Store
 from seccomp_gen.trust import trust_of

@@ -192,9 +192,9 @@ def test_learning_by_prototype_equals_learning_record_by_record(
 def test_untrusted_process_cap_is_the_same_by_prototype(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from seccomp_gen import learn, store
+    from seccomp_gen import learner, store
 
-    monkeypatch.setattr(learn, "UNTRUSTED_PROCESSES_MAX", 10)
+    monkeypatch.setattr(learner, "UNTRUSTED_PROCESSES_MAX", 10)
     monkeypatch.setattr(store, "UNTRUSTED_PROCESSES_MAX", 10)
     lines = [syslog(record(1, serial=n, comm=f"p{n % 30}", exe=f"/p{n % 30}")) for n in range(1, 400)]
     options = LearnOptions(attribute=False)
