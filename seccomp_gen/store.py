@@ -1,11 +1,11 @@
-"""The learned state: SQLite, one file, WAL, schema versioned with ``PRAGMA user_version``.
+"""The learned state: SQLite, one file, WAL; its tables and their migrations are ``seccomp_gen.schema``'s.
 
 What is stored are aggregates, never raw lines: one row per (ABI, syscall number, comm, exe, action,
-trust) with a count, first and last seen and a sample pid; source positions (file offsets, the journald
-cursor, the last /dev/kmsg sequence number); losses by kind and place; counters of skipped, filtered,
-rejected and duplicate records; and the ids (timestamp + serial) of recent events, so one event read
-through two transports is counted once, and digests of stamped loss markers, so a re-read file's
-losses are counted once too.
+trust, container) with a count, first and last seen and a sample pid; source positions (file offsets,
+the journald cursor, the last /dev/kmsg sequence number); losses by kind and place; counters of
+skipped, filtered, rejected and duplicate records; and the ids (timestamp + serial) of every event
+seen, in compressed blobs, so one event read twice (or through two transports) is counted once, and
+digests of stamped loss markers, so a re-read file's losses are counted once too.
 
 Every write goes through ``Store.write`` with a ``Batch``: one ``BEGIN IMMEDIATE`` transaction, so a
 batch is atomic and two learners on one file take turns (``busy_timeout``) instead of failing.
@@ -35,82 +35,26 @@ from seccomp_gen.observations import (
     WriteResult,
     merge_loss,
 )
+from seccomp_gen.schema import (
+    APPLICATION_ID,
+    INSERT_BLOB,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    blob_row,
+    move_event_ids,
+)
 from seccomp_gen.sources import Position
 from seccomp_gen.statefile import BUSY_TIMEOUT_MS, connect, describe
 from seccomp_gen.tally import PyTally, Tally
-from seccomp_gen.tally import encode as encode_ids
 
-SCHEMA_VERSION = 4
-APPLICATION_ID = 0x53434D50  # "SCMP": marks a file as a seccomp-gen state
 MAX_LOSS_IDS = 100_000  # dedup memory of loss markers: the newest (by when they were first written)
 
-_SCHEMA_V1 = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE observations (
-    abi TEXT NOT NULL, number INTEGER NOT NULL, name TEXT,
-    comm TEXT NOT NULL, exe TEXT NOT NULL, action TEXT NOT NULL, trusted INTEGER NOT NULL,
-    count INTEGER NOT NULL, first_seen REAL, last_seen REAL, sample_pid INTEGER,
-    PRIMARY KEY (abi, number, comm, exe, action, trusted)
-);
-CREATE TABLE event_ids (
-    ts_ms INTEGER NOT NULL, serial INTEGER NOT NULL, trusted INTEGER NOT NULL, PRIMARY KEY (ts_ms, serial)
-) WITHOUT ROWID;
-CREATE TABLE positions (
-    kind TEXT NOT NULL, key TEXT NOT NULL, dev INTEGER, inode INTEGER, offset INTEGER,
-    size INTEGER, fingerprint TEXT, fingerprint_len INTEGER, cursor TEXT, seq INTEGER,
-    complete INTEGER NOT NULL DEFAULT 0, updated REAL NOT NULL,
-    PRIMARY KEY (kind, key)
-);
-CREATE TABLE losses (
-    kind TEXT NOT NULL, location TEXT NOT NULL, markers INTEGER NOT NULL, records INTEGER NOT NULL,
-    unknown_markers INTEGER NOT NULL, first_seen REAL, last_seen REAL, sample TEXT,
-    PRIMARY KEY (kind, location)
-);
-CREATE TABLE counters (
-    kind TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (kind, reason)
-);
-"""
-# v2: loss markers that carry a stamp are remembered by a digest of their line, so re-reading a file
-# (--from-start, or a rotated copy under another name) does not count its losses twice.
-_SCHEMA_V2 = """
-CREATE TABLE loss_ids (digest TEXT PRIMARY KEY, seen REAL NOT NULL) WITHOUT ROWID;
-"""
-# v3: the container a record's process ran in (``runtime:id``, ``host``; '' when not attributed) is part
-# of an observation's key, and the pod UID is kept with it. Rows of older states become unattributed.
-_SCHEMA_V3 = """
-CREATE TABLE observations_v3 (
-    abi TEXT NOT NULL, number INTEGER NOT NULL, name TEXT,
-    comm TEXT NOT NULL, exe TEXT NOT NULL, action TEXT NOT NULL, trusted INTEGER NOT NULL,
-    count INTEGER NOT NULL, first_seen REAL, last_seen REAL, sample_pid INTEGER,
-    container TEXT NOT NULL DEFAULT '', pod TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (abi, number, comm, exe, action, trusted, container)
-);
-INSERT INTO observations_v3 (abi, number, name, comm, exe, action, trusted, count, first_seen, last_seen,
-                             sample_pid)
-    SELECT abi, number, name, comm, exe, action, trusted, count, first_seen, last_seen, sample_pid
-    FROM observations;
-DROP TABLE observations;
-ALTER TABLE observations_v3 RENAME TO observations;
-"""
-# v4: event ids are kept as blobs, one a batch (seccomp_gen.tally), with no window: a re-read of any part
-# of any file, however old, counts nothing again. A batch's blobs are found by their range of stamps.
-_SCHEMA_V4 = """
-CREATE TABLE event_blobs (
-    ts_lo INTEGER NOT NULL, ts_hi INTEGER NOT NULL, ids INTEGER NOT NULL, data BLOB NOT NULL
-);
-CREATE INDEX event_blobs_by_end ON event_blobs (ts_hi);
-"""
-_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4}
-BLOB_IDS = 200_000  # ids per blob when older states' rows are moved into blobs
 
 # Distinct (comm, exe) pairs of untrusted rows a state keeps. Anyone can write syslog lines, each naming
 # a process of their choosing: past this many, records of new pairs are counted under OVER_CAP instead,
 # so that a flood of forged processes cannot grow the state (or what reads it) without bound. Their
 # syscalls are still learned (untrusted, as they were).
 UNTRUSTED_PROCESSES_MAX = 4_096
-# zlib's level for the event id blobs: measured on 500,000 auditd ids, level 1 takes a tenth of level
-# 6's time (10 vs 99 ms) for 8 % more bytes (0.82 vs 0.76 bytes an id).
-BLOB_LEVEL = 1
 # A batch's ids are looked up and kept per range of their stamps, cut at gaps over ID_GAP_MS, at most
 # ID_RANGES of them: a record with a far-off stamp (a forger's, or a clock's jump) makes neither this
 # batch load every blob between nor its blob overlap every later batch.
@@ -153,14 +97,6 @@ _UPSERT_COUNTER = """
 INSERT INTO counters (kind, reason, count) VALUES (?, ?, ?)
 ON CONFLICT (kind, reason) DO UPDATE SET count = {count}
 """.format(count=_saturating_sum("count"))
-_INSERT_BLOB = "INSERT INTO event_blobs (ts_lo, ts_hi, ids, data) VALUES (?, ?, ?, ?)"
-
-
-def _blob_row(lo: int, hi: int, count: int, blob: bytes) -> tuple[int, int, int, bytes]:
-    """One ``event_blobs`` row: the stamps of its first and last id, how many, the blob compressed."""
-    return lo, hi, count, zlib.compress(blob, BLOB_LEVEL)
-
-
 _UPSERT_POSITION = """
 INSERT OR REPLACE INTO positions (kind, key, dev, inode, offset, size, fingerprint, fingerprint_len, cursor,
                                   seq, complete, updated)
@@ -186,22 +122,6 @@ def _tally_of(batch: Batch) -> tuple[Tally, Sequence[SlotTarget], bytes | bytear
         slots.append(_Target(record.key, record.name, record.pod))
         trusted.append(record.key[5])
     return tally, slots, trusted
-
-
-def _move_event_ids(db: sqlite3.Connection) -> None:
-    """An older state's event ids, one row each, into blobs of ``BLOB_IDS`` (schema v4)."""
-    rows = db.execute("SELECT ts_ms, serial, trusted FROM event_ids ORDER BY ts_ms, serial")
-    while True:
-        part = rows.fetchmany(BLOB_IDS)
-        if not part:
-            break
-        ids = [
-            ((ts, serial), 2 if trusted else 1) for ts, serial, trusted in part if 0 < serial <= 0xFFFFFFFF
-        ]
-        if ids:
-            blob = encode_ids(ids)
-            db.execute(_INSERT_BLOB, _blob_row(ids[0][0][0], ids[-1][0][0], len(ids), blob))
-    db.execute("DELETE FROM event_ids")
 
 
 class Store:
@@ -301,11 +221,11 @@ class Store:
         with self._transaction():
             current = int(self._db.execute("PRAGMA user_version").fetchone()[0])  # another process?
             for step in range(max(version, current) + 1, SCHEMA_VERSION + 1):
-                for statement in _MIGRATIONS[step].split(";"):
+                for statement in MIGRATIONS[step].split(";"):
                     if statement.strip():
                         self._db.execute(statement)
             if 0 < max(version, current) < 4:
-                _move_event_ids(self._db)
+                move_event_ids(self._db)
             if current < SCHEMA_VERSION:
                 self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -368,7 +288,7 @@ class Store:
         with self._transaction() as db:
             self._settle(db, batch)
             aggregates, upgrades, duplicates = batch.aggregates, batch.upgrades, batch.duplicates
-            db.executemany(_INSERT_BLOB, [_blob_row(*blob) for blob in batch.id_blobs])
+            db.executemany(INSERT_BLOB, [blob_row(*blob) for blob in batch.id_blobs])
             db.executemany(_UPSERT_OBSERVATION, [_observation_row(k, a) for k, a in aggregates.items()])
             self._take_back_untrusted(db, upgrades)
             losses, known_losses = self._fresh_losses(db, batch)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from seccomp_gen.containers import Attributor, Container, cgroup_path, classify, container_matches
-from seccomp_gen.store import SCHEMA_VERSION, Store
+from seccomp_gen.schema import SCHEMA_VERSION
+from seccomp_gen.store import Store
 from tests.test_emit import make_state, run
 from tests.test_profile import obs
 

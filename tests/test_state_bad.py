@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from seccomp_gen.store import SCHEMA_VERSION
+from seccomp_gen.schema import SCHEMA_VERSION
 from tests._learn_support import counts, learn_command, record, syslog
 from tests.realpath import need_root
 

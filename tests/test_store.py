@@ -16,8 +16,9 @@ from seccomp_gen import _fastpath
 from seccomp_gen.errors import StateError
 from seccomp_gen.observations import Aggregate, Batch, IdentifiedRecord, LossRow, Observation, ObservationKey
 from seccomp_gen.records import new_tally
+from seccomp_gen.schema import SCHEMA_VERSION
 from seccomp_gen.sources import Position
-from seccomp_gen.store import SCHEMA_VERSION, Store
+from seccomp_gen.store import Store
 from seccomp_gen.tally import PyTally
 
 OPENAT: ObservationKey = ("x86_64", 257, "http-echo", "/usr/bin/http-echo", "LOG", True, "")
@@ -294,7 +295,7 @@ def test_partial_upgrade_keeps_the_rest_untrusted(state: Path) -> None:
 
 
 def test_a_version_1_state_is_migrated_and_keeps_what_it_learned(tmp_path: Path) -> None:
-    from seccomp_gen.store import _SCHEMA_V1
+    from seccomp_gen.schema import _SCHEMA_V1
 
     state = tmp_path / "v1.db"
     db = sqlite3.connect(state)
