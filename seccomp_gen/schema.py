@@ -1,4 +1,4 @@
-"""The state's tables, versioned with ``PRAGMA user_version``, and the steps from each version to the next.
+"""The state's tables by version (``PRAGMA user_version``), the steps between, the statements writing rows.
 
 ``MIGRATIONS[n]`` holds the statements that take a state from version n - 1 to n; ``Store`` runs the
 ones a file lacks in one transaction when it opens the file for writing. A reader never migrates.
@@ -7,9 +7,15 @@ ones a file lacks in one transaction when it opens the file for writing. A reade
 from __future__ import annotations
 
 import sqlite3
+import time
 import zlib
+from typing import TYPE_CHECKING
 
+from seccomp_gen.observations import I64_MAX, RUNNING_TOTAL, Aggregate, LossRow, ObservationKey
 from seccomp_gen.tally import encode as encode_ids
+
+if TYPE_CHECKING:
+    from seccomp_gen.sources import Position
 
 SCHEMA_VERSION = 4
 APPLICATION_ID = 0x53434D50  # "SCMP": marks a file as a seccomp-gen state
@@ -98,3 +104,67 @@ def move_event_ids(db: sqlite3.Connection) -> None:
             blob = encode_ids(ids)
             db.execute(INSERT_BLOB, blob_row(ids[0][0][0], ids[-1][0][0], len(ids), blob))
     db.execute("DELETE FROM event_ids")
+
+
+# -- writing rows ------------------------------------------------------------------------------
+
+
+def _saturating_sum(column: str) -> str:
+    """``column + excluded.column`` in SQL, stopping at the largest integer instead of overflowing."""
+    new = f"excluded.{column}"
+    return f"CASE WHEN {column} > {I64_MAX} - {new} THEN {I64_MAX} ELSE {column} + {new} END"
+
+
+UPSERT_OBSERVATION = """
+INSERT INTO observations (abi, number, name, comm, exe, action, trusted, count, first_seen, last_seen,
+                          sample_pid, container, pod)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (abi, number, comm, exe, action, trusted, container) DO UPDATE SET
+    pod = CASE WHEN excluded.pod != '' THEN excluded.pod ELSE pod END,
+    count = {count},
+    name = coalesce(excluded.name, name),
+    first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+    last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
+    sample_pid = coalesce(excluded.sample_pid, sample_pid)
+""".format(count=_saturating_sum("count"))
+UPSERT_LOSS = """
+INSERT INTO losses (kind, location, markers, records, unknown_markers, first_seen, last_seen, sample)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (kind, location) DO UPDATE SET
+    markers = {markers},
+    records = CASE WHEN kind = '{running}' THEN max(records, excluded.records) ELSE {records} END,
+    unknown_markers = {unknown_markers},
+    first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+    last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
+    sample = excluded.sample
+""".format(
+    running=RUNNING_TOTAL, **{c: _saturating_sum(c) for c in ("markers", "records", "unknown_markers")}
+)
+UPSERT_COUNTER = """
+INSERT INTO counters (kind, reason, count) VALUES (?, ?, ?)
+ON CONFLICT (kind, reason) DO UPDATE SET count = {count}
+""".format(count=_saturating_sum("count"))
+UPSERT_POSITION = """
+INSERT OR REPLACE INTO positions (kind, key, dev, inode, offset, size, fingerprint, fingerprint_len, cursor,
+                                  seq, complete, updated)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def observation_row(key: ObservationKey, agg: Aggregate) -> tuple[object, ...]:
+    """The ``observations`` row of an aggregate, in ``UPSERT_OBSERVATION``'s order."""
+    abi, number, comm, exe, action, trusted, container = key
+    return (abi, number, agg.name, comm, exe, action, int(trusted), agg.count, agg.first_seen,
+            agg.last_seen, agg.sample_pid, container, agg.pod)  # fmt: skip
+
+
+def loss_row(row: LossRow) -> tuple[object, ...]:
+    """The ``losses`` row, in ``UPSERT_LOSS``'s order (its sample cut to 500 characters)."""
+    return (row.kind, row.location, row.markers, row.records, row.unknown_markers, row.first_seen,
+            row.last_seen, row.sample[:500])  # fmt: skip
+
+
+def position_row(p: Position) -> tuple[object, ...]:
+    """The ``positions`` row, in ``UPSERT_POSITION``'s order (stamped now when it has no time)."""
+    return (p.kind, p.key, p.dev, p.inode, p.offset, p.size, p.fingerprint, p.fingerprint_len, p.cursor,
+            p.seq, int(p.complete), p.updated if p.updated is not None else time.time())  # fmt: skip

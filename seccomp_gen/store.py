@@ -24,8 +24,6 @@ from typing import Any, NamedTuple
 
 from seccomp_gen.errors import StateError
 from seccomp_gen.observations import (
-    I64_MAX,
-    RUNNING_TOTAL,
     Aggregate,
     Batch,
     LossRow,
@@ -40,8 +38,15 @@ from seccomp_gen.schema import (
     INSERT_BLOB,
     MIGRATIONS,
     SCHEMA_VERSION,
+    UPSERT_COUNTER,
+    UPSERT_LOSS,
+    UPSERT_OBSERVATION,
+    UPSERT_POSITION,
     blob_row,
+    loss_row,
     move_event_ids,
+    observation_row,
+    position_row,
 )
 from seccomp_gen.sources import Position
 from seccomp_gen.statefile import BUSY_TIMEOUT_MS, connect, describe
@@ -60,48 +65,6 @@ UNTRUSTED_PROCESSES_MAX = 4_096
 # batch load every blob between nor its blob overlap every later batch.
 ID_RANGES = 8
 ID_GAP_MS = 10 * 60 * 1000
-
-
-def _saturating_sum(column: str) -> str:
-    """``column + excluded.column`` in SQL, stopping at the largest integer instead of overflowing."""
-    new = f"excluded.{column}"
-    return f"CASE WHEN {column} > {I64_MAX} - {new} THEN {I64_MAX} ELSE {column} + {new} END"
-
-
-_UPSERT_OBSERVATION = """
-INSERT INTO observations (abi, number, name, comm, exe, action, trusted, count, first_seen, last_seen,
-                          sample_pid, container, pod)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (abi, number, comm, exe, action, trusted, container) DO UPDATE SET
-    pod = CASE WHEN excluded.pod != '' THEN excluded.pod ELSE pod END,
-    count = {count},
-    name = coalesce(excluded.name, name),
-    first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
-    last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
-    sample_pid = coalesce(excluded.sample_pid, sample_pid)
-""".format(count=_saturating_sum("count"))
-_UPSERT_LOSS = """
-INSERT INTO losses (kind, location, markers, records, unknown_markers, first_seen, last_seen, sample)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (kind, location) DO UPDATE SET
-    markers = {markers},
-    records = CASE WHEN kind = '{running}' THEN max(records, excluded.records) ELSE {records} END,
-    unknown_markers = {unknown_markers},
-    first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
-    last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
-    sample = excluded.sample
-""".format(
-    running=RUNNING_TOTAL, **{c: _saturating_sum(c) for c in ("markers", "records", "unknown_markers")}
-)
-_UPSERT_COUNTER = """
-INSERT INTO counters (kind, reason, count) VALUES (?, ?, ?)
-ON CONFLICT (kind, reason) DO UPDATE SET count = {count}
-""".format(count=_saturating_sum("count"))
-_UPSERT_POSITION = """
-INSERT OR REPLACE INTO positions (kind, key, dev, inode, offset, size, fingerprint, fingerprint_len, cursor,
-                                  seq, complete, updated)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
 
 
 class _Target(NamedTuple):
@@ -289,10 +252,10 @@ class Store:
             self._settle(db, batch)
             aggregates, upgrades, duplicates = batch.aggregates, batch.upgrades, batch.duplicates
             db.executemany(INSERT_BLOB, [blob_row(*blob) for blob in batch.id_blobs])
-            db.executemany(_UPSERT_OBSERVATION, [_observation_row(k, a) for k, a in aggregates.items()])
+            db.executemany(UPSERT_OBSERVATION, [observation_row(k, a) for k, a in aggregates.items()])
             self._take_back_untrusted(db, upgrades)
             losses, known_losses = self._fresh_losses(db, batch)
-            db.executemany(_UPSERT_LOSS, [_loss_row(row) for row in losses.values()])
+            db.executemany(UPSERT_LOSS, [loss_row(row) for row in losses.values()])
             counters = dict(batch.counters)
             if duplicates:
                 counters[("duplicate", "event-id")] = counters.get(("duplicate", "event-id"), 0) + duplicates
@@ -300,8 +263,8 @@ class Store:
                 counters[("duplicate", "loss-marker")] = (
                     counters.get(("duplicate", "loss-marker"), 0) + known_losses
                 )
-            db.executemany(_UPSERT_COUNTER, [(k, r, n) for (k, r), n in counters.items()])
-            db.executemany(_UPSERT_POSITION, [_position_row(p) for p in batch.positions.values()])
+            db.executemany(UPSERT_COUNTER, [(k, r, n) for (k, r), n in counters.items()])
+            db.executemany(UPSERT_POSITION, [position_row(p) for p in batch.positions.values()])
             self._set_meta("updated", repr(time.time()))
         self._loss_ids_since_prune += len(batch.identified_losses)
         if self._loss_ids_since_prune > MAX_LOSS_IDS // 10:
@@ -508,19 +471,3 @@ class Store:
             return list(self._db.execute(sql, params))
         except sqlite3.Error as exc:
             raise StateError(f"cannot read state {str(self.path)!r}: {describe(exc)}") from None
-
-
-def _observation_row(key: ObservationKey, agg: Aggregate) -> tuple[object, ...]:
-    abi, number, comm, exe, action, trusted, container = key
-    return (abi, number, agg.name, comm, exe, action, int(trusted), agg.count, agg.first_seen,
-            agg.last_seen, agg.sample_pid, container, agg.pod)  # fmt: skip
-
-
-def _loss_row(row: LossRow) -> tuple[object, ...]:
-    return (row.kind, row.location, row.markers, row.records, row.unknown_markers, row.first_seen,
-            row.last_seen, row.sample[:500])  # fmt: skip
-
-
-def _position_row(p: Position) -> tuple[object, ...]:
-    return (p.kind, p.key, p.dev, p.inode, p.offset, p.size, p.fingerprint, p.fingerprint_len, p.cursor,
-            p.seq, int(p.complete), p.updated if p.updated is not None else time.time())  # fmt: skip
