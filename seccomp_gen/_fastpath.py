@@ -30,12 +30,13 @@ import json
 import os
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 
 from seccomp_gen import accel
 from seccomp_gen._fields import KEYS, PID_MAX, SYSCALL_MAX, U32, action_of, names_within_bounds
 from seccomp_gen._framing import FAMILY_AUDITD
 from seccomp_gen.actions import Action
+from seccomp_gen.bounded import remember
 from seccomp_gen.events import SeccompEvent, Transport
 from seccomp_gen.lines import MAX_LINE
 
@@ -329,7 +330,7 @@ class FastPath:
                     shape = line[:end].translate(_ZERO)
                     known = shapes.get(shape)
                     if known is None:
-                        known = _cached(shapes, shape, _OTHER_HEAD.fullmatch(shape) is not None)
+                        known = remember(shapes, shape, _OTHER_HEAD.fullmatch(shape) is not None, _CACHE_MAX)
                     if known:
                         others += 1
                         continue
@@ -446,7 +447,7 @@ class FastPath:
         shape = front.translate(_ZERO)
         spans = self._fronts.get(shape)
         if spans is None:
-            spans = _cached(self._fronts, shape, self._front_spans(shape))
+            spans = remember(self._fronts, shape, self._front_spans(shape), _CACHE_MAX)
         if not spans:
             return None
         (frame, level_start, level_stop, host_start, host_stop, day, kind_start, kind_stop, head_stop,
@@ -462,7 +463,9 @@ class FastPath:
         key = (frame, front[level_start:level_stop], front[host_start:host_stop], ids, middle, code)
         proto = self._protos.get(key)
         if proto is None:
-            proto = _cached(self._protos, key, self._proto(front[:head_stop], ids, middle, code), _PROTOS_MAX)
+            proto = remember(
+                self._protos, key, self._proto(front[:head_stop], ids, middle, code), _PROTOS_MAX
+            )
         serial = front[seconds_stop + 1 :]
         if (
             not proto
@@ -500,7 +503,7 @@ class FastPath:
         day = match.start(3) if match.group(3) is not None else 0
         frame = self._frames.get(shape[: match.start(8)])
         if frame is None:
-            frame = _cached(self._frames, shape[: match.start(8)], next(self._frame_numbers))
+            frame = remember(self._frames, shape[: match.start(8)], next(self._frame_numbers), _CACHE_MAX)
         spans = (
             *match.span(level),
             *match.span(host),
@@ -614,15 +617,15 @@ class FastPath:
         if subj is not None:
             subject = self._subjects.get(subj)
             if subject is None:
-                subject = _cached(self._subjects, subj, _subject(subj))
+                subject = remember(self._subjects, subj, _subject(subj), _CACHE_MAX)
             if not subject:
                 return None
         ids = self._ids.get(ids_raw)
         if ids is None:
-            ids = _cached(self._ids, ids_raw, _ids(ids_raw))
+            ids = remember(self._ids, ids_raw, _ids(ids_raw), _CACHE_MAX)
         sig_arch = self._sig_arch.get(sig_arch_raw)
         if sig_arch is None:
-            sig_arch = _cached(self._sig_arch, sig_arch_raw, _sig_arch(sig_arch_raw))
+            sig_arch = remember(self._sig_arch, sig_arch_raw, _sig_arch(sig_arch_raw), _CACHE_MAX)
         pid, syscall = int(pid_raw), int(syscall_raw)
         if not ids or not sig_arch or pid > PID_MAX or syscall > SYSCALL_MAX:
             return None
@@ -630,15 +633,15 @@ class FastPath:
             return None
         compat = self._ints.get(compat_raw)
         if compat is None:
-            compat = _cached(self._ints, compat_raw, int(compat_raw))
+            compat = remember(self._ints, compat_raw, int(compat_raw), _CACHE_MAX)
         if compat > U32:
             return None
         action = self._actions.get(code)
         if action is None:
-            action = _cached(self._actions, code, action_of(int(code, 16)))
+            action = remember(self._actions, code, action_of(int(code, 16)), _CACHE_MAX)
         names = self._names.get(names_raw)
         if names is None:
-            names = _cached(self._names, names_raw, _names(names_raw))
+            names = remember(self._names, names_raw, _names(names_raw), _CACHE_MAX)
         if not names_within_bounds(*names):
             return None
         facts = framing[1] if not tail else framing[1] + ("," if framing[1] else "") + "enriched"
@@ -696,7 +699,7 @@ class FastPath:
             return None
         text = self._text.get(raw)
         if text is None:
-            text = _cached(self._text, raw, raw.decode("utf-8", "replace"))
+            text = remember(self._text, raw, raw.decode("utf-8", "replace"), _CACHE_MAX)
         return text
 
 
@@ -725,10 +728,6 @@ def _only_another_type(line: bytes) -> bool:
     return len(line) <= MAX_LINE and b"\x00" not in line and _OTHER.match(line, start) is not None
 
 
-_K = TypeVar("_K")
-_T = TypeVar("_T")
-
-
 def _as_entry(values: dict[str, object], facility: object, host: object) -> bool:
     """Make ``values``, a bare printk record's fields, those of the journal entry of the kernel transport
     whose MESSAGE it is (the framing the general path's ``journal_json`` gives); False when the record
@@ -742,14 +741,6 @@ def _as_entry(values: dict[str, object], facility: object, host: object) -> bool
     values["hostname"] = host if type(host) is str else None
     values["framing"] = facts + ",audit-prefix"
     return True
-
-
-def _cached(cache: dict[_K, _T], key: _K, value: _T, most: int = _CACHE_MAX) -> _T:
-    """Store ``value``; a forged log must not grow a cache without bound."""
-    if len(cache) >= most:
-        cache.clear()
-    cache[key] = value
-    return value
 
 
 def _ids(raw: bytes) -> tuple[int, ...]:

@@ -18,6 +18,7 @@ import signal
 from dataclasses import dataclass
 
 from seccomp_gen.actions import Action, ActionKind, decode_action
+from seccomp_gen.bounded import remember
 
 KEYS = (
     "auid",
@@ -333,8 +334,4 @@ _CACHE_MAX = 4096  # a forged log must not grow a cache without bound
 def action_of(code: int) -> Action:
     """``decode_action`` with a cache: a log holds few distinct codes."""
     action = _ACTIONS.get(code)
-    if action is None:
-        if len(_ACTIONS) >= _CACHE_MAX:
-            _ACTIONS.clear()
-        action = _ACTIONS[code] = decode_action(code)
-    return action
+    return action if action is not None else remember(_ACTIONS, code, decode_action(code), _CACHE_MAX)

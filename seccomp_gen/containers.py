@@ -37,6 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from seccomp_gen.bounded import remember
+
 HOST = "host"
 PROC = Path("/proc")
 RUNC_STATE = Path("/run/runc")
@@ -157,11 +159,7 @@ class Attributor:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        found = self._look_up(pid, when)
-        if len(self._cache) >= CACHE_MAX:
-            self._cache.clear()
-        self._cache[key] = found
-        return found
+        return remember(self._cache, key, self._look_up(pid, when), CACHE_MAX)
 
     def _look_up(self, pid: int, when: float | None) -> Lookup:
         self.lookups += 1

@@ -47,6 +47,7 @@ import os
 import stat
 from pathlib import Path
 
+from seccomp_gen.bounded import remember
 from seccomp_gen.events import SeccompEvent, Transport
 from seccomp_gen.sources import SourceKind
 
@@ -79,11 +80,7 @@ def forgery_suspicion(event: SeccompEvent) -> str | None:
     known = _verdicts.get(framing)  # keyed by the string alone: hashing an Enum runs Python code
     if known is not None and known[0] is transport:
         return known[1]
-    verdict = judge_framing(transport, framing)
-    if len(_verdicts) >= _CACHE_MAX:
-        _verdicts.clear()
-    _verdicts[framing] = (transport, verdict)
-    return verdict
+    return remember(_verdicts, framing, (transport, judge_framing(transport, framing)), _CACHE_MAX)[1]
 
 
 def claims_kernel(transport: Transport, facts: frozenset[str]) -> bool:

@@ -177,6 +177,7 @@ def _judge(
     The verdict depends only on the source and the record's transport and framing, so it is worked out
     once per framing (a bounded cache: a forged log may hold many).
     """
+    from seccomp_gen.bounded import remember
     from seccomp_gen.events import LossEvent, SeccompEvent
     from seccomp_gen.explain import explain_event, explain_loss
     from seccomp_gen.trust import forgery_suspicion, trust_of
@@ -196,9 +197,7 @@ def _judge(
     def cached(event: SeccompEvent) -> tuple[str, str | None]:
         found = verdicts.get(event.framing)
         if found is None or found[0] is not event.transport:
-            if len(verdicts) >= _VERDICTS_MAX:
-                verdicts.clear()
-            found = verdicts[event.framing] = (event.transport, *verdict(event))
+            found = remember(verdicts, event.framing, (event.transport, *verdict(event)), _VERDICTS_MAX)
         return found[1], found[2]
 
     def judged(item: object) -> ExplainedRecord | ExplainedLoss:
