@@ -11,8 +11,8 @@
 A record line of the everyday shape (printk, kmsg, syslog ``host kernel:``, auditd; fields in
 kernel order, values in range) is read by ``_quick``: cut at its fixed separators, its repeating
 parts (framing, ``auid..subj``, ``comm..compat``, ``code``) read once by the anchored pattern
-``_FAST`` and kept as a prototype, its varying parts (stamp, ``pid``, ``ip``) checked against the
-shapes ``_FAST`` asks for. Anything else goes to ``_FAST`` alone, then to the general, slower path
+``FAST`` and kept as a prototype, its varying parts (stamp, ``pid``, ``ip``) checked against the
+shapes ``FAST`` asks for. Anything else goes to ``FAST`` alone, then to the general, slower path
 in ``records``, which is the reference: all give equal results for every line (the tests check it).
 
 When the C accelerator (``seccomp_gen/_accel.c``, built at install when a compiler is there) is
@@ -33,8 +33,28 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from seccomp_gen import accel
-from seccomp_gen._fields import KEYS, PID_MAX, SYSCALL_MAX, U32, action_of, names_within_bounds
+from seccomp_gen._fields import PID_MAX, SYSCALL_MAX, U32, action_of, names_within_bounds
 from seccomp_gen._framing import FAMILY_AUDITD
+from seccomp_gen._grammar import (
+    AUDITD_LINE,
+    FAST,
+    HEAD,
+    HEX,
+    KEY,
+    KINDS,
+    LITERALS,
+    OTHER,
+    OTHER_HEAD,
+    SECCOMP_LINES,
+    SECCOMP_TYPES,
+    ZERO,
+    ids_of,
+    names_of,
+    only_another_type,
+    sig_arch_of,
+    subject_of,
+    text_of,
+)
 from seccomp_gen.actions import Action
 from seccomp_gen.bounded import remember
 from seccomp_gen.events import SeccompEvent, Transport
@@ -58,68 +78,11 @@ if TYPE_CHECKING:
     from seccomp_gen.parse_stats import ParseStats
     from seccomp_gen.tally import Tally
 
-# Candidates: a seccomp record | another audit record type | a loss marker. Also used, as text, by
-# the general path, so both paths call the same lines noise.
-CANDIDATE = (
-    r"(?P<rec>type=(?:1326|SECCOMP|1701|ANOM_ABEND) |SECCOMP auid=|AUDIT1326 |AUDIT1701 )"
-    r"|(?P<other>type=\w{1,32} (?:msg=)?audit\([^()\n]{0,64}\) ?: )"
-    r'|(?P<bytes>"MESSAGE": ?\[)'  # journald's MESSAGE as an array of bytes (not UTF-8)
-    r'|(?P<nulled>"MESSAGE": ?null)'  # journalctl -o json: a field over 4096 bytes is shown as null
-    r"|(?P<loss>callbacks suppressed|printk limit exceeded|audit_lost=|backlog limit exceeded"
-    r"|rate limit exceeded|queue overflow|Suppressed \d|Missed \d)"
-)
-_CANDIDATE = re.compile(CANDIDATE.encode())
-_NODE = re.compile(rb"node=[!-~]+ ")
-_OTHER = re.compile(rb"type=\w{1,32} (?:msg=)?audit\([^()\n]{0,64}\) ?: ")
-_SECCOMP_TYPES = (b"type=1326 ", b"type=SECCOMP ", b"type=1701 ", b"type=ANOM_ABEND ")
-# A line is a candidate only if it holds one of these literals (found with bytes.find, far faster
-# than a regex) and then matches CANDIDATE. "audit" is in every record, auditd line, kauditd /
-# audit_lost / limit marker and journald audit or kernel entry; "ssed " in journald's "Suppressed N"
-# and "Missed N"; "SECCOMP auid=" opens the audit transport's message alone (journalctl -o cat); the
-# last two open a MESSAGE journald wrote as an array of bytes.
-LITERALS = (b"audit", b"ssed ", b"SECCOMP auid=", b'"MESSAGE":[', b'"MESSAGE": [')
-_KEY = re.compile(rb"(?:^| )(?:" + "|".join(KEYS).encode() + rb")=")
-
-_FAST = re.compile(
-    rb"^(?:(?:(\d{1,4}),\d{1,20},\d{1,20},[^;\n]{0,16};"  # 1 kmsg level
-    rb"|(?:<(\d{1,3})>)?"  # 2 PRI
-    rb"(?:(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?()"  # 3 RFC 3339
-    rb"|[A-Z][a-z]{2} [ 0-3]?\d \d\d:\d\d:\d\d) +([!-9;-~]+) +kernel: ?)?)"  # 4 host
-    rb"(?:\[ *\d{1,10}\.\d{1,9}\] ?())?(?:\[ *[TC]\d{1,10}\] ?())?"  # 5 uptime, 6 caller
-    rb"audit: type=1326 |(?:node=([!-~]+) )?type=SECCOMP msg=())"  # 7 node, 8 auditd
-    rb"audit\((\d{1,20}\.\d{3}):(\d{1,10})\): "  # 9 seconds, 10 serial
-    rb"auid=(\d{1,10} uid=\d{1,10} gid=\d{1,10} ses=\d{1,10})"  # 11
-    rb"(?: subj=([^\n\x1d]*?))? pid=(\d{1,10}) "  # 12 subj, 13 pid
-    rb'(comm=(?:"[!#-~]*"|(?:[0-9A-Fa-f]{2})+) exe=(?:"[!#-~]*"|(?:[0-9A-Fa-f]{2})+|\(null\))) '  # 14
-    rb"sig=(\d{1,10} arch=[0-9a-f]{1,8}) syscall=(\d{1,20}) compat=(\d{1,10}) "  # 15, 16, 17
-    rb"ip=0x([0-9a-f]{1,16}) code=0x([0-9a-f]{1,8})"  # 18, 19
-    rb"(\x1d[^\n]*|[A-Z][A-Z0-9_]*=[^\n]*)?\r?$",  # 20 auditd enrichment
-    re.MULTILINE,
-)
 # The caches of one field each (names, ids, subjects ...): a process's (comm, exe) is the one with many
 # values, ~300 bytes each with its key; 65,536 of them took 20 MB on a flood of forged processes.
 _CACHE_MAX = 8192
 _PROTOS_MAX = 16384  # the pure-Python loop's prototypes: a dict of 19 fields each (~1 KB)
 _SAMPLE = 64 * 1024
-# An auditd line of the everyday shape, after the newline before it (see FastPath._auditd_log).
-_AUDITD_LINE = re.compile(rb"\ntype=[A-Z0-9_]{1,32} msg=audit\([0-9.:]{1,64}\): ")
-_SECCOMP_LINES = tuple(b"\n" + kind for kind in _SECCOMP_TYPES)
-# The framing before a record's `audit(`, matched against the line's shape (digits turned into 0):
-# _FAST's framing with every character class either holding all digits or none, so that a shape
-# matches exactly when the line does, except RFC 3164's day `[ 0-3]?\d`, checked apart (group 3).
-_HEAD = re.compile(
-    rb"(?:(\d{1,4}),\d{1,20},\d{1,20},[^;\n]{0,16};"  # 1 kmsg level
-    rb"|(?:<(\d{1,3})>)?"  # 2 PRI
-    rb"(?:(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?"
-    rb"|[A-Z][a-z]{2} ([ \d])?\d \d\d:\d\d:\d\d) +([!-9;-~]+) +kernel: ?)?)"  # 3 day, 4 host
-    rb"(?:\[ *\d{1,10}\.\d{1,9}\] ?)?(?:\[ *[TC]\d{1,10}\] ?)?"
-    rb"(?:audit: type=(0000) |(?:node=([!-~]+) )?type=(SECCOMP) msg=)"  # 5 1326 (checked apart), 6 node, 7
-    rb"()audit\(\d{1,20}\.\d{3}():(\d{1,10})"  # 8 end of the framing, 9 end of the seconds, 10 serial
-)
-_KINDS = (b"1326", b"SECCOMP")
-_OTHER_HEAD = re.compile(rb"type=\w{1,32} (?:msg=)?audit\([^()\n]{0,64}")  # shapes: _OTHER without `): `
-_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_HEX = b"0123456789abcdef"
 _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(SeccompEvent))
 _new = object.__new__
 _set = object.__setattr__
@@ -276,7 +239,7 @@ class FastPath:
         counted in bulk, only the seccomp-typed ones are read; -1 when the chunk is not like that.
 
         In auditd's log a line is one record and its first ``type=`` decides, so a line shaped
-        ``type=T msg=audit(STAMP): `` (``_AUDITD_LINE``, a narrower form of ``_OTHER``) of a type
+        ``type=T msg=audit(STAMP): `` (``AUDITD_LINE``, a narrower form of ``OTHER``) of a type
         other than the seccomp ones is ``other-audit-type`` on the general path too, given no NUL
         in the chunk and no line over MAX_LINE. Bulk counting applies when every line has that shape.
         """
@@ -285,10 +248,10 @@ class FastPath:
         if any(data.find(b"\n", at, at + half) < 0 for at in range(0, len(data) - half, half)):
             return -1
         text = b"\n" + data
-        if len(_AUDITD_LINE.findall(text)) != lines:
+        if len(AUDITD_LINE.findall(text)) != lines:
             return -1
         starts: list[int] = []
-        for kind in _SECCOMP_LINES:
+        for kind in SECCOMP_LINES:
             at = text.find(kind)
             while at >= 0:
                 starts.append(at)
@@ -302,7 +265,7 @@ class FastPath:
                 out.append(event)
                 slow.stats.records += 1
                 continue
-            fast = _FAST.match(line)
+            fast = FAST.match(line)
             if fast is not None:
                 self._take(fast, line, out, slow)
             else:
@@ -324,13 +287,13 @@ class FastPath:
         stats = slow.stats
         examined = others = records = 0
         for line in lines:
-            if others_ok and line[:5] == b"type=" and not line.startswith(_SECCOMP_TYPES):
+            if others_ok and line[:5] == b"type=" and not line.startswith(SECCOMP_TYPES):
                 end = line.find(b"): ")
                 if end > 0 and len(line) <= MAX_LINE:
-                    shape = line[:end].translate(_ZERO)
+                    shape = line[:end].translate(ZERO)
                     known = shapes.get(shape)
                     if known is None:
-                        known = remember(shapes, shape, _OTHER_HEAD.fullmatch(shape) is not None, _CACHE_MAX)
+                        known = remember(shapes, shape, OTHER_HEAD.fullmatch(shape) is not None, _CACHE_MAX)
                     if known:
                         others += 1
                         continue
@@ -342,7 +305,7 @@ class FastPath:
                     continue
             if any(literal in line for literal in LITERALS):
                 examined += 1
-                fast = _FAST.match(line)
+                fast = FAST.match(line)
                 if fast is not None:
                     self._take(fast, line, out, slow)
                 else:
@@ -375,20 +338,20 @@ class FastPath:
         return len(lines)
 
     def _another_type(self, data: bytes, start: int, stop: int) -> bool:
-        """auditd's SYSCALL, PATH, ... line (see ``_only_another_type``), when auditd's log is read."""
+        """auditd's SYSCALL, PATH, ... line (see ``only_another_type``), when auditd's log is read."""
         return (
             self._auditd
             and data.startswith(b"type=", start)
-            and not data.startswith(_SECCOMP_TYPES, start)
+            and not data.startswith(SECCOMP_TYPES, start)
             and stop - start <= MAX_LINE
-            and _OTHER.match(data, start, stop) is not None
+            and OTHER.match(data, start, stop) is not None
             and data.find(b"\x00", start, stop) < 0
         )
 
     def _rest(
         self, data: bytes, start: int, stop: int, out: list[SeccompEvent | LossEvent], slow: _Slow
     ) -> None:
-        """A candidate line ``_quick`` did not take: another audit type, ``_FAST`` or the general path."""
+        """A candidate line ``_quick`` did not take: another audit type, ``FAST`` or the general path."""
         if self._another_type(data, start, stop):
             slow.stats.skip("other-audit-type")
         else:
@@ -397,8 +360,8 @@ class FastPath:
     def _undecided(
         self, data: bytes, start: int, stop: int, out: list[SeccompEvent | LossEvent], slow: _Slow
     ) -> None:
-        """A candidate line neither counted as another type nor read by ``_quick``: ``_FAST`` or beyond."""
-        fast = _FAST.match(data, start, stop)
+        """A candidate line neither counted as another type nor read by ``_quick``: ``FAST`` or beyond."""
+        fast = FAST.match(data, start, stop)
         if fast is not None:
             self._take(fast, data, out, slow)
         else:
@@ -435,16 +398,16 @@ class FastPath:
 
         A line is cut at its fixed separators into the parts that differ from record to record
         (the framing's clock, the stamp, ``pid``, ``ip``) and the parts that repeat (framing,
-        ``auid..subj``, ``comm..compat``, ``code``). The repeating parts are read once, by ``_FAST``
+        ``auid..subj``, ``comm..compat``, ``code``). The repeating parts are read once, by ``FAST``
         and ``_build`` themselves (``_proto``), and kept as a prototype event; the varying parts are
-        checked against the same shapes ``_FAST`` asks for. The framing is recognised by its
+        checked against the same shapes ``FAST`` asks for. The framing is recognised by its
         *shape* (digits turned into ``0``), which keeps every offset, so the host name and PRI
         digits are taken from the line itself.
         """
         if line[:1] == b"{":
-            return None  # a journal JSON entry: no framing _FAST takes starts so (see _journal_entry)
+            return None  # a journal JSON entry: no framing FAST takes starts so (see _journal_entry)
         front, _sep, rest = line.partition(b"): ")
-        shape = front.translate(_ZERO)
+        shape = front.translate(ZERO)
         spans = self._fronts.get(shape)
         if spans is None:
             spans = remember(self._fronts, shape, self._front_spans(shape), _CACHE_MAX)
@@ -452,7 +415,7 @@ class FastPath:
             return None
         (frame, level_start, level_stop, host_start, host_stop, day, kind_start, kind_stop, head_stop,
          seconds_stop, long_serial) = spans  # fmt: skip
-        if (day and front[day] > 0x33) or front[kind_start:kind_stop] not in _KINDS:
+        if (day and front[day] > 0x33) or front[kind_start:kind_stop] not in KINDS:
             return None  # RFC 3164's day is [ 0-3]?\d; the shape does not tell type=1326 from type=1300
         ids, _sep, rest = rest.partition(b" pid=")
         pid, _sep, rest = rest.partition(b" ")
@@ -472,7 +435,7 @@ class FastPath:
             or not pid.isdigit()
             or len(pid) > 10
             or not 0 < len(ip) <= 16
-            or ip.strip(_HEX)
+            or ip.strip(HEX)
             or (long_serial and int(serial) > U32)
         ):
             return None
@@ -492,9 +455,9 @@ class FastPath:
         """Where the parts of a record's framing and stamp are, from their shape: (framing number, level
         or PRI start, stop, host or node start, stop, RFC 3164 day or 0, type start, stop, end of the
         framing, end of the seconds, whether the serial has 10 digits); empty when it is not a shape
-        ``_FAST`` takes. The framing number stands for the framing's shape in the prototype keys.
+        ``FAST`` takes. The framing number stands for the framing's shape in the prototype keys.
         """
-        match = _HEAD.fullmatch(shape)
+        match = HEAD.fullmatch(shape)
         if match is None:
             return ()
         level = 1 if match.group(1) is not None else 2
@@ -515,12 +478,12 @@ class FastPath:
         return (frame, *spans, len(match.group(10)) == 10)
 
     def _proto(self, head: bytes, ids: bytes, middle: bytes, code: bytes) -> dict[str, object]:
-        """The fields a record line with these repeating parts has, from ``_FAST`` and ``_build`` on a
+        """The fields a record line with these repeating parts has, from ``FAST`` and ``_build`` on a
         line made of them and sample varying parts; empty when that line does not take the fast shape
         exactly as ``_quick`` cut it.
         """
         line = b"%baudit(1.000:1): %b pid=1 %b ip=0x0 code=0x%b" % (head, ids, middle, code)
-        match = _FAST.match(line)
+        match = FAST.match(line)
         if match is None:
             return {}
         pid_at = len(head) + len(b"audit(1.000:1): ") + len(ids) + len(b" pid=")
@@ -558,7 +521,7 @@ class FastPath:
         plainly holds one audit record of another type (auditd's SYSCALL, PATH ..., AppArmor's 1400).
         """
         line = data[start:stop]
-        if self._auditd and _only_another_type(line):
+        if self._auditd and only_another_type(line):
             slow.stats.skip("other-audit-type")
             return
         if self._json and line[:2] == b'{"' and len(line) <= MAX_LINE and b"\x00" not in line:
@@ -611,21 +574,21 @@ class FastPath:
         framing = self._facts.get(key)
         if framing is None:
             framing = self._facts[key] = self._facts_of(key)
-        if not framing[2] or (tail and tail[0] != 0x1D and _KEY.search(tail)):
+        if not framing[2] or (tail and tail[0] != 0x1D and KEY.search(tail)):
             return None
         subject = None
         if subj is not None:
             subject = self._subjects.get(subj)
             if subject is None:
-                subject = remember(self._subjects, subj, _subject(subj), _CACHE_MAX)
+                subject = remember(self._subjects, subj, subject_of(subj), _CACHE_MAX)
             if not subject:
                 return None
         ids = self._ids.get(ids_raw)
         if ids is None:
-            ids = remember(self._ids, ids_raw, _ids(ids_raw), _CACHE_MAX)
+            ids = remember(self._ids, ids_raw, ids_of(ids_raw), _CACHE_MAX)
         sig_arch = self._sig_arch.get(sig_arch_raw)
         if sig_arch is None:
-            sig_arch = remember(self._sig_arch, sig_arch_raw, _sig_arch(sig_arch_raw), _CACHE_MAX)
+            sig_arch = remember(self._sig_arch, sig_arch_raw, sig_arch_of(sig_arch_raw), _CACHE_MAX)
         pid, syscall = int(pid_raw), int(syscall_raw)
         if not ids or not sig_arch or pid > PID_MAX or syscall > SYSCALL_MAX:
             return None
@@ -641,7 +604,7 @@ class FastPath:
             action = remember(self._actions, code, action_of(int(code, 16)), _CACHE_MAX)
         names = self._names.get(names_raw)
         if names is None:
-            names = remember(self._names, names_raw, _names(names_raw), _CACHE_MAX)
+            names = remember(self._names, names_raw, names_of(names_raw), _CACHE_MAX)
         if not names_within_bounds(*names):
             return None
         facts = framing[1] if not tail else framing[1] + ("," if framing[1] else "") + "enriched"
@@ -682,14 +645,14 @@ class FastPath:
         else:
             if kmsg is not None:
                 family, transport = FAMILY_KMSG, Transport.KMSG
-                facts += ["kmsg", f"kmsg-prio={_text(kmsg)}"]
+                facts += ["kmsg", f"kmsg-prio={text_of(kmsg)}"]
             elif header:
                 family, transport = FAMILY_HEADER, self._syslog
-                facts += [f"pri={_text(pri)}"] if pri is not None else []
+                facts += [f"pri={text_of(pri)}"] if pri is not None else []
                 facts += ["rfc3339" if rfc3339 else "rfc3164", "tag=kernel"]
             else:
                 family, transport = FAMILY_PRINTK, Transport.PRINTK
-                facts += [f"pri={_text(pri)}"] if pri is not None else []
+                facts += [f"pri={text_of(pri)}"] if pri is not None else []
             facts += (["uptime"] if uptime else []) + (["caller"] if caller else []) + ["audit-prefix"]
         return transport, ",".join(facts), self._families is None or family in self._families
 
@@ -713,21 +676,6 @@ def count_lines(data: bytes) -> int:
     return len(data) - len(data.replace(b"\n", b"")) + (not data.endswith(b"\n") and len(data) > 0)
 
 
-def _only_another_type(line: bytes) -> bool:
-    """True for an auditd line holding a record of another type (SYSCALL, PATH, ...): in auditd's log a
-    line is one record, so its first ``type=`` decides (the general path reads it the same way).
-    """
-    start = 0
-    if line.startswith(b"node="):
-        node = _NODE.match(line)  # a name of printable ASCII: the general path reads others differently
-        if node is None:
-            return False
-        start = node.end()
-    if not line.startswith(b"type=", start) or line.startswith(_SECCOMP_TYPES, start):
-        return False
-    return len(line) <= MAX_LINE and b"\x00" not in line and _OTHER.match(line, start) is not None
-
-
 def _as_entry(values: dict[str, object], facility: object, host: object) -> bool:
     """Make ``values``, a bare printk record's fields, those of the journal entry of the kernel transport
     whose MESSAGE it is (the framing the general path's ``journal_json`` gives); False when the record
@@ -741,43 +689,3 @@ def _as_entry(values: dict[str, object], facility: object, host: object) -> bool
     values["hostname"] = host if type(host) is str else None
     values["framing"] = facts + ",audit-prefix"
     return True
-
-
-def _ids(raw: bytes) -> tuple[int, ...]:
-    """``0 uid=0 gid=0 ses=1`` (after ``auid=``) → the four numbers; empty when one is out of range."""
-    numbers = tuple(int(part.rpartition(b"=")[2]) for part in raw.split(b" "))
-    return () if max(numbers) > U32 else numbers
-
-
-def _sig_arch(raw: bytes) -> tuple[int, ...]:
-    """``31 arch=c000003e`` (after ``sig=``) → (31, 0xC000003E); empty when sig is out of range."""
-    sig, _sep, arch = raw.partition(b" arch=")
-    number = int(sig)
-    return () if number > U32 else (number, int(arch, 16))
-
-
-def _subject(raw: bytes) -> str:
-    """``subj=`` as ``_fields.subj_value`` reads it; empty when the general path must decide."""
-    if not raw or _KEY.search(raw):
-        return ""
-    text = raw.decode("utf-8", "replace")
-    return text[1:] if text.startswith("=") and len(text) > 1 else text
-
-
-def _names(raw: bytes) -> tuple[str, str]:
-    """``comm=... exe=...`` → decoded (see ``_fields.untrusted_string``)."""
-    comm, _sep, exe = raw[5:].partition(b" exe=")
-    return _string(comm), _string(exe)
-
-
-def _string(raw: bytes) -> str:
-    if raw[:1] == b'"':
-        return raw[1:-1].decode("ascii")
-    if raw == b"(null)":
-        return "(null)"
-    return bytes.fromhex(raw.decode("ascii")).decode("utf-8", "backslashreplace")
-
-
-def _text(raw: object) -> str:
-    assert isinstance(raw, bytes)
-    return raw.decode("ascii")

@@ -54,7 +54,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 
-from seccomp_gen import _fastpath, _fields
+from seccomp_gen import _fastpath, _fields, _grammar
 from seccomp_gen._fastpath import TallyRun
 from seccomp_gen._fields import SkipLine
 from seccomp_gen._framing import (
@@ -114,8 +114,8 @@ _LOSS_KINDS = {
     "journal": LossKind.JOURNAL_SUPPRESSED,
     "missed": LossKind.KMSG_GAP,
 }
-_CANDIDATE = re.compile(_fastpath.CANDIDATE)
-_LITERALS = tuple(literal.decode() for literal in _fastpath.LITERALS)
+_CANDIDATE = re.compile(_grammar.CANDIDATE)
+_LITERALS = tuple(literal.decode() for literal in _grammar.LITERALS)
 
 
 def _example(text: str) -> str:
