@@ -8,9 +8,9 @@
  *   the chunk (find_literal), so noise costs about what a grep costs;
  * - an auditd line of the everyday shape `type=T msg=audit(STAMP): ` of another type than the seccomp
  *   ones is counted as `other-audit-type` (when the parser takes auditd's log at all);
- * - a record line of the everyday shape becomes a SeccompEvent here, exactly as FastPath._quick makes
+ * - a record line of the everyday shape becomes a SeccompEvent here, exactly as LineReader.quick makes
  *   it: cut at its fixed separators, framing recognised by its shape (digits turned into '0') through
- *   FastPath._front_spans, its repeating parts read once through FastPath._proto (both Python, called
+ *   LineReader.front_spans, its repeating parts read once through LineReader.proto (both Python, called
  *   only for a shape or a combination not seen before), its varying parts (stamp, pid, ip) checked and
  *   converted here;
  * - any other candidate line is handed to rest(start, stop), the Python code that decides it.
@@ -45,7 +45,7 @@ typedef struct {
     char *key; /* NULL: an empty slot */
     Py_ssize_t len;
     PyObject *value; /* protos: the prototype dict (may be empty: not a fast line) */
-    int64_t frame;         /* fronts: spans[0], the framing's number (FastPath._front_spans) */
+    int64_t frame;         /* fronts: spans[0], the framing's number (LineReader.front_spans) */
     int32_t spans[NSPANS]; /* fronts: the rest, positions in a front of at most MAX_LINE bytes */
     int fast;     /* fronts: the shape is one _FAST takes; protos: the prototype is a fast one */
     int32_t slot; /* protos, tallying: the decision slot learn gave this prototype; -1: not asked yet */
@@ -65,10 +65,10 @@ typedef struct {
 
 typedef struct {
     PyObject_HEAD
-    PyObject *front_spans; /* FastPath._front_spans(shape) -> tuple of NSPANS ints, or () */
-    PyObject *proto;       /* FastPath._proto(head, ids, middle, code) -> dict, or {} */
+    PyObject *front_spans; /* LineReader.front_spans(shape) -> tuple of NSPANS ints, or () */
+    PyObject *proto;       /* LineReader.proto(head, ids, middle, code) -> dict, or {} */
     PyObject *event_type;  /* SeccompEvent */
-    PyObject *json_proto;  /* FastPath._json_proto(proto, facility, host) -> dict, or {}; NULL: JSON left to Python */
+    PyObject *json_proto;  /* LineReader.json_proto(proto, facility, host) -> dict, or {}; NULL: JSON left to Python */
     char *message;         /* a journal entry's MESSAGE, unescaped */
     int auditd;
     int other_kinds; /* a record line of another audit type in a printk/kmsg/syslog framing is counted here */
@@ -346,7 +346,7 @@ partition(const char *text, Py_ssize_t len, const char *sep, Py_ssize_t sep_len,
 }
 
 /* `type=T msg=audit(STAMP): ` at the start of an auditd line, T not a seccomp type: the shape
- * FastPath._AUDITD_LINE matches, read the same way on the general path (other-audit-type). */
+ * _grammar.AUDITD_LINE matches, read the same way on the general path (other-audit-type). */
 static int
 is_other_auditd(const char *p, Py_ssize_t n)
 {
@@ -1005,7 +1005,7 @@ spans_fit(const Py_ssize_t *sp, Py_ssize_t len)
            0 <= sp[6] && sp[6] <= sp[7] && sp[7] <= len && 0 <= sp[8] && sp[8] + 6 <= sp[9] && sp[9] < len;
 }
 
-/* The spans of a front's shape (FastPath._front_spans), cached; NULL with an exception on error. */
+/* The spans of a front's shape (LineReader.front_spans), cached; NULL with an exception on error. */
 static Entry *
 front_entry(Scanner *self, const char *shape, Py_ssize_t len)
 {
@@ -1203,7 +1203,7 @@ json_string(const char *p, Py_ssize_t n, Py_ssize_t i, int *escaped)
 
 #define KEY_IS(k, kl, literal) ((kl) == (Py_ssize_t)sizeof(literal) - 1 && memcmp((k), (literal), (kl)) == 0)
 
-/* A `journalctl -o json` entry FastPath._journal_entry takes, read without json.loads: a flat object of
+/* A `journalctl -o json` entry LineReader.journal_entry takes, read without json.loads: a flat object of
  * string values, ASCII only, with _TRANSPORT "kernel", no _AUDIT_TYPE, no key of these twice, and a
  * MESSAGE holding no escape but \" \\ \/ that starts `audit: type=1326 `. Its MESSAGE, unescaped, into
  * self->message (*len), and its facility and host into *jf: 1. Anything else: 0 (Python decides). */
@@ -1216,7 +1216,7 @@ json_entry(Scanner *self, const char *line, Py_ssize_t n, Py_ssize_t *len, JsonF
     jf->facility = jf->host = NULL;
     jf->facility_len = jf->host_len = 0;
     if (n < 2 || line[0] != '{' || line[1] != '"') {
-        return 0; /* FastPath._rest hands only lines starting `{"` to _journal_entry */
+        return 0; /* FastPath._rest hands only lines starting `{"` to LineReader.journal_entry */
     }
     Py_ssize_t i = 1;
     for (;;) {
@@ -1301,7 +1301,7 @@ static int quick_record(Scanner *self, const char *line, Py_ssize_t n, PyObject 
 
 /* The event of one record line (no NUL, at most MAX_LINE bytes) into *event (1), or counted into the
  * tally when tc is given (2), or known to be a record of another audit type (3), or 0 to look further;
- * -1 with an exception on error. FastPath._quick step for step, and FastPath._journal_entry for a
+ * -1 with an exception on error. LineReader.quick step for step, and LineReader.journal_entry for a
  * journal JSON entry (json_entry). */
 static int
 quick(Scanner *self, const char *line, Py_ssize_t n, PyObject **event, TallyContext *tc)

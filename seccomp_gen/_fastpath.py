@@ -9,55 +9,43 @@
   lines of other audit types are counted with one regex count, only the seccomp-typed ones are read.
 
 A record line of the everyday shape (printk, kmsg, syslog ``host kernel:``, auditd; fields in
-kernel order, values in range) is read by ``_quick``: cut at its fixed separators, its repeating
-parts (framing, ``auid..subj``, ``comm..compat``, ``code``) read once by the anchored pattern
-``FAST`` and kept as a prototype, its varying parts (stamp, ``pid``, ``ip``) checked against the
-shapes ``FAST`` asks for. Anything else goes to ``FAST`` alone, then to the general, slower path
-in ``records``, which is the reference: all give equal results for every line (the tests check it).
+kernel order, values in range) is read by ``_reader.LineReader.quick``: its repeating parts once, as
+a prototype, its varying parts (stamp, ``pid``, ``ip``) checked against the shapes ``FAST`` asks for.
+Anything else goes to ``FAST`` alone, then to the general, slower path in ``records``, which is
+the reference: all give equal results for every line (the tests check it).
 
 When the C accelerator (``seccomp_gen/_accel.c``, built at install when a compiler is there) is
 loaded, ``scan`` hands the whole chunk to it instead: it finds the candidate lines in one pass, counts
-auditd's other types and reads everyday record lines the way ``_quick`` does (asking ``_front_spans``
-and ``_proto`` here for each framing shape and each combination of repeating parts it has not seen),
-and hands every other candidate line back to ``_rest``. Every parser test runs with both loops.
+auditd's other types and reads everyday record lines the way ``LineReader.quick`` does (asking the
+reader's ``front_spans`` and ``proto`` for each framing shape and combination of repeating parts it
+has not seen), and hands every other candidate line back to ``_rest``. Every parser test runs with both loops.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
-import json
 import os
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from seccomp_gen import accel
-from seccomp_gen._fields import PID_MAX, SYSCALL_MAX, U32, action_of, names_within_bounds
+from seccomp_gen._fields import PID_MAX
 from seccomp_gen._framing import FAMILY_AUDITD
 from seccomp_gen._grammar import (
     AUDITD_LINE,
     FAST,
-    HEAD,
-    HEX,
-    KEY,
-    KINDS,
     LITERALS,
     OTHER,
     OTHER_HEAD,
     SECCOMP_LINES,
     SECCOMP_TYPES,
     ZERO,
-    ids_of,
-    names_of,
     only_another_type,
-    sig_arch_of,
-    subject_of,
-    text_of,
 )
-from seccomp_gen.actions import Action
+from seccomp_gen._reader import FIELD_CACHE_MAX, LineReader
 from seccomp_gen.bounded import remember
-from seccomp_gen.events import SeccompEvent, Transport
+from seccomp_gen.events import SeccompEvent
 from seccomp_gen.lines import MAX_LINE
 
 ACCEL = accel.load()  # the C loop, or None (tests set it to None to run the pure-Python loops)
@@ -78,37 +66,7 @@ if TYPE_CHECKING:
     from seccomp_gen.parse_stats import ParseStats
     from seccomp_gen.tally import Tally
 
-# The caches of one field each (names, ids, subjects ...): a process's (comm, exe) is the one with many
-# values, ~300 bytes each with its key; 65,536 of them took 20 MB on a flood of forged processes.
-_CACHE_MAX = 8192
-_PROTOS_MAX = 16384  # the pure-Python loop's prototypes: a dict of 19 fields each (~1 KB)
 _SAMPLE = 64 * 1024
-_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(SeccompEvent))
-_new = object.__new__
-_set = object.__setattr__
-
-
-def _constructor() -> Callable[..., SeccompEvent]:
-    """``SeccompEvent(*values)`` without the frozen dataclass's per-field ``object.__setattr__`` calls.
-
-    The generated function fills the new instance's ``__dict__`` from one dict display: the state
-    the dataclass's own ``__init__`` ends with, at a fraction of its cost. The tests check that its
-    events equal the general path's, field for field.
-    """
-    names = [f.name for f in dataclasses.fields(SeccompEvent)]
-    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": SeccompEvent}
-    source = (
-        f"def make({', '.join(names)}, *, _new=_new, _cls=_cls):\n"
-        "    event = _new(_cls)\n"
-        f"    event.__dict__.update({{{', '.join(f'{name!r}: {name}' for name in names)}}})\n"
-        "    return event\n"
-    )
-    exec(source, namespace)  # source built above from the dataclass's own field names
-    make: Callable[..., SeccompEvent] = namespace["make"]
-    return make
-
-
-_make_event = _constructor()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -134,36 +92,23 @@ class FastPath:
     def __init__(
         self, families: frozenset[str] | None, *, journal: bool, accelerated: bool | None = None
     ) -> None:
-        self._families = families
-        self._syslog = Transport.JOURNAL_KERNEL if journal else Transport.SYSLOG
-        self._facts: dict[tuple[object, ...], tuple[Transport, str, bool]] = {}
-        self._ids: dict[bytes, tuple[int, ...]] = {}
-        self._names: dict[bytes, tuple[str, str]] = {}
-        self._sig_arch: dict[bytes, tuple[int, ...]] = {}
-        self._text: dict[bytes, str | None] = {}
-        self._subjects: dict[bytes, str] = {}
-        self._ints: dict[bytes, int] = {}
-        self._actions: dict[bytes, Action] = {}
+        self._reader = LineReader(families, journal=journal)
         self._auditd = families is None or FAMILY_AUDITD in families
-        self._json = families is None  # journal JSON entries read by _journal_entry (see there)
+        self._json = families is None  # journal JSON entries read by the reader's journal_entry
         self._other_shapes: dict[bytes, bool] = {}
-        self._fronts: dict[bytes, tuple[int, ...]] = {}
-        self._frames: dict[bytes, int] = {}  # framing shape -> a number never given to another shape
-        self._frame_numbers = itertools.count()
-        self._protos: dict[tuple[int | bytes, ...], dict[str, object]] = {}
         self._scanner: _accel.Scanner | None = None
         if accelerated and ACCEL is None:
             raise RuntimeError(f"the C accelerator is not there ({accelerator_status()})")
         if ACCEL is not None and accelerated is not False:
             self._scanner = ACCEL.Scanner(
-                self._front_spans,
-                self._proto,
+                self._reader.front_spans,
+                self._reader.proto,
                 SeccompEvent,
                 self._auditd,
                 PID_MAX,
                 int.from_bytes(os.urandom(8), "little"),
                 families is None,  # other audit types counted in C: where no format is forced
-                self._json_proto if families is None else None,  # journal entries read in C, likewise
+                self._reader.json_proto if families is None else None,  # journal entries read in C, likewise
             )
 
     @property
@@ -260,7 +205,7 @@ class FastPath:
         for start in starts:  # text[start] is the newline before the line: data[start] is its first byte
             stop = data.find(b"\n", start)
             line = data[start : len(data) if stop < 0 else stop]
-            event = self._quick(line) if len(line) <= MAX_LINE else None
+            event = self._reader.quick(line) if len(line) <= MAX_LINE else None
             if event is not None:
                 out.append(event)
                 slow.stats.records += 1
@@ -275,13 +220,13 @@ class FastPath:
         return lines
 
     def _dense(self, data: bytes, out: list[SeccompEvent | LossEvent], slow: _Slow, clean: bool) -> int:
-        """Every line of ``data``: records through ``_quick``, auditd's other types counted by the shape of
+        """Every line of ``data``: records read by the reader, auditd's other types counted by the shape of
         their ``type=T msg=audit(STAMP): `` head, candidates handed on, noise only counted.
         """
         lines = data.split(b"\n")
         if not lines[-1]:
             lines.pop()  # the chunk's final newline ends its last line
-        quick = self._quick if clean else None
+        quick = self._reader.quick if clean else None
         others_ok = clean and self._auditd and (data.startswith(b"type=") or b"\ntype=" in data)
         shapes = self._other_shapes
         stats = slow.stats
@@ -293,7 +238,9 @@ class FastPath:
                     shape = line[:end].translate(ZERO)
                     known = shapes.get(shape)
                     if known is None:
-                        known = remember(shapes, shape, OTHER_HEAD.fullmatch(shape) is not None, _CACHE_MAX)
+                        known = remember(
+                            shapes, shape, OTHER_HEAD.fullmatch(shape) is not None, FIELD_CACHE_MAX
+                        )
                     if known:
                         others += 1
                         continue
@@ -318,7 +265,7 @@ class FastPath:
     def _sparse(self, data: bytes, out: list[SeccompEvent | LossEvent], slow: _Slow, clean: bool) -> int:
         """Candidate lines of ``data``, found by literal, each read or handed on."""
         lines = self._candidates(data, 0, len(data))
-        quick = self._quick if clean else None
+        quick = self._reader.quick if clean else None
         another_type = self._another_type
         others = records = 0
         for start, stop in lines:
@@ -351,7 +298,7 @@ class FastPath:
     def _rest(
         self, data: bytes, start: int, stop: int, out: list[SeccompEvent | LossEvent], slow: _Slow
     ) -> None:
-        """A candidate line ``_quick`` did not take: another audit type, ``FAST`` or the general path."""
+        """A candidate line the reader did not take: another audit type, ``FAST`` or the general path."""
         if self._another_type(data, start, stop):
             slow.stats.skip("other-audit-type")
         else:
@@ -360,7 +307,7 @@ class FastPath:
     def _undecided(
         self, data: bytes, start: int, stop: int, out: list[SeccompEvent | LossEvent], slow: _Slow
     ) -> None:
-        """A candidate line neither counted as another type nor read by ``_quick``: ``FAST`` or beyond."""
+        """A candidate line neither counted as another type nor read by the reader: ``FAST`` or beyond."""
         fast = FAST.match(data, start, stop)
         if fast is not None:
             self._take(fast, data, out, slow)
@@ -393,121 +340,13 @@ class FastPath:
             found.sort()
         return found
 
-    def _quick(self, line: bytes) -> SeccompEvent | None:
-        """The event of one everyday record line (no NUL, at most MAX_LINE bytes), or None to look further.
-
-        A line is cut at its fixed separators into the parts that differ from record to record
-        (the framing's clock, the stamp, ``pid``, ``ip``) and the parts that repeat (framing,
-        ``auid..subj``, ``comm..compat``, ``code``). The repeating parts are read once, by ``FAST``
-        and ``_build`` themselves (``_proto``), and kept as a prototype event; the varying parts are
-        checked against the same shapes ``FAST`` asks for. The framing is recognised by its
-        *shape* (digits turned into ``0``), which keeps every offset, so the host name and PRI
-        digits are taken from the line itself.
-        """
-        if line[:1] == b"{":
-            return None  # a journal JSON entry: no framing FAST takes starts so (see _journal_entry)
-        front, _sep, rest = line.partition(b"): ")
-        shape = front.translate(ZERO)
-        spans = self._fronts.get(shape)
-        if spans is None:
-            spans = remember(self._fronts, shape, self._front_spans(shape), _CACHE_MAX)
-        if not spans:
-            return None
-        (frame, level_start, level_stop, host_start, host_stop, day, kind_start, kind_stop, head_stop,
-         seconds_stop, long_serial) = spans  # fmt: skip
-        if (day and front[day] > 0x33) or front[kind_start:kind_stop] not in KINDS:
-            return None  # RFC 3164's day is [ 0-3]?\d; the shape does not tell type=1326 from type=1300
-        ids, _sep, rest = rest.partition(b" pid=")
-        pid, _sep, rest = rest.partition(b" ")
-        middle, _sep, rest = rest.partition(b" ip=0x")
-        ip, sep, code = rest.partition(b" code=0x")
-        if not sep:
-            return None
-        key = (frame, front[level_start:level_stop], front[host_start:host_stop], ids, middle, code)
-        proto = self._protos.get(key)
-        if proto is None:
-            proto = remember(
-                self._protos, key, self._proto(front[:head_stop], ids, middle, code), _PROTOS_MAX
-            )
-        serial = front[seconds_stop + 1 :]
-        if (
-            not proto
-            or not pid.isdigit()
-            or len(pid) > 10
-            or not 0 < len(ip) <= 16
-            or ip.strip(HEX)
-            or (long_serial and int(serial) > U32)
-        ):
-            return None
-        pid_number = int(pid)
-        if pid_number > PID_MAX:
-            return None
-        values = proto.copy()
-        values["timestamp"] = float(front[head_stop + 6 : seconds_stop])
-        values["serial"] = int(serial)
-        values["pid"] = pid_number
-        values["ip"] = int(ip, 16)
-        event = _new(SeccompEvent)
-        _set(event, "__dict__", values)  # what the dataclass's __init__ ends with, in one step
-        return event
-
-    def _front_spans(self, shape: bytes) -> tuple[int, ...]:
-        """Where the parts of a record's framing and stamp are, from their shape: (framing number, level
-        or PRI start, stop, host or node start, stop, RFC 3164 day or 0, type start, stop, end of the
-        framing, end of the seconds, whether the serial has 10 digits); empty when it is not a shape
-        ``FAST`` takes. The framing number stands for the framing's shape in the prototype keys.
-        """
-        match = HEAD.fullmatch(shape)
-        if match is None:
-            return ()
-        level = 1 if match.group(1) is not None else 2
-        host = 4 if match.group(4) is not None else 6
-        kind = 5 if match.group(5) is not None else 7
-        day = match.start(3) if match.group(3) is not None else 0
-        frame = self._frames.get(shape[: match.start(8)])
-        if frame is None:
-            frame = remember(self._frames, shape[: match.start(8)], next(self._frame_numbers), _CACHE_MAX)
-        spans = (
-            *match.span(level),
-            *match.span(host),
-            day,
-            *match.span(kind),
-            match.start(8),
-            match.start(9),
-        )
-        return (frame, *spans, len(match.group(10)) == 10)
-
-    def _proto(self, head: bytes, ids: bytes, middle: bytes, code: bytes) -> dict[str, object]:
-        """The fields a record line with these repeating parts has, from ``FAST`` and ``_build`` on a
-        line made of them and sample varying parts; empty when that line does not take the fast shape
-        exactly as ``_quick`` cut it.
-        """
-        line = b"%baudit(1.000:1): %b pid=1 %b ip=0x0 code=0x%b" % (head, ids, middle, code)
-        match = FAST.match(line)
-        if match is None:
-            return {}
-        pid_at = len(head) + len(b"audit(1.000:1): ") + len(ids) + len(b" pid=")
-        ip_at = pid_at + len(b"1 ") + len(middle) + len(b" ip=0x")
-        if (match.start(9), match.start(13), match.start(18), match.group(13), match.group(18)) != (
-            len(head) + len(b"audit("),
-            pid_at,
-            ip_at,
-            b"1",
-            b"0",
-        ):
-            return {}
-        event = self._build(match)
-        if event is None:
-            return {}
-        return {name: getattr(event, name) for name in _FIELD_NAMES}
-
     def _take(
         self, match: re.Match[bytes], data: bytes, out: list[SeccompEvent | LossEvent], slow: _Slow
     ) -> None:
         start, stop = match.span()
         event = None
         if stop - start <= MAX_LINE and data.find(b"\x00", start, stop) < 0:
-            event = self._build(match)
+            event = self._reader.build(match)
         if event is not None:
             out.append(event)
             slow.stats.records += 1
@@ -525,7 +364,7 @@ class FastPath:
             slow.stats.skip("other-audit-type")
             return
         if self._json and line[:2] == b'{"' and len(line) <= MAX_LINE and b"\x00" not in line:
-            event = self._journal_entry(line)
+            event = self._reader.journal_entry(line)
             if event is not None:
                 out.append(event)
                 slow.stats.records += 1
@@ -533,137 +372,6 @@ class FastPath:
         result = slow.parse_slow(line)
         if result is not None:
             out.append(result)
-
-    def _journal_entry(self, line: bytes) -> SeccompEvent | None:
-        """A ``journalctl -o json`` entry of the kernel transport whose MESSAGE is a bare everyday record
-        (``audit: type=1326 audit(...): ...``): ``json.loads``, then the message read as ``_quick``
-        reads a printk line, and the framing the general path gives such an entry (``_framing``'s
-        ``journal_json``); None for every other entry (the general path decides).
-        """
-        try:
-            entry = json.loads(line)
-        except (ValueError, RecursionError):
-            return None
-        if type(entry) is not dict or entry.get("_TRANSPORT") != "kernel" or "_AUDIT_TYPE" in entry:
-            return None
-        message = entry.get("MESSAGE")
-        if type(message) is not str or not message.startswith("audit: type=1326 "):
-            return None
-        try:
-            event = self._quick(message.encode("utf-8"))
-        except UnicodeEncodeError:  # a lone surrogate from a \ud800 escape
-            return None
-        if event is None or not _as_entry(
-            event.__dict__, entry.get("SYSLOG_FACILITY"), entry.get("_HOSTNAME")
-        ):
-            return None
-        return event
-
-    @staticmethod
-    def _json_proto(proto: dict[str, object], facility: str | None, host: str | None) -> dict[str, object]:
-        """The C loop's ``_journal_entry``: the prototype of an entry whose MESSAGE has prototype
-        ``proto`` (the C loop read the entry), or empty when ``_journal_entry`` would not take it."""
-        values = dict(proto)
-        return values if values and _as_entry(values, facility, host) else {}
-
-    def _build(self, m: re.Match[bytes]) -> SeccompEvent | None:
-        """The event of a fast match, or None to let the general path decide (a rare shape)."""
-        (kmsg, pri, rfc3339, host, uptime, caller, node, auditd, seconds, serial, ids_raw, subj, pid_raw,
-         names_raw, sig_arch_raw, syscall_raw, compat_raw, ip, code, tail) = m.groups()  # fmt: skip
-        key = (kmsg, pri, rfc3339, host is None, uptime, caller, node is None, auditd)
-        framing = self._facts.get(key)
-        if framing is None:
-            framing = self._facts[key] = self._facts_of(key)
-        if not framing[2] or (tail and tail[0] != 0x1D and KEY.search(tail)):
-            return None
-        subject = None
-        if subj is not None:
-            subject = self._subjects.get(subj)
-            if subject is None:
-                subject = remember(self._subjects, subj, subject_of(subj), _CACHE_MAX)
-            if not subject:
-                return None
-        ids = self._ids.get(ids_raw)
-        if ids is None:
-            ids = remember(self._ids, ids_raw, ids_of(ids_raw), _CACHE_MAX)
-        sig_arch = self._sig_arch.get(sig_arch_raw)
-        if sig_arch is None:
-            sig_arch = remember(self._sig_arch, sig_arch_raw, sig_arch_of(sig_arch_raw), _CACHE_MAX)
-        pid, syscall = int(pid_raw), int(syscall_raw)
-        if not ids or not sig_arch or pid > PID_MAX or syscall > SYSCALL_MAX:
-            return None
-        if len(serial) == 10 and int(serial) > U32:
-            return None
-        compat = self._ints.get(compat_raw)
-        if compat is None:
-            compat = remember(self._ints, compat_raw, int(compat_raw), _CACHE_MAX)
-        if compat > U32:
-            return None
-        action = self._actions.get(code)
-        if action is None:
-            action = remember(self._actions, code, action_of(int(code, 16)), _CACHE_MAX)
-        names = self._names.get(names_raw)
-        if names is None:
-            names = remember(self._names, names_raw, names_of(names_raw), _CACHE_MAX)
-        if not names_within_bounds(*names):
-            return None
-        facts = framing[1] if not tail else framing[1] + ("," if framing[1] else "") + "enriched"
-        return _make_event(
-            syscall,
-            sig_arch[1],
-            action,
-            float(seconds),
-            int(serial),
-            compat,
-            *ids,
-            subject,
-            pid,
-            *names,
-            sig_arch[0],
-            int(ip, 16),
-            framing[0],
-            self._decode(host if host is not None else node),
-            facts,
-        )
-
-    def _facts_of(self, key: tuple[object, ...]) -> tuple[Transport, str, bool]:
-        """(transport, facts, allowed by the forced format) of one combination of framing groups."""
-        from seccomp_gen._framing import FAMILY_AUDITD, FAMILY_HEADER, FAMILY_KMSG, FAMILY_PRINTK
-
-        kmsg, pri, rfc3339_raw, no_host, uptime_raw, caller_raw, no_node, auditd_raw = key
-        rfc3339, header, uptime, caller = (
-            rfc3339_raw is not None,
-            not no_host,
-            uptime_raw is not None,
-            caller_raw is not None,
-        )
-        node, auditd = not no_node, auditd_raw is not None
-        facts: list[str] = []
-        if auditd:
-            family, transport = FAMILY_AUDITD, Transport.AUDITD
-            facts += ["node"] if node else []
-        else:
-            if kmsg is not None:
-                family, transport = FAMILY_KMSG, Transport.KMSG
-                facts += ["kmsg", f"kmsg-prio={text_of(kmsg)}"]
-            elif header:
-                family, transport = FAMILY_HEADER, self._syslog
-                facts += [f"pri={text_of(pri)}"] if pri is not None else []
-                facts += ["rfc3339" if rfc3339 else "rfc3164", "tag=kernel"]
-            else:
-                family, transport = FAMILY_PRINTK, Transport.PRINTK
-                facts += [f"pri={text_of(pri)}"] if pri is not None else []
-            facts += (["uptime"] if uptime else []) + (["caller"] if caller else []) + ["audit-prefix"]
-        return transport, ",".join(facts), self._families is None or family in self._families
-
-    def _decode(self, raw: bytes | None) -> str | None:
-        """A host name, decoded once."""
-        if raw is None:
-            return None
-        text = self._text.get(raw)
-        if text is None:
-            text = remember(self._text, raw, raw.decode("utf-8", "replace"), _CACHE_MAX)
-        return text
 
 
 def count_lines(data: bytes) -> int:
@@ -674,18 +382,3 @@ def count_lines(data: bytes) -> int:
     if ACCEL is not None and type(data) is bytes:
         return int(ACCEL.count_lines(data))
     return len(data) - len(data.replace(b"\n", b"")) + (not data.endswith(b"\n") and len(data) > 0)
-
-
-def _as_entry(values: dict[str, object], facility: object, host: object) -> bool:
-    """Make ``values``, a bare printk record's fields, those of the journal entry of the kernel transport
-    whose MESSAGE it is (the framing the general path's ``journal_json`` gives); False when the record
-    is not a bare ``audit: type=1326 ...`` line (the general path decides)."""
-    if values["framing"] != "audit-prefix" or values["transport"] is not Transport.PRINTK:
-        return False
-    facts = "json,transport=kernel"
-    if type(facility) is str and facility.isdigit() and len(facility) <= 3:
-        facts += f",facility={facility}"
-    values["transport"] = Transport.JOURNAL_KERNEL
-    values["hostname"] = host if type(host) is str else None
-    values["framing"] = facts + ",audit-prefix"
-    return True

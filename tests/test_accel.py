@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seccomp_gen import _fastpath
+from seccomp_gen import _fastpath, _reader
 from seccomp_gen.events import SeccompEvent
 from seccomp_gen.lines import iter_chunks
 from seccomp_gen.records import Format, Parsed, ParseStats, RecordParser
@@ -209,12 +209,12 @@ def test_c_source_compiles_without_a_warning(tmp_path: Path) -> None:
 
 
 def test_scanner_checks_what_python_hands_it() -> None:
-    """The C loop indexes lines with the spans ``_front_spans`` returns and copies what ``_proto``
+    """The C loop indexes lines with the spans ``front_spans`` returns and copies what ``proto``
     returns: nonsense from either is an exception, never a read outside the line."""
     accel = _fastpath.ACCEL
     assert accel is not None
     line = RECORD.encode() + b"\n"
-    fast = RecordParser(accelerated=True)._fast
+    fast = _reader.LineReader(None, journal=False)
 
     def scanner(front_spans: Callable[[bytes], tuple[int, ...]], proto: Callable[..., object]) -> Any:
         return accel.Scanner(front_spans, proto, SeccompEvent, True, 2**31 - 1, 1)
@@ -223,15 +223,15 @@ def test_scanner_checks_what_python_hands_it() -> None:
         return (0, -1, -1, -1, -1, 0, 7, 11, len(shape) + 5, len(shape) + 30, 0)
 
     with pytest.raises(ValueError, match="outside the front"):
-        scanner(past_the_end, fast._proto).scan(line, [], lambda start, stop: None)
+        scanner(past_the_end, fast.proto).scan(line, [], lambda start, stop: None)
     with pytest.raises(TypeError, match="tuple of 11"):
-        scanner(lambda shape: (1, 2), fast._proto).scan(line, [], lambda start, stop: None)
+        scanner(lambda shape: (1, 2), fast.proto).scan(line, [], lambda start, stop: None)
     with pytest.raises(TypeError, match="must return a dict"):
-        scanner(fast._front_spans, lambda *parts: [1]).scan(line, [], lambda start, stop: None)
+        scanner(fast.front_spans, lambda *parts: [1]).scan(line, [], lambda start, stop: None)
     with pytest.raises(ZeroDivisionError):  # an exception in Python code comes through
-        scanner(fast._front_spans, lambda *parts: 1 / 0).scan(line, [], lambda start, stop: None)
+        scanner(fast.front_spans, lambda *parts: 1 / 0).scan(line, [], lambda start, stop: None)
     events: list[object] = []
-    assert scanner(fast._front_spans, fast._proto).scan(line, events, lambda start, stop: None) == (
+    assert scanner(fast.front_spans, fast.proto).scan(line, events, lambda start, stop: None) == (
         1,
         1,
         0,
@@ -300,4 +300,4 @@ def test_limits_agree_with_the_python_side() -> None:
     assert accel is not None
     assert accel.MAX_LINE == lines.MAX_LINE  # the C #define and the one Python definition
     # The caches differ on purpose: C's prototype cache keeps keys (65,536), Python's keeps dicts.
-    assert accel.CACHE_MAX >= _fastpath._PROTOS_MAX >= _fastpath._CACHE_MAX
+    assert accel.CACHE_MAX >= _reader.PROTOS_MAX >= _reader.FIELD_CACHE_MAX

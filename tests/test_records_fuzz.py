@@ -146,7 +146,7 @@ WHOLE = [  # everyday record and auditd lines: the fast paths' own shapes, befor
     f"node=web1 type=SECCOMP msg=audit(1795888524.926:4081): {FIELDS}\x1dARCH=x86_64 SYSCALL=close",
     "type=SYSCALL msg=audit(1795888524.926:4081): arch=c000003e syscall=257 success=yes",
     'type=CWD msg=audit(1795888524.926:4081): cwd="/"',
-    # journal JSON of the kernel transport, read by FastPath._journal_entry
+    # journal JSON of the kernel transport, read by LineReader.journal_entry
     '{"MESSAGE":"'
     + RECORD.replace('"', '\\"')
     + '","SYSLOG_FACILITY":"0","_TRANSPORT":"kernel","_HOSTNAME":"vm"}',
@@ -295,7 +295,7 @@ def _entry(message: str, **fields: object) -> str:
 )
 @pytest.mark.parametrize("accelerated", [None, False])
 def test_journal_entries_read_as_the_general_path_reads_them(line: str, accelerated: bool | None) -> None:
-    """FastPath._journal_entry takes the everyday kernel entries; whatever it takes reads as before."""
+    """LineReader.journal_entry takes the everyday kernel entries; whatever it takes reads as before."""
     chunk = RecordParser(accelerated=accelerated)
     by_line = RecordParser(accelerated=False)
     assert chunk.feed_chunk(line.encode("utf-8", "surrogatepass") + b"\n") == [
@@ -347,13 +347,11 @@ def test_any_journal_entry_reads_alike_by_chunk_and_by_line(
 
 def test_the_c_loop_reads_journalctl_entries_itself(hot_loop: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """``journalctl -o json``'s everyday kernel entry never reaches Python's json.loads in the C loop."""
-    from seccomp_gen import _fastpath
+    from seccomp_gen import _reader
 
     line = json.dumps({"_TRANSPORT": "kernel", "MESSAGE": RECORD, "_HOSTNAME": "vm"}, separators=(",", ":"))
     expected = RecordParser(accelerated=False).feed_chunk(line.encode() + b"\n")
     assert len(expected) == 1
     if hot_loop == "c":
-        monkeypatch.setattr(
-            _fastpath.FastPath, "_journal_entry", lambda self, line: pytest.fail("json.loads")
-        )
+        monkeypatch.setattr(_reader.LineReader, "journal_entry", lambda self, line: pytest.fail("json.loads"))
     assert RecordParser().feed_chunk(line.encode() + b"\n") == expected
