@@ -16,7 +16,6 @@ returns values (text lines and JSON-ready dicts); printing is the CLI's job.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import json
 from dataclasses import dataclass, field
 
@@ -104,7 +103,7 @@ def explain_event(
 ) -> ExplainedRecord:
     """Decode one record: ABI from (arch, number), the syscall's name, the action's name; ``trust`` and
     ``rejected`` as the caller judged them from the record's source."""
-    abi, name = describe_syscall(event.arch, event.syscall)
+    abi, name = _abi_and_label(event.arch, event.syscall)
     return ExplainedRecord(
         time=iso_time(event.timestamp),
         pid=event.pid,
@@ -128,20 +127,12 @@ def explain_loss(loss: LossEvent) -> ExplainedLoss:
     return ExplainedLoss(iso_time(loss.timestamp), loss.kind.value, loss.count)
 
 
-@functools.lru_cache(maxsize=4096)
-def describe_syscall(arch: int | None, number: int) -> tuple[str | None, str]:
-    """``(abi name, syscall name)``; the name is ``unknown(N)`` when no table has the number."""
-    from seccomp_gen import abi as _abi
-    from seccomp_gen import syscalls
-    from seccomp_gen.errors import SeccompGenError
+def _abi_and_label(arch: int | None, number: int) -> tuple[str | None, str]:
+    """``(ABI name or None, syscall name or unknown(N))`` (``syscalls.resolve_syscall``)."""
+    from seccomp_gen.syscalls import resolve_syscall
 
-    found = _abi.resolve(arch, number)
-    if found is None:
-        return None, f"unknown({number})"
-    try:
-        return found.name, syscalls.syscall_name(found, number)
-    except SeccompGenError:
-        return found.name, f"unknown({number})"
+    found = resolve_syscall(arch, number)
+    return (found.abi.name if found.abi is not None else None), found.label
 
 
 def action_text(action: Action) -> str:
@@ -261,7 +252,7 @@ class Summary:
     def _decode_pending(self) -> None:
         """Fold the groups ``add_record`` kept into ``groups``, decoded."""
         for (comm, exe, arch, number, action), pending in self.pending.items():
-            abi, name = describe_syscall(arch, number)
+            abi, name = _abi_and_label(arch, number)
             key = (comm or "?", exe or "?", abi or "?", name, number, action_text(action))
             group = self.groups.setdefault(key, _Group())
             if pending.stamped:  # sortable stamps: each has a time
@@ -383,7 +374,6 @@ __all__ = [
     "ExplainedRecord",
     "Summary",
     "action_text",
-    "describe_syscall",
     "explain",
     "explain_event",
     "explain_loss",

@@ -24,7 +24,9 @@ class NewSyscall:
     @property
     def label(self) -> str:
         """``openat`` or ``unknown(999)``."""
-        return self.name or f"unknown({self.number})"
+        from seccomp_gen.syscalls import syscall_label
+
+        return syscall_label(self.name, self.number)
 
 
 @dataclass(slots=True)

@@ -31,10 +31,9 @@ from pathlib import Path
 
 from seccomp_gen.actions import Action, ActionFilter
 from seccomp_gen.containers import LIVE_SECONDS, Attributor, in_scope
-from seccomp_gen.errors import UnknownSyscallError
 from seccomp_gen.events import LossEvent, SeccompEvent
 from seccomp_gen.feedback import LearnResult, LossReport, NewSyscall, Reporter
-from seccomp_gen.observations import OVER_CAP, UNKNOWN_ABI, Batch, LossRow, ObservationKey, loss_total
+from seccomp_gen.observations import OVER_CAP, Batch, LossRow, ObservationKey, loss_total
 from seccomp_gen.records import Format, RecordParser, TallyRun, new_tally
 from seccomp_gen.sources import (
     Chunk,
@@ -43,6 +42,7 @@ from seccomp_gen.sources import (
     StdinSource,
 )
 from seccomp_gen.store import UNTRUSTED_PROCESSES_MAX, Store
+from seccomp_gen.syscalls import resolve_syscall
 from seccomp_gen.tally import PyTally, stamp_ms
 from seccomp_gen.trust import SUSPECTED_FORGERY, forgery_suspicion, origin_of, trust_of
 
@@ -104,7 +104,6 @@ class Learner:
         self._trusted = bytearray()
         self._dropped = 0  # the parsers' decisions_dropped when the slots were last started afresh
         self._generations: dict[int, int] = {}
-        self._resolved: dict[tuple[int | None, int], tuple[str, str | None]] = {}
         self._actions: dict[Action, str] = {}
         self._origins: dict[tuple[int, int], tuple[SourceKind, bool]] = {}
         self._attributor = Attributor() if options.attribute else None
@@ -275,7 +274,8 @@ class Learner:
             else:
                 comm = exe = OVER_CAP
                 capped = True
-        abi, name = self._resolve(event.arch, event.syscall)
+        syscall = resolve_syscall(event.arch, event.syscall)
+        abi, name = syscall.abi_key, syscall.name
         action = self._actions.get(event.action)
         if action is None:
             action = self._actions[event.action] = str(event.action)
@@ -332,13 +332,6 @@ class Learner:
             ("until", opts.until is not None and (event.timestamp is None or event.timestamp > opts.until)),
         )
         return next((reason for reason, failed in checks if failed), None)
-
-    def _resolve(self, arch: int | None, number: int) -> tuple[str, str | None]:
-        """(ABI name, syscall name or None), cached per (arch, number)."""
-        cached = self._resolved.get((arch, number))
-        if cached is None:
-            cached = self._resolved[(arch, number)] = resolve_syscall(arch, number)
-        return cached
 
     def _loss(self, loss: LossEvent, source: Source) -> None:
         location = source.name
@@ -457,22 +450,3 @@ def loss_identity(loss: LossEvent) -> str | None:
 def _glob_any(value: str | None, patterns: tuple[str, ...]) -> bool:
     text = value or ""
     return any(fnmatchcase(text, pattern) for pattern in patterns)
-
-
-def resolve_syscall(arch: int | None, number: int) -> tuple[str, str | None]:
-    """The ABI name and syscall name of a record; ``("unknown", None)`` without ``arch=``.
-
-    An ``arch=`` no ABI has gives ``unknown-XXXXXXXX``; a number the ABI's table lacks gives None.
-    """
-    from seccomp_gen.abi import resolve
-    from seccomp_gen.syscalls import syscall_name
-
-    if arch is None:
-        return UNKNOWN_ABI, None
-    abi = resolve(arch, number)
-    if abi is None:
-        return f"{UNKNOWN_ABI}-{arch:08x}", None
-    try:
-        return abi.name, syscall_name(abi, number)
-    except UnknownSyscallError:
-        return abi.name, None

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 I64_MAX = 2**63 - 1  # SQLite's largest integer; a sum past it would fail the whole batch's write
 RUNNING_TOTAL = LossKind.AUDIT_LOST.value  # its markers carry the kernel's running total: keep the largest
 OVER_CAP = "(over the cap)"
-UNKNOWN_ABI = "unknown"  # the ABI of records without arch=
 
 
 @dataclass(frozen=True, slots=True)

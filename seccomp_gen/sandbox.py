@@ -396,7 +396,7 @@ def group_denials(events: Sequence[SeccompEvent]) -> list[str]:
     groups: Counter[tuple[str, str, str, str]] = Counter()
     for event in events:
         item = explain_event(event)
-        groups[(item.syscall or f"#{item.number}", item.abi or "?", item.action, item.comm or "?")] += 1
+        groups[(item.syscall, item.abi or "?", item.action, item.comm or "?")] += 1
     return [
         f"  {count}x  {name} ({abi}) {action} by {comm}"
         for (name, abi, action, comm), count in sorted(groups.items(), key=lambda g: (-g[1], g[0]))

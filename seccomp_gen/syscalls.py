@@ -9,12 +9,14 @@ A table is read on first use of its ABI and cached; every lookup after that is o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import NamedTuple
 
-from seccomp_gen.abi import Abi, all_abis
+from seccomp_gen.abi import Abi, all_abis, resolve
 from seccomp_gen.errors import UnknownSyscallError
 
 _PACKAGE_TABLES = Path(__file__).resolve().parent / "syscall_tables"  # in a wheel (force-include)
@@ -182,9 +184,47 @@ def names_of(number: int) -> dict[str, str]:
     return found
 
 
+UNKNOWN_ABI = "unknown"  # the ABI of records without arch=
+
+
+class Resolved(NamedTuple):
+    """What a record's (``arch=``, ``syscall=``) are: the one answer every command gives."""
+
+    arch: int | None  # the AUDIT_ARCH value; None when the record had no arch= (old kernels)
+    number: int  # as the record printed it (x32 keeps bit 0x40000000)
+    abi: Abi | None  # None: no arch=, or an arch= no ABI has
+    name: str | None  # None: no ABI, or a number its table lacks
+
+    @property
+    def abi_key(self) -> str:
+        """The ABI as the state keeps it: its name, ``unknown`` without arch=, else ``unknown-XXXXXXXX``."""
+        if self.abi is not None:
+            return self.abi.name
+        return UNKNOWN_ABI if self.arch is None else f"{UNKNOWN_ABI}-{self.arch:08x}"
+
+    @property
+    def label(self) -> str:
+        """The name, or ``unknown(N)`` (``syscall_label``)."""
+        return syscall_label(self.name, self.number)
+
+
+@functools.lru_cache(maxsize=65_536)  # bounded: a forged log may name any (arch, number)
+def resolve_syscall(arch: int | None, number: int) -> Resolved:
+    """The ABI (``abi.resolve``: x32 by its bit) and the name of a record's syscall."""
+    abi = resolve(arch, number)
+    return Resolved(arch, number, abi, None if abi is None else lookup_name(abi, number))
+
+
+def syscall_label(name: str | None, number: int) -> str:
+    """How a syscall is shown to the user: ``openat``, or ``unknown(999)`` for a number without a name."""
+    return name if name is not None else f"unknown({number})"
+
+
 __all__ = [
     "AUDIT_ALIASES",
     "FALLBACK_ALIASES",
+    "UNKNOWN_ABI",
+    "Resolved",
     "SyscallTable",
     "canonical_name",
     "is_implemented",
@@ -192,6 +232,8 @@ __all__ = [
     "lookup_name",
     "names_of",
     "numbers_of",
+    "resolve_syscall",
+    "syscall_label",
     "syscall_name",
     "syscall_number",
     "syscall_table",

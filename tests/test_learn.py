@@ -14,9 +14,9 @@ from seccomp_gen.events import LossKind, SeccompEvent, Transport
 from seccomp_gen.feedback import LearnResult, LossReport, NewSyscall, Reporter
 from seccomp_gen.inputs import SourceSpec, open_sources
 from seccomp_gen.learn import LearnOptions, learn_lines, learn_source
-from seccomp_gen.learner import resolve_syscall
 from seccomp_gen.sources import SourceKind, StopFlag
 from seccomp_gen.store import Store
+from seccomp_gen.syscalls import resolve_syscall
 from seccomp_gen.trust import trust_of
 from tests._learn_support import ERRNO_EPERM, KILL_PROCESS, TS, kmsg, record, syslog
 
@@ -144,7 +144,9 @@ def test_serial_zero_records_have_no_identity(store: Store) -> None:
     ],
 )
 def test_resolve_syscall(arch: int | None, number: int, expected: tuple[str, str | None]) -> None:
-    assert resolve_syscall(arch, number) == expected
+    found = resolve_syscall(arch, number)
+    assert (found.abi_key, found.name) == expected
+    assert found.label == (expected[1] or f"unknown({number})")
 
 
 def test_unknown_numbers_are_kept_as_numbers(store: Store) -> None:

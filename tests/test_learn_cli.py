@@ -234,6 +234,7 @@ def test_status_text_and_json(state: Path, tmp_path: Path, capsys: pytest.Captur
     ):
         assert expected in text
     assert "untrusted only" in text
+    assert "  unknown(9999) (x86_64): 1 record" in text.split("untrusted only")[1]  # the one spelling
     assert main(["status", "--json", "--state", str(state)]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["abis"] == [{"abi": "x86_64", "syscalls": 2, "records": 2}]

@@ -113,6 +113,7 @@ def _coverage_lines(s: StateSummary) -> list[str]:
 
 
 def _status_lines(s: StateSummary) -> list[str]:
+    from seccomp_gen.syscalls import syscall_label
     from seccomp_gen.trust import SUSPECTED_FORGERY
 
     lines = [f"state: {s.path} (schema {s.schema}), last update {_when(s.updated)}"]
@@ -141,7 +142,8 @@ def _status_lines(s: StateSummary) -> list[str]:
     if s.untrusted_only:
         lines.append("untrusted only (learned from lines any local user could write, e.g. syslog):")
         lines += [
-            f"  {u.name or u.number} ({u.abi}): {plural(u.records, 'record')}" for u in s.untrusted_only
+            f"  {syscall_label(u.name, u.number)} ({u.abi}): {plural(u.records, 'record')}"
+            for u in s.untrusted_only
         ]
         lines += _more(s.totals.get("untrusted_only", 0), len(s.untrusted_only), "syscalls")
     forged = s.counters.get(("rejected", SUSPECTED_FORGERY), 0)

@@ -88,7 +88,7 @@ def record(
     for line in _outcome_notes(outcome):
         typer.echo(line, err=True)
     for new in result.new_syscalls:
-        typer.echo(f"+ {new.name or f'unknown({new.number})'} ({new.abi}) by {new.comm}", err=True)
+        typer.echo(f"+ {new.label} ({new.abi}) by {new.comm}", err=True)
     typer.echo(
         f"recorded {len(outcome.records)} record(s) of {argv[0]!r} (audit session {outcome.session}); "
         f"{len(result.new_syscalls)} new syscall(s) learned into {path}",
