@@ -185,7 +185,7 @@ class Learner:
         if number is None:
             number = self._slot_numbers[slot] = len(self._slots)
             self._slots.append(slot)
-            self._trusted.append(slot.key is not None and slot.key[5])
+            self._trusted.append(slot.key is not None and slot.key.trusted)
         return number
 
     def _forget_slots(self) -> None:
@@ -279,7 +279,7 @@ class Learner:
         action = self._actions.get(event.action)
         if action is None:
             action = self._actions[event.action] = str(event.action)
-        key: ObservationKey = (abi, event.syscall, comm, exe, action, trusted, container)
+        key = ObservationKey(abi, event.syscall, comm, exe, action, trusted, container)
         return _Slot(key, name, pod, None, untrusted, after, capped)
 
     def _attribution(
@@ -409,9 +409,9 @@ class Learner:
         self.result.duplicates += written.duplicates
         self.result.flushes += 1
         for key, name in sorted(written.keys, key=lambda kn: (kn[0][0], kn[0][1], kn[0][2])):
-            if (key[0], key[1]) not in self._known:
-                self._known.add((key[0], key[1]))
-                new = NewSyscall(key[0], key[1], name, key[2], key[5])
+            if (key.abi, key.number) not in self._known:
+                self._known.add((key.abi, key.number))
+                new = NewSyscall(key.abi, key.number, name, key.comm, key.trusted)
                 self.result.new_syscalls.append(new)
                 self.reporter.learned(new)
         self.reporter.progress(self.result)

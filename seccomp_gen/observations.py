@@ -47,10 +47,21 @@ class Observation:
     @property
     def key(self) -> ObservationKey:
         """What the store aggregates by."""
-        return (self.abi, self.number, self.comm, self.exe, self.action, self.trusted, self.container)
+        return ObservationKey(
+            self.abi, self.number, self.comm, self.exe, self.action, self.trusted, self.container
+        )
 
 
-ObservationKey = tuple[str, int, str, str, str, bool, str]
+class ObservationKey(NamedTuple):
+    """What the state aggregates records by: one row per key (``Observation`` holds the rest)."""
+
+    abi: str
+    number: int
+    comm: str
+    exe: str
+    action: str
+    trusted: bool
+    container: str
 
 
 @dataclass(frozen=True, slots=True)

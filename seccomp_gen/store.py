@@ -83,7 +83,7 @@ def _tally_of(batch: Batch) -> tuple[Tally, Sequence[SlotTarget], bytes | bytear
     for record in batch.identified:
         tally.add(len(slots), record.timestamp, record.ts_ms, record.serial, record.pid)
         slots.append(_Target(record.key, record.name, record.pod))
-        trusted.append(record.key[5])
+        trusted.append(record.key.trusted)
     return tally, slots, trusted
 
 

@@ -21,8 +21,8 @@ from seccomp_gen.sources import Position
 from seccomp_gen.store import Store
 from seccomp_gen.tally import PyTally
 
-OPENAT: ObservationKey = ("x86_64", 257, "http-echo", "/usr/bin/http-echo", "LOG", True, "")
-READ: ObservationKey = ("x86_64", 0, "http-echo", "/usr/bin/http-echo", "LOG", True, "")
+OPENAT: ObservationKey = ObservationKey("x86_64", 257, "http-echo", "/usr/bin/http-echo", "LOG", True, "")
+READ: ObservationKey = ObservationKey("x86_64", 0, "http-echo", "/usr/bin/http-echo", "LOG", True, "")
 
 
 def _batch(*items: tuple[ObservationKey, str, int, float]) -> Batch:
@@ -71,7 +71,9 @@ def test_batches_add_up(state: Path) -> None:
 
 
 def test_trust_is_part_of_the_key(state: Path) -> None:
-    untrusted: ObservationKey = ("x86_64", 257, "http-echo", "/usr/bin/http-echo", "LOG", False, "")
+    untrusted: ObservationKey = ObservationKey(
+        "x86_64", 257, "http-echo", "/usr/bin/http-echo", "LOG", False, ""
+    )
     with Store.open(state) as store:
         store.write(_batch((OPENAT, "openat", 1, 1.0), (untrusted, "openat", 1, 1.0)))
         assert sorted(o.trusted for o in store.observations()) == [False, True]
@@ -265,7 +267,7 @@ def test_readonly_store_refuses_writes(state: Path) -> None:
 
 
 def _trust(ts_ms: int, trusted: bool) -> IdentifiedRecord:
-    key: ObservationKey = ("x86_64", 257, "cat", "/bin/cat", "LOG", trusted, "")
+    key: ObservationKey = ObservationKey("x86_64", 257, "cat", "/bin/cat", "LOG", trusted, "")
     return IdentifiedRecord(ts_ms, 1, key, "openat", None, None)
 
 
