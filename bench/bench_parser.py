@@ -47,6 +47,7 @@ def run_ours(path: Path, accelerated: bool | None = None) -> int:
     from seccomp_gen.accel import tune_allocator
     from seccomp_gen.events import SeccompEvent
     from seccomp_gen.lines import iter_chunks
+    from seccomp_gen.parse_stats import SkipReason
     from seccomp_gen.records import RecordParser
 
     tune_allocator()  # as the CLI does at start
@@ -54,7 +55,7 @@ def run_ours(path: Path, accelerated: bool | None = None) -> int:
     parser = RecordParser(accelerated=accelerated)
     records = 0
     with path.open("rb") as stream:
-        for chunk in iter_chunks(stream, on_drop=lambda n: parser.count_skipped("too-long", n)):
+        for chunk in iter_chunks(stream, on_drop=lambda n: parser.count_skipped(SkipReason.TOO_LONG, n)):
             records += sum(1 for item in parser.feed_chunk(chunk) if isinstance(item, SeccompEvent))
     return records
 

@@ -47,6 +47,7 @@ from seccomp_gen._reader import FIELD_CACHE_MAX, LineReader
 from seccomp_gen.bounded import remember
 from seccomp_gen.events import SeccompEvent
 from seccomp_gen.lines import MAX_LINE
+from seccomp_gen.parse_stats import SkipReason
 
 ACCEL = accel.load()  # the C loop, or None (tests set it to None to run the pure-Python loops)
 
@@ -176,7 +177,7 @@ class FastPath:
             records += tallied
         slow.stats.records += records
         if others:
-            slow.stats.skip("other-audit-type", others)
+            slow.stats.skip(SkipReason.OTHER_AUDIT_TYPE, others)
         return int(candidates)
 
     def _auditd_log(self, data: bytes, out: list[SeccompEvent | LossEvent], slow: _Slow) -> int:
@@ -216,7 +217,7 @@ class FastPath:
             else:
                 self._other(line, 0, len(line), out, slow)
         if lines > len(starts):
-            slow.stats.skip("other-audit-type", lines - len(starts))
+            slow.stats.skip(SkipReason.OTHER_AUDIT_TYPE, lines - len(starts))
         return lines
 
     def _dense(self, data: bytes, out: list[SeccompEvent | LossEvent], slow: _Slow, clean: bool) -> int:
@@ -259,7 +260,7 @@ class FastPath:
                     self._other(line, 0, len(line), out, slow)
         stats.records += records
         if others:
-            stats.skip("other-audit-type", others)
+            stats.skip(SkipReason.OTHER_AUDIT_TYPE, others)
         return examined + others + records
 
     def _sparse(self, data: bytes, out: list[SeccompEvent | LossEvent], slow: _Slow, clean: bool) -> int:
@@ -281,7 +282,7 @@ class FastPath:
             self._undecided(data, start, stop, out, slow)
         slow.stats.records += records
         if others:
-            slow.stats.skip("other-audit-type", others)
+            slow.stats.skip(SkipReason.OTHER_AUDIT_TYPE, others)
         return len(lines)
 
     def _another_type(self, data: bytes, start: int, stop: int) -> bool:
@@ -300,7 +301,7 @@ class FastPath:
     ) -> None:
         """A candidate line the reader did not take: another audit type, ``FAST`` or the general path."""
         if self._another_type(data, start, stop):
-            slow.stats.skip("other-audit-type")
+            slow.stats.skip(SkipReason.OTHER_AUDIT_TYPE)
         else:
             self._undecided(data, start, stop, out, slow)
 
@@ -361,7 +362,7 @@ class FastPath:
         """
         line = data[start:stop]
         if self._auditd and only_another_type(line):
-            slow.stats.skip("other-audit-type")
+            slow.stats.skip(SkipReason.OTHER_AUDIT_TYPE)
             return
         if self._json and line[:2] == b'{"' and len(line) <= MAX_LINE and b"\x00" not in line:
             event = self._reader.journal_entry(line)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from seccomp_gen.actions import Action, ActionKind, decode_action
 from seccomp_gen.bounded import remember
+from seccomp_gen.parse_stats import SkipReason
 
 KEYS = (
     "auid",
@@ -86,7 +87,7 @@ _INTERPRETED_NUMBER = re.compile(r"unknown(?:-syscall)?\(([0-9]{1,20})\)")
 class SkipLine(Exception):  # noqa: N818 - a control-flow signal carrying the reason, not an error
     """Raised inside the parser to reject a line; ``reason`` is the ``ParseStats.skipped`` key."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: SkipReason) -> None:
         super().__init__(reason)
         self.reason = reason
 
@@ -119,19 +120,19 @@ def split_fields(text: str) -> dict[str, str]:
     body, _sep, _enrichment = text.partition("\x1d")
     marks = list(_KEY_RE.finditer(body))
     if not marks or marks[0].start() != 0:
-        raise SkipLine("malformed-fields")
+        raise SkipLine(SkipReason.MALFORMED_FIELDS)
     values: dict[str, str] = {}
     last = -1
     for index, mark in enumerate(marks):
         key = mark.group(1)
         if _ORDER[key] <= last:
-            raise SkipLine("malformed-fields")
+            raise SkipLine(SkipReason.MALFORMED_FIELDS)
         last = _ORDER[key]
         end = marks[index + 1].start() if index + 1 < len(marks) else len(body)
         values[key] = body[mark.end() : end]
     missing = REQUIRED - values.keys()
     if missing:
-        raise SkipLine("truncated" if "code" in missing else "missing-field")
+        raise SkipLine(SkipReason.TRUNCATED if "code" in missing else SkipReason.MISSING_FIELD)
     return values
 
 
@@ -140,13 +141,13 @@ def parse_fields(text: str, *, interpreted: bool = False) -> Fields:
     values = split_fields(text)
     reason = values.get("reason")
     if reason is not None and reason not in ('"seccomp"', "seccomp"):
-        raise SkipLine("other-audit-type")
+        raise SkipLine(SkipReason.OTHER_AUDIT_TYPE)
     if interpreted:
         return _interpreted(values)
     arch = values.get("arch")
     code = _CODE.fullmatch(values["code"])
     if code is None:
-        raise SkipLine("malformed-fields")
+        raise SkipLine(SkipReason.MALFORMED_FIELDS)
     return Fields(
         auid=u32(values["auid"]),
         uid=u32(values["uid"]),
@@ -203,10 +204,10 @@ def u32(text: str) -> int:
 
 def _bounded(text: str, limit: int) -> int:
     if not _DECIMAL.fullmatch(text):
-        raise SkipLine("negative-number" if text.startswith("-") else "malformed-number")
+        raise SkipLine(SkipReason.NEGATIVE_NUMBER if text.startswith("-") else SkipReason.MALFORMED_NUMBER)
     value = int(text)
     if value > limit:
-        raise SkipLine("number-out-of-range")
+        raise SkipLine(SkipReason.NUMBER_OUT_OF_RANGE)
     return value
 
 
@@ -220,7 +221,7 @@ def _pid(text: str) -> int:
 
 def _hex32(text: str) -> int:
     if not _HEX32.fullmatch(text):
-        raise SkipLine("malformed-number")
+        raise SkipLine(SkipReason.MALFORMED_NUMBER)
     return int(text, 16)
 
 
@@ -229,13 +230,13 @@ def _ip(text: str | None) -> int | None:
         return None
     match = _IP.fullmatch(text)
     if match is None:
-        raise SkipLine("malformed-number")
+        raise SkipLine(SkipReason.MALFORMED_NUMBER)
     return int(match.group(1), 16)
 
 
 def _name(text: str) -> str:
     if not text or not text.replace("_", "").isalnum():
-        raise SkipLine("malformed-fields")
+        raise SkipLine(SkipReason.MALFORMED_FIELDS)
     return text
 
 
@@ -244,7 +245,7 @@ def subj_value(text: str | None) -> str | None:
     if text is None:
         return None
     if not text or "\n" in text:
-        raise SkipLine("malformed-fields")
+        raise SkipLine(SkipReason.MALFORMED_FIELDS)
     return text[1:] if text.startswith("=") and len(text) > 1 else text
 
 
@@ -258,7 +259,7 @@ def untrusted_string(text: str) -> str:
         return quoted.group(1)
     if _HEXSTR.fullmatch(text):
         return bytes.fromhex(text).decode("utf-8", "backslashreplace")
-    raise SkipLine("malformed-string")
+    raise SkipLine(SkipReason.MALFORMED_STRING)
 
 
 def _exe(text: str | None) -> str | None:
@@ -272,7 +273,7 @@ def _exe(text: str | None) -> str | None:
 def _bounded_string(text: str, limit: int) -> str:
     """``text`` when it is no longer than the kernel ever logs (in characters, escapes as written)."""
     if len(text) > limit:
-        raise SkipLine("string-too-long")
+        raise SkipLine(SkipReason.STRING_TOO_LONG)
     return text
 
 
@@ -286,7 +287,7 @@ def _interpreted_string(text: str) -> str:
     if len(text) >= 2 and text[0] == text[-1] == '"':
         text = text[1:-1]
     if not text:
-        raise SkipLine("malformed-string")
+        raise SkipLine(SkipReason.MALFORMED_STRING)
     return text
 
 
@@ -313,7 +314,7 @@ def _signal(text: str) -> int:
         return 0
     number = getattr(signal, text, None)
     if not isinstance(number, int) or not text.startswith("SIG"):
-        raise SkipLine("malformed-fields")
+        raise SkipLine(SkipReason.MALFORMED_FIELDS)
     return int(number)
 
 
@@ -323,7 +324,7 @@ def _interpreted_action(text: str) -> Action:
         return action_of(int(code.group(1), 16))
     kind = _INTERPRETED_ACTIONS.get(text)
     if kind is None:
-        raise SkipLine("malformed-fields")
+        raise SkipLine(SkipReason.MALFORMED_FIELDS)
     return Action(kind)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from seccomp_gen._fields import SkipLine
 from seccomp_gen.events import Transport
+from seccomp_gen.parse_stats import SkipReason
 
 _KMSG = re.compile(r"(\d{1,4}),(\d{1,20}),(\d{1,20}),[^;]{0,16};")
 _PRI = re.compile(r"<(\d{1,3})>")
@@ -92,7 +93,7 @@ def split_framing(line: str, family_filter: frozenset[str] | None, journal: bool
         _allow(FAMILY_HEADER, family_filter)
         return Framing(Transport.JOURNAL_AUDIT, rest, None, (*facts, "bare-body"))
     if rest.startswith(("----", "time->")):
-        raise SkipLine("ausearch-layout")
+        raise SkipLine(SkipReason.AUSEARCH_LAYOUT)
     _allow(FAMILY_PRINTK, family_filter)
     dmesg_t = _DMESG_T.match(rest) or _DMESG_ISO.match(rest)
     if dmesg_t is not None and _UPTIME.match(rest) is None:
@@ -102,7 +103,7 @@ def split_framing(line: str, family_filter: frozenset[str] | None, journal: bool
 
 def _allow(family: str, family_filter: frozenset[str] | None) -> None:
     if family_filter is not None and family not in family_filter:
-        raise SkipLine("wrong-format")
+        raise SkipLine(SkipReason.WRONG_FORMAT)
 
 
 def _printk(text: str, transport: Transport, facts: tuple[str, ...], host: str | None = None) -> Framing:
@@ -237,9 +238,9 @@ def journal_json(line: str) -> Framing:
     try:
         entry = json.loads(line)
     except (ValueError, RecursionError):
-        raise SkipLine("malformed-json") from None
+        raise SkipLine(SkipReason.MALFORMED_JSON) from None
     if not isinstance(entry, dict):
-        raise SkipLine("malformed-json")
+        raise SkipLine(SkipReason.MALFORMED_JSON)
     name = entry.get("_TRANSPORT")
     message = _json_text(entry.get("MESSAGE"))
     if message is None:
@@ -247,7 +248,7 @@ def journal_json(line: str) -> Framing:
             _nulled(entry)
             message = ""  # another message journalctl did not show: nothing of ours
         else:
-            raise SkipLine("malformed-json")
+            raise SkipLine(SkipReason.MALFORMED_JSON)
     transport = _JOURNAL_TRANSPORTS.get(name, Transport.JOURNAL_OTHER) if isinstance(name, str) else None
     host = entry.get("_HOSTNAME")
     audit_type = entry.get("_AUDIT_TYPE")
@@ -277,7 +278,7 @@ def _nulled(entry: dict[str, object]) -> None:
     if entry.get("_TRANSPORT") == "audit" and (
         kind == "1326" or (kind == "1701" and reason in _SECCOMP_REASONS)
     ):
-        raise SkipLine("message-not-shown")
+        raise SkipLine(SkipReason.MESSAGE_NOT_SHOWN)
 
 
 _SECCOMP_REASONS = ("seccomp", '"seccomp"')

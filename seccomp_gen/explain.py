@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.events import LossEvent, LossKind, SeccompEvent
+from seccomp_gen.parse_stats import SkipReason
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +296,7 @@ class Summary:
             for (comm, exe), rows in sorted(by_process.items())
         ]
 
-    def text(self, *, lines: int, skipped: dict[str, int], noise: int) -> list[str]:
+    def text(self, *, lines: int, skipped: Mapping[SkipReason, int], noise: int) -> list[str]:
         """The summary as lines of text."""
         out: list[str] = []
         for comm, exe, rows in self.processes():
@@ -324,7 +326,7 @@ class Summary:
             )
         return out
 
-    def to_json(self, *, lines: int, skipped: dict[str, int], noise: int) -> dict[str, object]:
+    def to_json(self, *, lines: int, skipped: Mapping[SkipReason, int], noise: int) -> dict[str, object]:
         """The summary as a JSON-ready dict, stable order (``trust`` only where the source is known)."""
         return {
             "records": self.records,

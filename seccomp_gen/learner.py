@@ -33,7 +33,8 @@ from seccomp_gen.actions import Action, ActionFilter
 from seccomp_gen.containers import LIVE_SECONDS, Attributor, in_scope
 from seccomp_gen.events import LossEvent, SeccompEvent
 from seccomp_gen.feedback import LearnResult, LossReport, NewSyscall, Reporter
-from seccomp_gen.observations import OVER_CAP, Batch, LossRow, ObservationKey, loss_total
+from seccomp_gen.observations import OVER_CAP, Batch, CounterKind, LossRow, ObservationKey, loss_total
+from seccomp_gen.parse_stats import SkipReason
 from seccomp_gen.records import Format, RecordParser, TallyRun, new_tally
 from seccomp_gen.sources import (
     Chunk,
@@ -205,7 +206,7 @@ class Learner:
             kind, reason = slot.dropped
             self._count(kind, reason, getattr(self.result, kind), records)
         elif slot.capped:
-            self._count("capped", "untrusted-processes", self.result.capped, records)
+            self._count(CounterKind.CAPPED, "untrusted-processes", self.result.capped, records)
         if slot.key is not None:
             self._pending += records
 
@@ -222,7 +223,9 @@ class Learner:
             kind, root_owned = self._origin(source)  # the verdicts that come first stand
             trusted = trust_of(kind, event, root_owned=root_owned)
             if trusted is not None and forgery_suspicion(event) is None:
-                self._count("rejected", "timestamp-out-of-range", self.result.rejected)  # no date, no id
+                self._count(
+                    CounterKind.REJECTED, "timestamp-out-of-range", self.result.rejected
+                )  # no date, no id
                 return
         slot = self._judge(event, source, event.timestamp)
         self._account(slot, 1)
@@ -247,14 +250,14 @@ class Learner:
         kind, root_owned = self._origin(source)
         trusted = trust_of(kind, event, root_owned=root_owned)
         if trusted is None:
-            return _Slot(dropped=("rejected", "journal-other-transport"))
+            return _Slot(dropped=(CounterKind.REJECTED, "journal-other-transport"))
         suspicion = forgery_suspicion(event)
         if suspicion is not None:  # see seccomp_gen.trust: certain signs, so rejected, not kept untrusted
             self._warn_once(f"rejected a record in {source.name} as a suspected forgery: {suspicion}")
-            return _Slot(dropped=("rejected", SUSPECTED_FORGERY))
+            return _Slot(dropped=(CounterKind.REJECTED, SUSPECTED_FORGERY))
         reason = self._filtered_by(event)
         if reason is not None:
-            return _Slot(dropped=("filtered", reason))
+            return _Slot(dropped=(CounterKind.FILTERED, reason))
         untrusted = not trusted
         comm, exe = event.comm or "", event.exe or ""
         after = False
@@ -266,7 +269,9 @@ class Learner:
                 container, pod = self._attribution(self._attributor, event, comm, exe, stamp)
         opts = self.options
         if (opts.container or opts.pod) and not in_scope(container, pod, opts.container, opts.pod):
-            return _Slot(dropped=("filtered", "container"), untrusted=untrusted, after_the_fact=after)
+            return _Slot(
+                dropped=(CounterKind.FILTERED, "container"), untrusted=untrusted, after_the_fact=after
+            )
         capped = False
         if not trusted and (comm, exe) not in self._untrusted_processes:
             if len(self._untrusted_processes) < UNTRUSTED_PROCESSES_MAX:
@@ -289,7 +294,7 @@ class Learner:
         found = attributor.attribute(event.pid, comm, exe, stamp)
         self.result.lookups = attributor.lookups
         if found.container is None:
-            self._count("unattributed", found.reason, self.result.unattributed)
+            self._count(CounterKind.UNATTRIBUTED, found.reason, self.result.unattributed)
             return "", ""
         return found.container.label, found.container.pod
 
@@ -309,7 +314,7 @@ class Learner:
         if text not in self.result.warnings:
             self.result.warnings.append(text)
 
-    def _count(self, kind: str, reason: str, into: dict[str, int], n: int = 1) -> None:
+    def _count(self, kind: CounterKind, reason: str, into: dict[str, int], n: int = 1) -> None:
         into[reason] = into.get(reason, 0) + n
         self.batch.count(kind, reason, n)
 
@@ -368,7 +373,7 @@ class Learner:
                 if delta:
                     seen[reason] = total
                     self.result.skipped[reason] = self.result.skipped.get(reason, 0) + delta
-                    self.batch.count("skipped", reason, delta)
+                    self.batch.count(CounterKind.SKIPPED, reason, delta)
             for reason, example in parser.stats.examples.items():
                 self.result.examples.setdefault(reason, example)
 
@@ -380,7 +385,7 @@ class Learner:
                 for item in entry[0].flush():
                     self._item(item, source)
             if source.too_long:
-                self._parser(source).count_skipped("too-long", source.too_long)
+                self._parser(source).count_skipped(SkipReason.TOO_LONG, source.too_long)
         self.flush()
 
     def flush(self) -> None:
@@ -389,7 +394,7 @@ class Learner:
         if self._after_the_fact:
             reason, count = "read-after-the-fact", self._after_the_fact
             self.result.unattributed[reason] = self.result.unattributed.get(reason, 0) + count
-            self.batch.count("unattributed", reason, count)
+            self.batch.count(CounterKind.UNATTRIBUTED, reason, count)
             self._after_the_fact = 0
         self.batch.tally, self.batch.slots, self.batch.trusted = self._tally, self._slots, self._trusted
         if not self.batch:
@@ -424,7 +429,7 @@ class _Slot:
     key: ObservationKey | None = None  # None: dropped
     name: str | None = None
     pod: str = ""
-    dropped: tuple[str, str] | None = None  # (counter kind, reason) when dropped
+    dropped: tuple[CounterKind, str] | None = None  # (counter kind, reason) when dropped
     untrusted: bool = False  # counted as untrusted (before the container filter, as always)
     after_the_fact: bool = False  # read too late to look its process up
     capped: bool = False  # its process was over the untrusted-process cap

@@ -6,7 +6,7 @@ unfinished line at the end of a block exceeds ``max_line``, it is dropped up to 
 and counted through ``on_drop``. ``RecordParser.count_skipped`` fits as ``on_drop``::
 
     parser = RecordParser()
-    for chunk in iter_chunks(stream, on_drop=lambda n: parser.count_skipped("too-long", n)):
+    for chunk in iter_chunks(stream, on_drop=lambda n: parser.count_skipped(SkipReason.TOO_LONG, n)):
         events = parser.feed_chunk(chunk)
 """
 

@@ -5,6 +5,7 @@ profiles, status and the CLI read them. One concept: no SQL, no files here.
 
 from __future__ import annotations
 
+import enum
 import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,23 @@ if TYPE_CHECKING:
 I64_MAX = 2**63 - 1  # SQLite's largest integer; a sum past it would fail the whole batch's write
 RUNNING_TOTAL = LossKind.AUDIT_LOST.value  # its markers carry the kernel's running total: keep the largest
 OVER_CAP = "(over the cap)"
+
+
+class CounterKind(str, enum.Enum):
+    """Why records were counted instead of learned: the ``kind`` of a state's counter (reason beside it).
+
+    A ``str``: it is stored, printed and compared as its value (``"filtered"``).
+    """
+
+    SKIPPED = "skipped"  # lines that looked like records but were not (reasons: ``SkipReason``)
+    FILTERED = "filtered"  # records an option left out (--comm, --container, --since ...)
+    REJECTED = "rejected"  # records judged not the kernel's (forgery, another journald transport, dates)
+    DUPLICATE = "duplicate"  # events and stamped loss markers read before
+    UNATTRIBUTED = "unattributed"  # records whose container could not be told
+    CAPPED = "capped"  # untrusted records of processes past the cap (learned under OVER_CAP)
+
+    def __str__(self) -> str:
+        return str(self.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +230,7 @@ class Batch:
             or self.positions
         )
 
-    def count(self, kind: str, reason: str, n: int = 1) -> None:
+    def count(self, kind: CounterKind, reason: str, n: int = 1) -> None:
         """Add ``n`` to the counter ``kind``/``reason`` (e.g. ``filtered``/``comm``)."""
         self.counters[(kind, reason)] = self.counters.get((kind, reason), 0) + n
 

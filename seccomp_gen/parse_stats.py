@@ -3,7 +3,38 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
+
+
+class SkipReason(str, enum.Enum):
+    """Why a line that looked like a record or a loss marker was not read as one (``ParseStats.skipped``).
+
+    A ``str``: it is stored, printed and compared as its value (``"other-audit-type"``).
+    """
+
+    AUSEARCH_LAYOUT = "ausearch-layout"
+    MALFORMED_FIELDS = "malformed-fields"
+    MALFORMED_JSON = "malformed-json"
+    MALFORMED_NUMBER = "malformed-number"
+    MALFORMED_RECORD = "malformed-record"
+    MALFORMED_STAMP = "malformed-stamp"
+    MALFORMED_STRING = "malformed-string"
+    MESSAGE_NOT_SHOWN = "message-not-shown"
+    MISSING_FIELD = "missing-field"
+    NEGATIVE_NUMBER = "negative-number"
+    NUL_BYTE = "nul-byte"
+    NUMBER_OUT_OF_RANGE = "number-out-of-range"
+    OTHER_AUDIT_TYPE = "other-audit-type"
+    STRING_TOO_LONG = "string-too-long"
+    TOO_LONG = "too-long"
+    TRUNCATED = "truncated"
+    UNKNOWN_ABI = "unknown-abi"
+    UNKNOWN_SYSCALL_NAME = "unknown-syscall-name"
+    WRONG_FORMAT = "wrong-format"
+
+    def __str__(self) -> str:
+        return str(self.value)
 
 
 @dataclass(slots=True)
@@ -18,12 +49,12 @@ class ParseStats:
     lines: int = 0
     records: int = 0
     losses: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)
+    skipped: dict[SkipReason, int] = field(default_factory=dict)
     noise: int = 0
     # reason → the first line skipped for it (cut); not compared: the two hot loops count some skips in bulk
-    examples: dict[str, str] = field(default_factory=dict, compare=False)
+    examples: dict[SkipReason, str] = field(default_factory=dict, compare=False)
 
-    def skip(self, reason: str, count: int = 1) -> None:
+    def skip(self, reason: SkipReason, count: int = 1) -> None:
         """Count ``count`` lines skipped for ``reason``."""
         self.skipped[reason] = self.skipped.get(reason, 0) + count
 

@@ -69,7 +69,7 @@ from seccomp_gen._framing import (
 from seccomp_gen.events import LossEvent, LossKind, SeccompEvent, Transport
 from seccomp_gen.formats import Format
 from seccomp_gen.lines import MAX_LINE
-from seccomp_gen.parse_stats import ParseStats
+from seccomp_gen.parse_stats import ParseStats, SkipReason
 from seccomp_gen.tally import PyTally, Tally
 
 Parsed = SeccompEvent | LossEvent
@@ -184,7 +184,7 @@ class RecordParser:
         """End of input: whatever a multi-line layout still holds (every layout read so far is one line)."""
         return []
 
-    def count_skipped(self, reason: str, count: int = 1) -> None:
+    def count_skipped(self, reason: SkipReason, count: int = 1) -> None:
         """Count lines a line source dropped before the parser saw them (``too-long``): they are lines too."""
         self.stats.lines += count
         self.stats.skip(reason, count)
@@ -222,9 +222,9 @@ class RecordParser:
         if not any(literal in line for literal in _LITERALS) or _CANDIDATE.search(line) is None:
             return None
         if len(line) > MAX_LINE:
-            raise SkipLine("too-long")
+            raise SkipLine(SkipReason.TOO_LONG)
         if "\x00" in line:
-            raise SkipLine("nul-byte")
+            raise SkipLine(SkipReason.NUL_BYTE)
         framing = split_framing(line, self._families, self._journal)
         # In auditd's log a line is one record: its first type= decides. Elsewhere a record may
         # follow other text on the line (a printk line glued to the previous message).
@@ -239,7 +239,7 @@ class RecordParser:
         if loss is not None:
             return _loss(framing, loss, line)
         if any(found.lastgroup in ("rec", "other") for found in _CANDIDATE.finditer(framing.body)):
-            raise SkipLine("malformed-record")
+            raise SkipLine(SkipReason.MALFORMED_RECORD)
         return None
 
 
@@ -263,7 +263,7 @@ def _record(framing: Framing, record: re.Match[str]) -> SeccompEvent:
         return _event(framing, framing.body[record.end() :], (float(stamp.group(1)), serial), facts)
     interpreted = _INTERPRETED_STAMP.fullmatch(record.group(3))
     if interpreted is None:
-        raise SkipLine("malformed-stamp")
+        raise SkipLine(SkipReason.MALFORMED_STAMP)
     facts.append("interpreted")
     serial = _fields.u32(interpreted.group(1))
     return _event(framing, framing.body[record.end() :], (None, serial), facts, interpreted=True)
@@ -272,7 +272,7 @@ def _record(framing: Framing, record: re.Match[str]) -> SeccompEvent:
 def _named_record(framing: Framing, named: re.Match[str]) -> SeccompEvent:
     """journald's audit transport: ``SECCOMP auid=...`` (stamp, if any, from the entry's fields)."""
     if framing.audit_type is not None and framing.audit_type not in ("1326", "1701"):
-        raise SkipLine("other-audit-type")
+        raise SkipLine(SkipReason.OTHER_AUDIT_TYPE)
     name = named.group(1)
     _check_type("1701" if name in ("ANOM_ABEND", "AUDIT1701") else "1326", framing.body[named.end() :])
     stamp = framing.stamp if framing.stamp is not None else (None, None)
@@ -284,7 +284,7 @@ def _check_type(kind: str, fields: str) -> None:
         return
     if kind in _ABEND_TYPES and _SECCOMP_REASON.search(fields) is not None:
         return
-    raise SkipLine("other-audit-type")
+    raise SkipLine(SkipReason.OTHER_AUDIT_TYPE)
 
 
 def _event(
@@ -339,15 +339,15 @@ def _numbers(values: _fields.Fields) -> tuple[int | None, int]:
         elif arch is not None:
             found = abi.resolve(arch, values.syscall or 0)
     except SeccompGenError:
-        raise SkipLine("unknown-abi") from None
+        raise SkipLine(SkipReason.UNKNOWN_ABI) from None
     if values.syscall is not None:
         return arch, values.syscall
     if found is None or values.syscall_name is None:
-        raise SkipLine("unknown-syscall-name")
+        raise SkipLine(SkipReason.UNKNOWN_SYSCALL_NAME)
     try:
         return arch, syscalls.syscall_number(found, values.syscall_name)
     except SeccompGenError:
-        raise SkipLine("unknown-syscall-name") from None
+        raise SkipLine(SkipReason.UNKNOWN_SYSCALL_NAME) from None
 
 
 def _loss(framing: Framing, loss: re.Match[str], line: str) -> LossEvent:
@@ -358,7 +358,7 @@ def _loss(framing: Framing, loss: re.Match[str], line: str) -> LossEvent:
     if number.isdigit():
         count = int(number)
         if count > _fields.I64:
-            raise SkipLine("number-out-of-range")
+            raise SkipLine(SkipReason.NUMBER_OUT_OF_RANGE)
     return LossEvent(_LOSS_KINDS[kind], count, framing.time, line)
 
 

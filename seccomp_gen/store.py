@@ -26,6 +26,7 @@ from seccomp_gen.errors import StateError
 from seccomp_gen.observations import (
     Aggregate,
     Batch,
+    CounterKind,
     LossRow,
     Observation,
     ObservationKey,
@@ -258,10 +259,12 @@ class Store:
             db.executemany(UPSERT_LOSS, [loss_row(row) for row in losses.values()])
             counters = dict(batch.counters)
             if duplicates:
-                counters[("duplicate", "event-id")] = counters.get(("duplicate", "event-id"), 0) + duplicates
+                counters[(CounterKind.DUPLICATE, "event-id")] = (
+                    counters.get((CounterKind.DUPLICATE, "event-id"), 0) + duplicates
+                )
             if known_losses:
-                counters[("duplicate", "loss-marker")] = (
-                    counters.get(("duplicate", "loss-marker"), 0) + known_losses
+                counters[(CounterKind.DUPLICATE, "loss-marker")] = (
+                    counters.get((CounterKind.DUPLICATE, "loss-marker"), 0) + known_losses
                 )
             db.executemany(UPSERT_COUNTER, [(k, r, n) for (k, r), n in counters.items()])
             db.executemany(UPSERT_POSITION, [position_row(p) for p in batch.positions.values()])

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from seccomp_gen import _fastpath, _reader
 from seccomp_gen.events import SeccompEvent
 from seccomp_gen.lines import iter_chunks
+from seccomp_gen.parse_stats import SkipReason
 from seccomp_gen.records import Format, Parsed, ParseStats, RecordParser
 from tests.realpath import need
 from tests.test_records_fuzz import EDITS, FRAMES, RECORD, WHOLE, _edit
@@ -67,7 +68,7 @@ def _both(
 
 
 def parser_drop(parser: RecordParser) -> Callable[[int], None]:
-    return lambda n: parser.count_skipped("too-long", n)
+    return lambda n: parser.count_skipped(SkipReason.TOO_LONG, n)
 
 
 @pytest.mark.parametrize("path", LOGS, ids=lambda path: str(path.relative_to(RECORDS)))
@@ -247,6 +248,7 @@ import seccomp_gen._accel
 assert seccomp_gen._accel.__file__.startswith(sys.argv[1]), seccomp_gen._accel.__file__
 from tests.test_accel import LOGS, _both, _corpus
 from seccomp_gen.records import Format
+from seccomp_gen.parse_stats import SkipReason
 for path in LOGS:
     for fmt in (Format.AUTO, Format.SYSLOG, Format.AUDITD):
         _both(path.read_bytes(), fmt, 4096)

@@ -16,6 +16,7 @@ from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.cli import main
 from seccomp_gen.events import LossEvent, LossKind, SeccompEvent
 from seccomp_gen.explain import Summary, action_text, explain, explain_event, iso_time
+from seccomp_gen.parse_stats import SkipReason
 from seccomp_gen.records import RecordParser, parse_lines
 
 DATA = Path(__file__).parent / "data" / "records"
@@ -129,7 +130,7 @@ def test_summary_groups_by_process_and_syscall() -> None:
         summary.add(explain_event(event))
     summary.add(explain(LossEvent(LossKind.PRINTK_SUPPRESSED, 5)))
     summary.add(explain(LossEvent(LossKind.PRINTK_LIMIT, None)))
-    doc = summary.to_json(lines=9, skipped={"malformed-fields": 2}, noise=1)
+    doc = summary.to_json(lines=9, skipped={SkipReason.MALFORMED_FIELDS: 2}, noise=1)
     assert doc["records"] == 4
     assert doc["processes"] == [
         {
@@ -147,7 +148,7 @@ def test_summary_groups_by_process_and_syscall() -> None:
         {"kind": "printk-limit", "markers": 1, "count": 0, "unknown": 1},
         {"kind": "printk-suppressed", "markers": 1, "count": 5, "unknown": 0},
     ]
-    text = summary.text(lines=9, skipped={"malformed-fields": 2}, noise=1)
+    text = summary.text(lines=9, skipped={SkipReason.MALFORMED_FIELDS: 2}, noise=1)
     assert text[0] == "other /bin/busybox"
     assert text[3].split() == ["2", "x86_64", "getppid", "LOG"]
     assert "skipped: 2 lines (malformed-fields: 2)" in text

@@ -34,6 +34,7 @@ from seccomp_gen.events import SeccompEvent
 from seccomp_gen.lines import iter_chunks
 from seccomp_gen.lint import compile_profile
 from seccomp_gen.observations import Observation, ObservationFilter
+from seccomp_gen.parse_stats import SkipReason
 from seccomp_gen.profile import BuildOptions, Profile, build_profile, name_exists, observed_name
 from seccomp_gen.profile_read import read_profile
 from seccomp_gen.records import Format, RecordParser
@@ -121,7 +122,10 @@ def test_bytes_in_any_block_size_never_raise_and_every_line_is_counted(
 ) -> None:
     parser = RecordParser(fmt)
     chunks = iter_chunks(
-        io.BytesIO(data), block=block, max_line=96, on_drop=lambda n: parser.count_skipped("too-long", n)
+        io.BytesIO(data),
+        block=block,
+        max_line=96,
+        on_drop=lambda n: parser.count_skipped(SkipReason.TOO_LONG, n),
     )
     _events(parser, list(chunks))
     assert _accounted(parser)

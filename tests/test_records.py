@@ -11,6 +11,7 @@ import pytest
 from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.events import LossEvent, LossKind, SeccompEvent, Transport
 from seccomp_gen.lines import iter_chunks, iter_lines
+from seccomp_gen.parse_stats import SkipReason
 from seccomp_gen.records import MAX_LINE, Format, RecordParser, parse_lines
 
 pytestmark = pytest.mark.usefixtures("hot_loop")  # each test with the C and the Python hot loop
@@ -667,7 +668,7 @@ def test_iter_lines_drops_long_lines_and_keeps_newlines() -> None:
 def test_count_skipped_for_dropped_lines() -> None:
     parser = RecordParser()
     stream = io.BytesIO(b"z" * 300_000 + b"\n" + BARE.encode() + b"\n")
-    chunks = iter_chunks(stream, block=65536, on_drop=lambda n: parser.count_skipped("too-long", n))
+    chunks = iter_chunks(stream, block=65536, on_drop=lambda n: parser.count_skipped(SkipReason.TOO_LONG, n))
     events = [event for chunk in chunks for event in parser.feed_chunk(chunk)]
     assert len(events) == 1
     assert (parser.stats.lines, parser.stats.skipped) == (2, {"too-long": 1})
@@ -832,7 +833,7 @@ def test_auditd_other_types_in_a_dense_chunk_read_as_by_line(fmt: Format) -> Non
     assert chunk_results == [result for line in lines if (result := by_line.feed_line(line)) is not None]
     assert by_chunk.stats == by_line.stats
     if fmt is not Format.SYSLOG:
-        assert by_line.stats.skipped["other-audit-type"] >= 4
+        assert by_line.stats.skipped[SkipReason.OTHER_AUDIT_TYPE] >= 4
 
 
 AUDITD_OTHERS = [
@@ -871,4 +872,4 @@ def test_auditd_log_chunk_reads_as_by_line(extra: list[str], fmt: Format) -> Non
         chunk_results = by_chunk.feed_chunk(data.encode())
         assert chunk_results == [result for line in lines if (result := by_line.feed_line(line)) is not None]
         assert by_chunk.stats == by_line.stats
-        assert by_line.stats.skipped["other-audit-type"] >= 10
+        assert by_line.stats.skipped[SkipReason.OTHER_AUDIT_TYPE] >= 10

@@ -14,7 +14,15 @@ import pytest
 
 from seccomp_gen import _fastpath
 from seccomp_gen.errors import StateError
-from seccomp_gen.observations import Aggregate, Batch, IdentifiedRecord, LossRow, Observation, ObservationKey
+from seccomp_gen.observations import (
+    Aggregate,
+    Batch,
+    CounterKind,
+    IdentifiedRecord,
+    LossRow,
+    Observation,
+    ObservationKey,
+)
 from seccomp_gen.records import new_tally
 from seccomp_gen.schema import SCHEMA_VERSION
 from seccomp_gen.sources import Position
@@ -151,8 +159,8 @@ def test_positions_losses_counters_round_trip(state: Path) -> None:
     batch = Batch(positions={("file", pos.key): pos})
     batch.add_loss(LossRow("printk-suppressed", "kmsg", 1, 12, 0, 1.0, 1.0, "a"))
     batch.add_loss(LossRow("printk-suppressed", "kmsg", 1, 0, 1, 3.0, 3.0, "b"))
-    batch.count("skipped", "other-type", 7)
-    batch.count("filtered", "comm", 2)
+    batch.count(CounterKind.SKIPPED, "other-type", 7)
+    batch.count(CounterKind.FILTERED, "comm", 2)
     with Store.open(state) as store:
         store.write(batch)
         store.write(Batch(counters={("skipped", "other-type"): 3}))
@@ -325,7 +333,7 @@ def test_a_batch_that_fails_half_way_writes_nothing(state: Path) -> None:
         store.write(_batch((OPENAT, "openat", 1, 1.0)))
         before = (store.observations(), store.counters(), store.positions())
         bad = _batch((OPENAT, "openat", 5, 2.0), (READ, "read", 1, 2.0))
-        bad.count("skipped", "noise", 3)
+        bad.count(CounterKind.SKIPPED, "noise", 3)
         bad.positions[("file", "/x")] = Position("file", "/x", offset=10)
         bad.add_loss(LossRow(None, "here", 1, 1, 0))  # type: ignore[arg-type]  # NOT NULL: fails last
         with pytest.raises(StateError, match="cannot write state"):

@@ -72,6 +72,7 @@ def explain(  # noqa: PLR0917 -- a Typer command takes its options as parameters
     from seccomp_gen.events import SeccompEvent
     from seccomp_gen.explain import Summary, explain_loss
     from seccomp_gen.lines import iter_chunks
+    from seccomp_gen.parse_stats import SkipReason
     from seccomp_gen.records import RecordParser
 
     paths = _check(files or ["-"])
@@ -81,7 +82,7 @@ def explain(  # noqa: PLR0917 -- a Typer command takes its options as parameters
     for path in paths:
         with _open(path) as stream:
             decode, verdict = _judge(_origin(path, stream))
-            chunks = iter_chunks(stream, on_drop=lambda n: parser.count_skipped("too-long", n))
+            chunks = iter_chunks(stream, on_drop=lambda n: parser.count_skipped(SkipReason.TOO_LONG, n))
             for chunk in chunks:
                 items = parser.feed_chunk(chunk)
                 if scope is not None:
@@ -120,7 +121,7 @@ def explain(  # noqa: PLR0917 -- a Typer command takes its options as parameters
             "audit.log?",
             err=True,
         )
-    if stats.skipped.get("message-not-shown"):
+    if stats.skipped.get(SkipReason.MESSAGE_NOT_SHOWN):
         typer.echo(
             "note: journalctl -o json showed the MESSAGE of some seccomp records as null (over 4096 bytes): "
             "run it with --all",

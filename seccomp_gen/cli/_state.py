@@ -79,7 +79,9 @@ def _more(total: int, shown: int, what: str) -> list[str]:
 
 def _container_lines(s: StateSummary) -> list[str]:
     """Records by container; those not attributed (read after the fact, process gone) and why."""
-    why = {reason: n for (kind, reason), n in s.counters.items() if kind == "unattributed" and n}
+    from seccomp_gen.observations import CounterKind
+
+    why = {reason: n for (kind, reason), n in s.counters.items() if kind == CounterKind.UNATTRIBUTED and n}
     reasons = ["  not attributed, by reason: " + ", ".join(f"{r} {n}" for r, n in sorted(why.items()))]
     if not s.containers or [c.container for c in s.containers] == [""]:
         return [
@@ -113,6 +115,7 @@ def _coverage_lines(s: StateSummary) -> list[str]:
 
 
 def _status_lines(s: StateSummary) -> list[str]:
+    from seccomp_gen.observations import CounterKind
     from seccomp_gen.syscalls import syscall_label
     from seccomp_gen.trust import SUSPECTED_FORGERY
 
@@ -146,7 +149,7 @@ def _status_lines(s: StateSummary) -> list[str]:
             for u in s.untrusted_only
         ]
         lines += _more(s.totals.get("untrusted_only", 0), len(s.untrusted_only), "syscalls")
-    forged = s.counters.get(("rejected", SUSPECTED_FORGERY), 0)
+    forged = s.counters.get((CounterKind.REJECTED, SUSPECTED_FORGERY), 0)
     if forged:
         lines.append(
             f"suspected forgeries: {plural(forged, 'record')} rejected (lines that claim to be the "
