@@ -173,7 +173,9 @@ def chunks_of(sources: Sequence[Source], ctl: ReadControl, follow: bool) -> Iter
                 yield from old.chunks(ctl)
         yield from follow_files(files, ctl)
         return
-    for source in sources:
-        if ctl.stop.is_set():
+    for index, source in enumerate(sources):
+        # The first source is entered even when a stop came during start-up: stdin then takes what
+        # the writer had already put into the pipe (a stopped file source reads nothing).
+        if index and ctl.stop.is_set():
             return
         yield from source.chunks(ctl)

@@ -305,3 +305,23 @@ def test_follow_reads_the_rest_of_a_rotated_predecessor_once_and_does_not_follow
     finally:
         stop.close()
     assert {o.number: o.count for o in store.observations()} == {0: 1, 1: 1, 2: 1}  # not 5: not followed
+
+
+def test_a_stop_during_start_up_still_takes_what_the_pipe_holds(store: Store) -> None:
+    """A signal between opening the state and the first read: the lines already written are learned."""
+    import os
+
+    from seccomp_gen.sources import StdinSource
+
+    read_fd, write_fd = os.pipe()
+    try:
+        os.write(write_fd, "".join(syslog(record(n, serial=n + 1)) for n in range(5)).encode())
+        stop = StopFlag()
+        stop.set(signal.SIGTERM)  # set before learn_source reads anything
+        result = learn_source(store, StdinSource(read_fd), stop=stop)
+        stop.close()
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+    assert result.stopped_by == signal.SIGTERM
+    assert sum(o.count for o in store.observations()) == 5
