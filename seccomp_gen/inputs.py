@@ -72,18 +72,18 @@ def open_sources(spec: SourceSpec, store: Store, options: ReadOptions) -> list[S
     for path in files:
         source = _file_source(path, store, options)
         if isinstance(source, FileSource) and not options.from_start:
-            rotated = rotated_predecessor(source.path, store.position("file", source.name), files)
+            rotated = rotated_predecessor(source.path, store.position(SourceKind.FILE, source.name), files)
             if rotated is not None:  # its unread end first, as it was written first
-                sources.append(_Predecessor(rotated, saved=store.positions("file")))
+                sources.append(_Predecessor(rotated, saved=store.positions(SourceKind.FILE)))
         sources.append(source)
     if spec.journal:
-        saved = store.position("journal", JournalSource().key)
+        saved = store.position(SourceKind.JOURNAL, JournalSource().key)
         cursor = None if options.from_start or saved is None else saved.cursor
         sources.append(JournalSource(cursor=cursor, follow=options.follow, since=options.since,
                                      until=options.until))  # fmt: skip
     if spec.kmsg:
         kmsg = KmsgSource(follow=options.follow)
-        saved = store.position("kmsg", kmsg.key)
+        saved = store.position(SourceKind.KMSG, kmsg.key)
         kmsg.last_seq = None if options.from_start or saved is None else saved.seq
         sources.append(kmsg)
     if options.follow and len(sources) > 1 and any(s.kind is not SourceKind.FILE for s in sources):
@@ -140,8 +140,8 @@ def _file_source(path: Path, store: Store, options: ReadOptions) -> Source:
     if stat.S_ISFIFO(path.stat().st_mode):
         return _fifo_source(path)
     if is_gzip(path):
-        return GzipSource(path, saved=store.positions("gzip"), from_start=options.from_start)
-    return FileSource(path, saved=store.positions("file"), from_start=options.from_start)
+        return GzipSource(path, saved=store.positions(SourceKind.GZIP), from_start=options.from_start)
+    return FileSource(path, saved=store.positions(SourceKind.FILE), from_start=options.from_start)
 
 
 def _fifo_source(path: Path) -> Source:

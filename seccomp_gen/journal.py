@@ -75,7 +75,7 @@ class JournalSource(Source):
 
     def position(self) -> Position:
         """The cursor reached."""
-        return Position("journal", self.key, cursor=self.cursor)
+        return Position(SourceKind.JOURNAL, self.key, cursor=self.cursor)
 
     def chunks(self, ctl: ReadControl) -> Iterator[Chunk]:
         """Run journalctl and yield its lines as they come."""

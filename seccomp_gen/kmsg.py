@@ -44,7 +44,7 @@ class KmsgSource(Source):
 
     def position(self) -> Position:
         """The last sequence number read."""
-        return Position("kmsg", self.key, seq=self.last_seq)
+        return Position(SourceKind.KMSG, self.key, seq=self.last_seq)
 
     def _open(self) -> int:
         try:

@@ -46,7 +46,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 class Position:
     """Where a source stopped: a file's device, inode, offset and head fingerprint; a cursor; a sequence."""
 
-    kind: str  # "file", "gzip", "journal", "kmsg"
+    kind: SourceKind  # FILE, GZIP, JOURNAL or KMSG (stdin has no position)
     key: str  # the file's absolute path, the gzip fingerprint, "journal", the kmsg boot id
     dev: int | None = None
     inode: int | None = None
@@ -60,14 +60,20 @@ class Position:
     updated: float | None = None
 
 
-class SourceKind(enum.Enum):
-    """The closed set of sources; decides trust together with each record's transport."""
+class SourceKind(str, enum.Enum):
+    """The closed set of sources; decides trust together with each record's transport.
+
+    A ``str``: a position's kind is stored and printed as its value (``"file"``).
+    """
 
     STDIN = "stdin"
     FILE = "file"
     GZIP = "gzip"
     JOURNAL = "journal"
     KMSG = "kmsg"
+
+    def __str__(self) -> str:
+        return str(self.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +309,7 @@ class FileSource(Source):
         assert self._stat is not None
         fp_len = min(FINGERPRINT_LEN, max(self.consumed, 0))
         return Position(
-            "file",
+            SourceKind.FILE,
             self.name,
             dev=self._stat.st_dev,
             inode=self._stat.st_ino,
@@ -392,7 +398,7 @@ class GzipSource(Source):
 
     def position(self, *, complete: bool = False) -> Position:
         """The position after the lines yielded so far."""
-        return Position("gzip", self._key, offset=self._done, complete=complete, cursor=self.name)
+        return Position(SourceKind.GZIP, self._key, offset=self._done, complete=complete, cursor=self.name)
 
     def chunks(self, ctl: ReadControl) -> Iterator[Chunk]:
         """Decompress with bounded memory, skipping what an earlier run already read."""

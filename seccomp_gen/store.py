@@ -49,7 +49,7 @@ from seccomp_gen.schema import (
     observation_row,
     position_row,
 )
-from seccomp_gen.sources import Position
+from seccomp_gen.sources import Position, SourceKind
 from seccomp_gen.statefile import BUSY_TIMEOUT_MS, connect, describe
 from seccomp_gen.tally import PyTally, Tally
 
@@ -399,7 +399,7 @@ class Store:
             for r in rows
         ]
 
-    def positions(self, kind: str | None = None) -> list[Position]:
+    def positions(self, kind: SourceKind | None = None) -> list[Position]:
         """Saved source positions (of one ``kind`` when given), sorted by kind and key."""
         sql = (
             "SELECT kind, key, dev, inode, offset, size, fingerprint, fingerprint_len, cursor, seq, "
@@ -410,12 +410,14 @@ class Store:
             if kind
             else self._read(sql + " ORDER BY kind, key")
         )
+        kinds = {k.value: k for k in SourceKind}  # a row of a kind this version does not know is left out
         return [
-            Position(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bool(r[10]), r[11])
+            Position(kinds[r[0]], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bool(r[10]), r[11])
             for r in rows
+            if r[0] in kinds
         ]
 
-    def position(self, kind: str, key: str) -> Position | None:
+    def position(self, kind: SourceKind, key: str) -> Position | None:
         """The saved position of one source, if any."""
         return next((p for p in self.positions(kind) if p.key == key), None)
 

@@ -15,6 +15,7 @@ import pytest
 from seccomp_gen.cli import main
 from seccomp_gen.cli._learn import _Feedback
 from seccomp_gen.feedback import LearnResult, NewSyscall
+from seccomp_gen.sources import SourceKind
 from tests._learn_support import TS, counts, kmsg, learn_command, record, syslog, total
 
 
@@ -385,7 +386,7 @@ def test_real_journal_is_read_trusted_and_resumed(state: Path) -> None:
     from seccomp_gen.store import Store
 
     with Store.open(state, readonly=True) as store:
-        [position] = store.positions("journal")
+        [position] = store.positions(SourceKind.JOURNAL)
     assert position.cursor == entries[-1]["__CURSOR"]
     again = subprocess.run(learn_command(state, "--journal"), capture_output=True, timeout=120, check=False)
     assert again.returncode == 0, again.stderr
@@ -572,7 +573,7 @@ def test_journal_follow_is_live_and_saves_its_cursor_on_sigint(state: Path, tmp_
     from seccomp_gen.store import Store
 
     with Store.open(state, readonly=True) as store:
-        [position] = store.positions("journal")
+        [position] = store.positions(SourceKind.JOURNAL)
     assert position.cursor == "s=ab;i=3"
     args = (tmp_path / "calls").read_text().split()
     assert {"-o", "json", "--follow", "--no-tail"} <= set(args)

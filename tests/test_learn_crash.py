@@ -29,6 +29,7 @@ import pytest
 from seccomp_gen import learn as learn_module
 from seccomp_gen.cli import main
 from seccomp_gen.observations import Observation
+from seccomp_gen.sources import SourceKind
 from seccomp_gen.store import Store
 from tests._learn_support import learn_command, record, syslog
 
@@ -62,7 +63,7 @@ def _snapshot(state: Path) -> tuple[list[Observation], list[int]]:
     """
     with Store.open(state) as store:
         observations = [replace(o, sample_pid=None) for o in store.observations()]
-        return observations, [p.offset or 0 for p in store.positions("file")]
+        return observations, [p.offset or 0 for p in store.positions(SourceKind.FILE)]
 
 
 def _fork_learner(state: Path, log: Path) -> int:

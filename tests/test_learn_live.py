@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from seccomp_gen.sources import SourceKind
 from seccomp_gen.store import Store
 from tests._learn_support import counts, learn_command, record, state_ready, syslog, total, wait_for
 
@@ -207,7 +208,7 @@ def test_follow_reads_a_growing_file_through_rotation_and_truncation(tmp_path: P
     assert proc.returncode == 130, err
     assert b"Traceback" not in err
     with Store.open(state, readonly=True) as store:
-        [position] = store.positions("file")
+        [position] = store.positions(SourceKind.FILE)
         skipped = store.counters()
     assert (position.inode, position.offset) == (log.stat().st_ino, log.stat().st_size)
     assert not any(kind == "skipped" for kind, _ in skipped)  # the cut record was not taken for garbage

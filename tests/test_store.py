@@ -25,7 +25,7 @@ from seccomp_gen.observations import (
 )
 from seccomp_gen.records import new_tally
 from seccomp_gen.schema import SCHEMA_VERSION
-from seccomp_gen.sources import Position
+from seccomp_gen.sources import Position, SourceKind
 from seccomp_gen.store import Store
 from seccomp_gen.tally import PyTally
 
@@ -155,7 +155,7 @@ def test_a_far_off_stamp_gets_a_blob_of_its_own(state: Path) -> None:
 
 
 def test_positions_losses_counters_round_trip(state: Path) -> None:
-    pos = Position("file", "/var/log/syslog", 1, 2, 300, 400, "abc", 64, updated=5.0)
+    pos = Position(SourceKind.FILE, "/var/log/syslog", 1, 2, 300, 400, "abc", 64, updated=5.0)
     batch = Batch(positions={("file", pos.key): pos})
     batch.add_loss(LossRow("printk-suppressed", "kmsg", 1, 12, 0, 1.0, 1.0, "a"))
     batch.add_loss(LossRow("printk-suppressed", "kmsg", 1, 0, 1, 3.0, 3.0, "b"))
@@ -164,7 +164,8 @@ def test_positions_losses_counters_round_trip(state: Path) -> None:
     with Store.open(state) as store:
         store.write(batch)
         store.write(Batch(counters={("skipped", "other-type"): 3}))
-        assert store.position("file", "/var/log/syslog") == pos
+        assert store.position(SourceKind.FILE, "/var/log/syslog") == pos
+        assert type(store.positions()[0].kind) is SourceKind  # read back as the enum, not a bare str
         assert store.losses() == [LossRow("printk-suppressed", "kmsg", 2, 12, 1, 1.0, 3.0, "b")]
         assert store.counters() == {("filtered", "comm"): 2, ("skipped", "other-type"): 10}
         assert store.last_update is not None
@@ -334,7 +335,7 @@ def test_a_batch_that_fails_half_way_writes_nothing(state: Path) -> None:
         before = (store.observations(), store.counters(), store.positions())
         bad = _batch((OPENAT, "openat", 5, 2.0), (READ, "read", 1, 2.0))
         bad.count(CounterKind.SKIPPED, "noise", 3)
-        bad.positions[("file", "/x")] = Position("file", "/x", offset=10)
+        bad.positions[("file", "/x")] = Position(SourceKind.FILE, "/x", offset=10)
         bad.add_loss(LossRow(None, "here", 1, 1, 0))  # type: ignore[arg-type]  # NOT NULL: fails last
         with pytest.raises(StateError, match="cannot write state"):
             store.write(bad)
@@ -361,7 +362,7 @@ def test_a_failed_write_keeps_its_tallied_records_for_the_retry(state: Path, kin
         for i in range(100):
             tally.add(i % 2, 1.0 + i, 1000 + i, 1 + i, 7)
         batch.identified.append(_ident(5000, 500))
-        batch.positions[("file", "/x")] = Position("file", "/x", offset=10)
+        batch.positions[("file", "/x")] = Position(SourceKind.FILE, "/x", offset=10)
         batch.add_loss(LossRow(None, "here", 1, 1, 0))  # type: ignore[arg-type]  # NOT NULL: fails last
         with pytest.raises(StateError, match="cannot write state"):
             store.write(batch)
@@ -375,3 +376,14 @@ def test_a_failed_write_keeps_its_tallied_records_for_the_retry(state: Path, kin
         again = Batch(tally=tally, slots=batch.slots, trusted=batch.trusted)
         tally.add(0, 1.0, 1000, 1, 7)
         assert (store.write(again).records, store.event_id_count()) == (0, 101)
+
+
+def test_a_position_of_a_kind_this_version_does_not_know_is_left_out(state: Path) -> None:
+    with Store.open(state) as store:
+        store.write(Batch(positions={("kmsg", "boot"): Position(SourceKind.KMSG, "boot", seq=7)}))
+    db = sqlite3.connect(state)
+    db.execute("INSERT INTO positions (kind, key, complete, updated) VALUES ('pcap', 'eth0', 0, 1.0)")
+    db.commit()
+    db.close()
+    with Store.open(state, readonly=True) as store:
+        assert [(p.kind, p.key, p.seq) for p in store.positions()] == [(SourceKind.KMSG, "boot", 7)]

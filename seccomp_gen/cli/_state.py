@@ -164,12 +164,14 @@ def _status_lines(s: StateSummary) -> list[str]:
 
 
 def _position_text(p: Position) -> str:
-    if p.kind == "file":
+    from seccomp_gen.sources import SourceKind
+
+    if p.kind is SourceKind.FILE:
         return f"file {p.key}: offset {p.offset} (inode {p.inode}), {_when(p.updated)}"
-    if p.kind == "gzip":
+    if p.kind is SourceKind.GZIP:
         done = "read" if p.complete else f"partly read ({p.offset} bytes)"
         return f"gzip {p.cursor or p.key}: {done}, {_when(p.updated)}"
-    if p.kind == "journal":
+    if p.kind is SourceKind.JOURNAL:
         return f"journal ({p.key}): cursor {p.cursor}, {_when(p.updated)}"
     return f"{p.kind} (boot {p.key}): sequence {p.seq}, {_when(p.updated)}"
 
