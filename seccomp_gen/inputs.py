@@ -128,15 +128,24 @@ def _same_head(path: Path, saved: Position) -> bool:
     return hashlib.sha256(head).hexdigest() == saved.fingerprint
 
 
-def _file_source(path: Path, store: Store, options: ReadOptions) -> Source:
-    if str(path) == "-":
-        return StdinSource()
+def check_readable(path: Path) -> None:
+    """Refuse, with a one-line ``SourceError``, an input that is missing, a directory or unreadable.
+
+    What the user named is checked before anything is read (``learn`` and ``explain`` alike), so a
+    typo in the third file name does not come after output for the first two.
+    """
     if not path.exists():
         raise SourceError(f"no such file: {str(path)!r}")
     if path.is_dir():
         raise SourceError(f"{str(path)!r} is a directory, not a log file")
     if not os.access(path, os.R_OK):
         raise SourceError(f"cannot read {str(path)!r}: permission denied")
+
+
+def _file_source(path: Path, store: Store, options: ReadOptions) -> Source:
+    if str(path) == "-":
+        return StdinSource()
+    check_readable(path)
     if stat.S_ISFIFO(path.stat().st_mode):
         return _fifo_source(path)
     if is_gzip(path):

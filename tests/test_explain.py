@@ -252,7 +252,7 @@ def test_cli_names_the_fix_for_a_nulled_journal_message(
     ("make", "message"),
     [
         pytest.param(lambda d: d / "missing.log", "error: no such file: ", id="missing"),
-        pytest.param(lambda d: d, "error: is a directory: ", id="directory"),
+        pytest.param(lambda d: d, "error: '", id="directory"),
         pytest.param(
             lambda d: _write(d / "bad.gz", b"\x1f\x8b\x08\x00junk"), "error: cannot read ", id="bad gzip"
         ),
@@ -266,6 +266,8 @@ def test_cli_bad_input_is_one_error_line(
     err = capsys.readouterr().err
     assert err.startswith(message)
     assert err.count("\n") == 1
+    if path.is_dir():  # the message learn gives for it too (inputs.check_readable)
+        assert err.rstrip().endswith("is a directory, not a log file")
 
 
 def _write(path: Path, data: bytes) -> Path:
@@ -329,3 +331,21 @@ def test_grouped_summary_keeps_first_and_last_and_odd_stamps() -> None:
     rows = grouped.to_json(lines=9, skipped={}, noise=0)["processes"]
     assert isinstance(rows, list)
     assert rows[1]["syscalls"][0]["first"] == "1970-01-01T00:00:00.000Z"
+
+
+def test_explain_inputs_is_the_library_call_the_cli_renders(tmp_path: Path) -> None:
+    from seccomp_gen.errors import SourceError
+    from seccomp_gen.explain_inputs import explain_inputs
+
+    plain = _write(tmp_path / "a.log", (RECORD + "\nnoise\n").encode())
+    packed = _write(tmp_path / "b.log.gz", gzip.compress((RECORD + "\n").encode()))
+    rows: list[object] = []
+    run = explain_inputs([str(plain), str(packed)], on_rows=rows.extend)
+    assert (run.stats.lines, run.stats.records, run.summary) == (3, 2, None)
+    assert [row.syscall for row in rows] == ["getppid", "getppid"]  # type: ignore[attr-defined]
+    summed = explain_inputs([str(plain)], summary=True)
+    assert summed.summary is not None
+    assert summed.stats.records == 1
+    with pytest.raises(SourceError, match="no such file"):  # checked before anything is read
+        explain_inputs([str(plain), str(tmp_path / "missing")], on_rows=rows.extend)
+    assert len(rows) == 2
