@@ -129,19 +129,16 @@ def _judge(
     """
     from seccomp_gen.events import SeccompEvent
     from seccomp_gen.explain import explain_loss
-    from seccomp_gen.trust import forgery_suspicion, trust_of
+    from seccomp_gen.trust import verdict_of
 
     # Keyed by the framing string alone, the transport kept beside it: hashing an Enum runs Python code.
     verdicts: dict[str, tuple[object, str, str | None]] = {}
 
     def verdict(event: SeccompEvent) -> tuple[str, str | None]:
-        trusted = trust_of(origin[0], event, root_owned=origin[1])
-        if trusted is None:
-            return "rejected", "a journald entry of another transport posing as one"
-        suspicion = forgery_suspicion(event)
-        if suspicion is not None:
-            return "rejected", f"suspected forgery: {suspicion}"
-        return ("trusted" if trusted else "untrusted"), None
+        found = verdict_of(origin[0], event, root_owned=origin[1])
+        if found.rejected is not None:
+            return "rejected", found.why
+        return ("trusted" if found.trusted else "untrusted"), None
 
     def cached(event: SeccompEvent) -> tuple[str, str | None]:
         found = verdicts.get(event.framing)

@@ -45,7 +45,7 @@ from seccomp_gen.sources import (
 from seccomp_gen.store import UNTRUSTED_PROCESSES_MAX, Store
 from seccomp_gen.syscalls import resolve_syscall
 from seccomp_gen.tally import PyTally, stamp_ms
-from seccomp_gen.trust import SUSPECTED_FORGERY, forgery_suspicion, origin_of, trust_of
+from seccomp_gen.trust import SUSPECTED_FORGERY, origin_of, verdict_of
 
 FLUSH_INTERVAL = 0.5
 BATCH_RECORDS = 50_000  # with the C parser 0.5 s holds ~300,000 records: this bounds a batch's memory
@@ -221,8 +221,7 @@ class Learner:
         self.result.records += 1
         if event.timestamp is not None and not 0 <= event.timestamp <= MAX_TIMESTAMP:
             kind, root_owned = self._origin(source)  # the verdicts that come first stand
-            trusted = trust_of(kind, event, root_owned=root_owned)
-            if trusted is not None and forgery_suspicion(event) is None:
+            if verdict_of(kind, event, root_owned=root_owned).rejected is None:
                 self._count(
                     CounterKind.REJECTED, "timestamp-out-of-range", self.result.rejected
                 )  # no date, no id
@@ -248,13 +247,12 @@ class Learner:
         own stamp, looked up in /proc when live).
         """
         kind, root_owned = self._origin(source)
-        trusted = trust_of(kind, event, root_owned=root_owned)
-        if trusted is None:
-            return _Slot(dropped=(CounterKind.REJECTED, "journal-other-transport"))
-        suspicion = forgery_suspicion(event)
-        if suspicion is not None:  # see seccomp_gen.trust: certain signs, so rejected, not kept untrusted
-            self._warn_once(f"rejected a record in {source.name} as a suspected forgery: {suspicion}")
-            return _Slot(dropped=(CounterKind.REJECTED, SUSPECTED_FORGERY))
+        verdict = verdict_of(kind, event, root_owned=root_owned)
+        if verdict.rejected == SUSPECTED_FORGERY:
+            self._warn_once(f"rejected a record in {source.name} as a {verdict.why}")
+        if verdict.rejected is not None:
+            return _Slot(dropped=(CounterKind.REJECTED, verdict.rejected))
+        trusted = verdict.trusted
         reason = self._filtered_by(event)
         if reason is not None:
             return _Slot(dropped=(CounterKind.FILTERED, reason))

@@ -46,6 +46,7 @@ import contextlib
 import os
 import stat
 from pathlib import Path
+from typing import NamedTuple
 
 from seccomp_gen.bounded import remember
 from seccomp_gen.events import SeccompEvent, Transport
@@ -130,9 +131,6 @@ def _facility(facts: frozenset[str]) -> int:
     return 0
 
 
-__all__ = ["SUSPECTED_FORGERY", "claims_kernel", "forgery_suspicion", "judge_framing"]
-
-
 def trust_of(kind: SourceKind, event: SeccompEvent, *, root_owned: bool = False) -> bool | None:
     """Whether a record is trusted, given where it came from; None: reject it.
 
@@ -160,6 +158,28 @@ def trust_of(kind: SourceKind, event: SeccompEvent, *, root_owned: bool = False)
     if transport is Transport.AUDITD:
         return root_owned and kind in files
     return False
+
+
+JOURNAL_OTHER_TRANSPORT = "journal-other-transport"  # the reason a posing journald entry is rejected
+
+
+class Verdict(NamedTuple):
+    """What learn and explain make of a record's origin: trusted or not, or rejected and why."""
+
+    trusted: bool  # False too when rejected
+    rejected: str | None = None  # the counter's reason: JOURNAL_OTHER_TRANSPORT or SUSPECTED_FORGERY
+    why: str | None = None  # a rejection in words, for a warning or explain's column
+
+
+def verdict_of(kind: SourceKind, event: SeccompEvent, *, root_owned: bool = False) -> Verdict:
+    """``trust_of``, then ``forgery_suspicion``: the one judgement of a record both commands give."""
+    trusted = trust_of(kind, event, root_owned=root_owned)
+    if trusted is None:
+        return Verdict(False, JOURNAL_OTHER_TRANSPORT, "a journald entry of another transport posing as one")
+    suspicion = forgery_suspicion(event)
+    if suspicion is not None:  # certain signs, so rejected, not kept untrusted
+        return Verdict(False, SUSPECTED_FORGERY, f"suspected forgery: {suspicion}")
+    return Verdict(trusted)
 
 
 def origin_of(
@@ -215,3 +235,16 @@ def _directories_trusted(path: Path) -> bool:
         if st.st_mode & stat.S_IWGRP and st.st_gid > _SYSTEM_GID_MAX and not sticky:
             return False
     return True
+
+
+__all__ = [
+    "JOURNAL_OTHER_TRANSPORT",
+    "SUSPECTED_FORGERY",
+    "Verdict",
+    "claims_kernel",
+    "forgery_suspicion",
+    "judge_framing",
+    "origin_of",
+    "trust_of",
+    "verdict_of",
+]

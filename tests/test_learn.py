@@ -325,3 +325,19 @@ def test_a_stop_during_start_up_still_takes_what_the_pipe_holds(store: Store) ->
         os.close(write_fd)
     assert result.stopped_by == signal.SIGTERM
     assert sum(o.count for o in store.observations()) == 5
+
+
+def test_verdict_of_is_the_one_judgement_learn_and_explain_give() -> None:
+    from seccomp_gen.records import parse_lines
+    from seccomp_gen.trust import JOURNAL_OTHER_TRANSPORT, Verdict, verdict_of
+
+    def event(line: str) -> SeccompEvent:
+        found = [e for e in parse_lines([line]) if isinstance(e, SeccompEvent)]
+        assert len(found) == 1
+        return found[0]
+
+    assert verdict_of(SourceKind.KMSG, event(kmsg(record(0), seq=1))) == Verdict(True)
+    assert verdict_of(SourceKind.FILE, event(syslog(record(0)))) == Verdict(False)
+    posing = verdict_of(SourceKind.STDIN, event(_journal_json(record(0), transport="stdout")))
+    assert (posing.trusted, posing.rejected) == (False, JOURNAL_OTHER_TRANSPORT)
+    assert posing.why is not None
