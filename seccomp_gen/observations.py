@@ -5,7 +5,6 @@ profiles, status and the CLI read them. One concept: no SQL, no files here.
 
 from __future__ import annotations
 
-import enum
 import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from seccomp_gen.actions import ActionKind
 from seccomp_gen.events import LossKind
+from seccomp_gen.strenum import StrEnum
 
 if TYPE_CHECKING:
     from seccomp_gen.sources import Position
@@ -23,7 +23,7 @@ RUNNING_TOTAL = LossKind.AUDIT_LOST.value  # its markers carry the kernel's runn
 OVER_CAP = "(over the cap)"
 
 
-class CounterKind(str, enum.Enum):
+class CounterKind(StrEnum):
     """Why records were counted instead of learned: the ``kind`` of a state's counter (reason beside it).
 
     A ``str``: it is stored, printed and compared as its value (``"filtered"``).
@@ -35,9 +35,6 @@ class CounterKind(str, enum.Enum):
     DUPLICATE = "duplicate"  # events and stamped loss markers read before
     UNATTRIBUTED = "unattributed"  # records whose container could not be told
     CAPPED = "capped"  # untrusted records of processes past the cap (learned under OVER_CAP)
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 
+from seccomp_gen.strenum import StrEnum
 
-class SkipReason(str, enum.Enum):
+
+class SkipReason(StrEnum):
     """Why a line that looked like a record or a loss marker was not read as one (``ParseStats.skipped``).
 
     A ``str``: it is stored, printed and compared as its value (``"other-audit-type"``).
@@ -32,9 +33,6 @@ class SkipReason(str, enum.Enum):
     UNKNOWN_ABI = "unknown-abi"
     UNKNOWN_SYSCALL_NAME = "unknown-syscall-name"
     WRONG_FORMAT = "wrong-format"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 @dataclass(slots=True)

@@ -16,7 +16,6 @@ Memory stays bounded whatever the input: lines longer than ``MAX_LINE`` are drop
 from __future__ import annotations
 
 import contextlib
-import enum
 import hashlib
 import os
 import re
@@ -31,6 +30,7 @@ from typing import BinaryIO
 from seccomp_gen.errors import SourceError
 from seccomp_gen.events import LossEvent
 from seccomp_gen.lines import LineSplitter
+from seccomp_gen.strenum import StrEnum
 
 READ_SIZE = 1 << 20
 # A file is read (and its lines parsed) this much at a time: the learner can only write its batch
@@ -60,7 +60,7 @@ class Position:
     updated: float | None = None
 
 
-class SourceKind(str, enum.Enum):
+class SourceKind(StrEnum):
     """The closed set of sources; decides trust together with each record's transport.
 
     A ``str``: a position's kind is stored and printed as its value (``"file"``).
@@ -71,9 +71,6 @@ class SourceKind(str, enum.Enum):
     GZIP = "gzip"
     JOURNAL = "journal"
     KMSG = "kmsg"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 @dataclass(frozen=True, slots=True)
