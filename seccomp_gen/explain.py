@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from seccomp_gen.actions import Action, ActionKind
 from seccomp_gen.events import LossEvent, LossKind, SeccompEvent
 from seccomp_gen.parse_stats import SkipReason
+from seccomp_gen.syscalls import resolve_syscall
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +132,6 @@ def explain_loss(loss: LossEvent) -> ExplainedLoss:
 
 def _abi_and_label(arch: int | None, number: int) -> tuple[str | None, str]:
     """``(ABI name or None, syscall name or unknown(N))`` (``syscalls.resolve_syscall``)."""
-    from seccomp_gen.syscalls import resolve_syscall
-
     found = resolve_syscall(arch, number)
     return (found.abi.name if found.abi is not None else None), found.label
 
